@@ -1,0 +1,58 @@
+// The one interface through which everything drives a model: a CPU reference implementation
+// (core/cpu_engine.cpp) and a CUDA one (gpu/). Small on purpose, like ggml's backend interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/model_config.h"
+#include "core/observer.h"
+
+namespace moescope {
+
+struct Model;
+
+enum class Backend : uint8_t { cpu, cuda };
+enum class InstrumentLevel : uint8_t { off, counts, full };
+
+struct EngineOptions {
+  Backend backend = Backend::cpu;
+  int n_threads = 0;  // CPU: 0 = all hardware threads
+  InstrumentLevel instrumentation = InstrumentLevel::full;
+  int64_t max_context = 4096;  // KV-cache capacity in tokens (capped by max_position_embeddings)
+  // Capacity enforcement: when > 0, assignments beyond ceil(C*T*k/E) per expert in a forward
+  // step are dropped from the forward pass (token order), and reported as dropped.
+  double enforce_capacity_factor = 0.0;
+  // Expert parallelism (emulated ranks on one device, or NCCL ranks).
+  int ep_degree = 1;
+  std::vector<int32_t> expert_to_rank;  // (n_routed_experts); empty = contiguous placement
+  // Device memory the engine may use, 0 = all free memory; makes out-of-memory testable.
+  int64_t memory_cap_bytes = 0;
+  int device = 0;
+};
+
+struct EngineInfo {
+  std::string backend;  // "cpu" or "cuda"
+  std::string device;   // "CPU (8 threads)", "NVIDIA H100 80GB HBM3", ...
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const EngineInfo& info() const = 0;
+  virtual const ModelConfig& config() const = 0;
+  // Runs `tokens` at the current position, appending them to the KV cache. Fills `logits` with
+  // (tokens.size(), vocab) rows when `all_logits`, else with the last token's (vocab) row.
+  // Throws InputError when the context would exceed its capacity.
+  virtual void forward(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) = 0;
+  virtual void reset() = 0;  // empties the KV cache; the next step is step 0 at position 0
+  virtual int64_t position() const = 0;
+  virtual void set_observer(ForwardObserver* observer) = 0;  // null: no observer
+};
+
+std::unique_ptr<Engine> make_cpu_engine(const Model& model, const EngineOptions& options);
+
+}  // namespace moescope
