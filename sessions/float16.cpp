@@ -1,0 +1,77 @@
+#include "sessions/float16.h"
+
+#include <bit>
+#include <cstring>
+
+namespace moescope::sessions {
+
+uint16_t float_to_half(float value) {
+  uint32_t bits = std::bit_cast<uint32_t>(value);
+  uint32_t sign = (bits >> 16) & 0x8000u;
+  uint32_t exponent = (bits >> 23) & 0xffu;
+  uint32_t mantissa = bits & 0x7fffffu;
+  if (exponent == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0u));
+  int32_t half_exponent = static_cast<int32_t>(exponent) - 127 + 15;
+  if (half_exponent >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (half_exponent <= 0) {
+    // Subnormal half (or zero): shift the mantissa with its implicit bit into place.
+    if (half_exponent < -10) return static_cast<uint16_t>(sign);
+    mantissa |= 0x800000u;
+    uint32_t shift = static_cast<uint32_t>(14 - half_exponent);
+    uint32_t half_mantissa = mantissa >> shift;
+    uint32_t rest = mantissa & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half_mantissa & 1u))) ++half_mantissa;
+    return static_cast<uint16_t>(sign | half_mantissa);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(half_exponent) << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1fffu;
+  // A carry out of the mantissa correctly bumps the exponent (and reaches inf at the top).
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;
+  return static_cast<uint16_t>(half);
+}
+
+float half_to_float(uint16_t half) {
+  uint32_t sign = static_cast<uint32_t>(half & 0x8000u) << 16;
+  uint32_t exponent = (half >> 10) & 0x1fu;
+  uint32_t mantissa = half & 0x3ffu;
+  uint32_t bits = 0;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent - 15 + 127) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {
+    // Subnormal half: normalise.
+    int32_t e = -1;
+    do {
+      ++e;
+      mantissa <<= 1;
+    } while ((mantissa & 0x400u) == 0);
+    bits = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+void append_float16_le(std::span<const float> values, std::vector<std::byte>& out) {
+  size_t start = out.size();
+  out.resize(start + values.size() * 2);
+  std::byte* dst = out.data() + start;
+  for (float value : values) {
+    uint16_t half = float_to_half(value);
+    *dst++ = static_cast<std::byte>(half & 0xff);
+    *dst++ = static_cast<std::byte>(half >> 8);
+  }
+}
+
+void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out) {
+  size_t n = bytes.size() / 2;
+  for (size_t i = 0; i < n && i < out.size(); ++i) {
+    uint16_t half = static_cast<uint16_t>(static_cast<uint16_t>(bytes[2 * i]) |
+                                          (static_cast<uint16_t>(bytes[2 * i + 1]) << 8));
+    out[i] = half_to_float(half);
+  }
+}
+
+}  // namespace moescope::sessions

@@ -1,0 +1,20 @@
+// IEEE-754 binary16 conversion for the score BLOBs: a 64-expert score vector is 128 bytes instead
+// of 256, and scores in [0, 1] keep about 3.3 significant decimal digits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace moescope::sessions {
+
+uint16_t float_to_half(float value);  // round to nearest even; overflow -> inf; NaN stays NaN
+float half_to_float(uint16_t half);
+
+// `values` as little-endian binary16, appended to `out`.
+void append_float16_le(std::span<const float> values, std::vector<std::byte>& out);
+// Decodes little-endian binary16 into `out` (bytes.size() / 2 values).
+void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out);
+
+}  // namespace moescope::sessions

@@ -1,0 +1,386 @@
+#include "sessions/reader.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/checked_math.h"
+#include "sessions/float16.h"
+#include "sessions/session_file.h"
+
+namespace moescope::sessions {
+namespace {
+
+// Bounds on dimensions read from a file, far above any real model (DeepSeek-V3: 256 experts,
+// top-8, 61 layers) but small enough that nothing sized by them can exhaust memory on its own.
+constexpr int32_t kMaxExperts = 1 << 16;
+constexpr size_t kMaxLayers = 1 << 12;
+constexpr int32_t kMaxLayerIndex = 1 << 20;
+
+[[noreturn]] void bad_run(const std::filesystem::path& path, int64_t run_id, const std::string& what) {
+  throw InputError(path.string() + ": run " + std::to_string(run_id) + " " + what);
+}
+
+template <typename T>
+std::vector<T> parse_json_array(const std::filesystem::path& path, int64_t run_id, const std::string& column,
+                                const std::string& text) {
+  try {
+    auto json = nlohmann::json::parse(text);
+    if (!json.is_array()) bad_run(path, run_id, "has a malformed " + column + " (expected a JSON array)");
+    return json.get<std::vector<T>>();
+  } catch (const nlohmann::json::exception&) {
+    bad_run(path, run_id, "has a malformed " + column + " (expected a JSON array of numbers)");
+  }
+}
+
+const char* kRunColumns =
+    "SELECT r.id, r.session_id, r.model_id, r.status, coalesce(r.error, ''), r.backend, r.device, r.settings_json,"
+    " r.started_at, coalesce(r.finished_at, ''), m.path, m.model_type, coalesce(p.text, ''), coalesce(p.tag, ''),"
+    " r.moe_layers, r.n_experts, r.top_k, r.capacity_factors, r.n_prompt_tokens, r.n_generated_tokens,"
+    " coalesce(r.prefill_us, 0), coalesce(r.decode_us, 0), coalesce(r.total_us, 0)"
+    " FROM runs r JOIN models m ON m.id = r.model_id LEFT JOIN prompts p ON p.id = r.prompt_id";
+
+RunSummary read_run(const std::filesystem::path& path, const Statement& row) {
+  RunSummary run;
+  run.id = row.column_int(0);
+  run.session_id = row.column_int(1);
+  run.model_id = row.column_int(2);
+  run.status = row.column_text(3);
+  run.error = row.column_text(4);
+  run.backend = row.column_text(5);
+  run.device = row.column_text(6);
+  run.settings_json = row.column_text(7);
+  run.started_at = row.column_text(8);
+  run.finished_at = row.column_text(9);
+  run.model_path = row.column_text(10);
+  run.model_type = row.column_text(11);
+  run.prompt_text = row.column_text(12);
+  run.tag = row.column_text(13);
+  run.moe_layers = parse_json_array<int32_t>(path, run.id, "moe_layers", row.column_text(14));
+  int64_t n_experts = row.column_int(15);
+  int64_t top_k = row.column_int(16);
+  run.capacity_factors = parse_json_array<double>(path, run.id, "capacity_factors", row.column_text(17));
+  run.n_prompt_tokens = row.column_int(18);
+  run.n_generated_tokens = row.column_int(19);
+  run.prefill_us = row.column_double(20);
+  run.decode_us = row.column_double(21);
+  run.total_us = row.column_double(22);
+
+  if (n_experts < 1 || n_experts > kMaxExperts || top_k < 1 || top_k > n_experts) {
+    bad_run(path, run.id, "has impossible routing dimensions (n_experts " + std::to_string(n_experts) + ", top_k " +
+                              std::to_string(top_k) + ")");
+  }
+  run.n_experts = static_cast<int32_t>(n_experts);
+  run.top_k = static_cast<int32_t>(top_k);
+  if (run.moe_layers.size() > kMaxLayers) bad_run(path, run.id, "lists too many MoE layers");
+  for (size_t i = 0; i < run.moe_layers.size(); ++i) {
+    if (run.moe_layers[i] < 0 || run.moe_layers[i] > kMaxLayerIndex ||
+        (i > 0 && run.moe_layers[i] <= run.moe_layers[i - 1])) {
+      bad_run(path, run.id, "has malformed moe_layers (expected ascending layer indexes)");
+    }
+  }
+  return run;
+}
+
+}  // namespace
+
+SessionReader::SessionReader(const std::filesystem::path& path) : connection_(open_session(path, OpenMode::read)) {}
+
+std::vector<RunSummary> SessionReader::runs() {
+  std::vector<RunSummary> result;
+  Statement query = connection_.prepare(std::string(kRunColumns) + " ORDER BY r.id");
+  while (query.step()) result.push_back(read_run(path(), query));
+  return result;
+}
+
+RunSummary SessionReader::run(int64_t run_id) {
+  Statement query = connection_.prepare(std::string(kRunColumns) + " WHERE r.id = ?");
+  query.bind(1, run_id);
+  if (!query.step()) throw InputError(path().string() + ": no run " + std::to_string(run_id) + " in this session file");
+  return read_run(path(), query);
+}
+
+std::vector<int64_t> SessionReader::runs_with_tag(const std::string& tag) {
+  std::vector<int64_t> ids;
+  Statement query = connection_.prepare(
+      "SELECT r.id FROM runs r JOIN prompts p ON p.id = r.prompt_id WHERE p.tag = ? AND r.status = 'complete'"
+      " ORDER BY r.id");
+  query.bind(1, tag);
+  while (query.step()) ids.push_back(query.column_int(0));
+  return ids;
+}
+
+std::vector<TokenRecord> SessionReader::tokens(int64_t run_id) {
+  std::vector<TokenRecord> tokens;
+  Statement query = connection_.prepare(
+      "SELECT position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens WHERE run_id = ?"
+      " ORDER BY position");
+  query.bind(1, run_id);
+  while (query.step()) {
+    TokenRecord& token = tokens.emplace_back();
+    token.position = query.column_int(0);
+    token.token_id = static_cast<int32_t>(query.column_int(1));
+    token.display_text = query.column_text(2);
+    token.is_prompt = query.column_int(3) != 0;
+    if (!query.column_is_null(4)) token.logprob = query.column_double(4);
+    if (!query.column_is_null(5)) token.kl_to_dropless = query.column_double(5);
+  }
+  return tokens;
+}
+
+analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load) {
+  const RunSummary summary = run(run_id);
+  analysis::RoutingArrays arrays;
+  arrays.n_layers = static_cast<int32_t>(summary.moe_layers.size());
+  arrays.n_experts = summary.n_experts;
+  arrays.top_k = summary.top_k;
+  arrays.layer_ids = summary.moe_layers;
+  const int32_t n_layers = arrays.n_layers;
+  const int32_t k = arrays.top_k;
+  const size_t n_experts = static_cast<size_t>(arrays.n_experts);
+  if (n_layers == 0) {
+    analysis::validate(arrays);
+    return arrays;
+  }
+  std::vector<int32_t> slot_of_layer(static_cast<size_t>(summary.moe_layers.back()) + 1, -1);
+  for (int32_t slot = 0; slot < n_layers; ++slot) slot_of_layer[static_cast<size_t>(summary.moe_layers[slot])] = slot;
+
+  // Top-k rows arrive in key order (position, layer, rank): for a complete run that is exactly
+  // the dense (token, layer, rank) order, so each row must be the next index, which both checks
+  // the file and bounds every buffer by what the file really holds.
+  std::vector<int32_t> ids_by_token;  // (n_tokens, n_layers, top_k)
+  std::vector<float> weights_by_token;
+  {
+    Statement query = connection_.prepare(
+        "SELECT position, layer, rank, expert, weight FROM routing_topk WHERE run_id = ?"
+        " ORDER BY position, layer, rank");
+    query.bind(1, run_id);
+    const int64_t per_token = static_cast<int64_t>(n_layers) * k;
+    int64_t index = 0;
+    while (query.step()) {
+      int64_t position = query.column_int(0);
+      int64_t layer = query.column_int(1);
+      int64_t rank = query.column_int(2);
+      int64_t slot = layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
+      if (position != index / per_token || slot != (index / k) % n_layers || rank != index % k) {
+        bad_run(path(), run_id, "has incomplete or malformed routing_topk rows near position " +
+                                    std::to_string(position) + ", layer " + std::to_string(layer));
+      }
+      ids_by_token.push_back(static_cast<int32_t>(query.column_int(3)));
+      weights_by_token.push_back(static_cast<float>(query.column_double(4)));
+      ++index;
+    }
+    if (index % per_token != 0) bad_run(path(), run_id, "has routing_topk rows for only some layers of its last token");
+    int64_t n_tokens = index / per_token;
+    if (n_tokens > INT32_MAX) bad_run(path(), run_id, "has too many tokens");
+    arrays.n_tokens = static_cast<int32_t>(n_tokens);
+  }
+  const int32_t n_tokens = arrays.n_tokens;
+  const size_t n_assign = static_cast<size_t>(checked_mul(checked_mul(n_tokens, n_layers, "routing"), k, "routing"));
+  arrays.topk_ids.resize(n_assign);
+  arrays.topk_weights.resize(n_assign);
+  for (int32_t t = 0; t < n_tokens; ++t) {
+    for (int32_t slot = 0; slot < n_layers; ++slot) {
+      size_t from = (static_cast<size_t>(t) * n_layers + slot) * k;
+      size_t to = arrays.topk_offset(slot, t);
+      std::copy_n(ids_by_token.data() + from, k, arrays.topk_ids.data() + to);
+      std::copy_n(weights_by_token.data() + from, k, arrays.topk_weights.data() + to);
+    }
+  }
+  ids_by_token = {};
+  weights_by_token = {};
+
+  // Routing rows: step per token and the score/logit vectors, also in (position, layer) order.
+  arrays.step_of_token.assign(static_cast<size_t>(n_tokens), 0);
+  std::vector<float> scores_by_token;  // (n_tokens, n_layers, n_experts) while every row has them
+  std::vector<float> logits_by_token;
+  bool all_scores = load.scores;
+  bool all_logits = load.router_logits;
+  {
+    Statement query = connection_.prepare(
+        std::string("SELECT position, layer, step, ") + (load.scores ? "scores" : "NULL") + ", " +
+        (load.router_logits ? "router_logits" : "NULL") + " FROM routing WHERE run_id = ? ORDER BY position, layer");
+    query.bind(1, run_id);
+    int64_t index = 0;
+    const size_t blob_bytes = n_experts * 2;
+    while (query.step()) {
+      int64_t position = query.column_int(0);
+      int64_t layer = query.column_int(1);
+      int64_t slot = layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
+      if (index >= static_cast<int64_t>(n_tokens) * n_layers || position != index / n_layers ||
+          slot != index % n_layers) {
+        bad_run(path(), run_id, "has routing rows that do not match its routing_topk rows near position " +
+                                    std::to_string(position) + ", layer " + std::to_string(layer));
+      }
+      if (slot == 0) arrays.step_of_token[static_cast<size_t>(position)] = query.column_int(2);
+      if (all_scores) {
+        auto blob = query.column_blob(3);
+        if (blob.size() == blob_bytes) {
+          size_t at = scores_by_token.size();
+          scores_by_token.resize(at + n_experts);
+          decode_float16_le(blob, std::span(scores_by_token).subspan(at, n_experts));
+        } else {
+          all_scores = false;
+          scores_by_token = {};
+        }
+      }
+      if (all_logits) {
+        auto blob = query.column_blob(4);
+        if (blob.size() == blob_bytes) {
+          size_t at = logits_by_token.size();
+          logits_by_token.resize(at + n_experts);
+          decode_float16_le(blob, std::span(logits_by_token).subspan(at, n_experts));
+        } else {
+          all_logits = false;
+          logits_by_token = {};
+        }
+      }
+      ++index;
+    }
+    if (index != static_cast<int64_t>(n_tokens) * n_layers) {
+      bad_run(path(), run_id, "has " + std::to_string(index) + " routing rows, expected " +
+                                  std::to_string(static_cast<int64_t>(n_tokens) * n_layers));
+    }
+  }
+  auto to_layer_major = [&](const std::vector<float>& by_token, std::vector<float>& out) {
+    out.resize(by_token.size());
+    for (int32_t t = 0; t < n_tokens; ++t) {
+      for (int32_t slot = 0; slot < n_layers; ++slot) {
+        std::copy_n(by_token.data() + (static_cast<size_t>(t) * n_layers + slot) * n_experts, n_experts,
+                    out.data() + arrays.score_offset(slot, t));
+      }
+    }
+  };
+  if (all_scores && n_tokens > 0) to_layer_major(scores_by_token, arrays.scores);
+  if (all_logits && n_tokens > 0) to_layer_major(logits_by_token, arrays.router_logits);
+
+  arrays.token_ids.assign(static_cast<size_t>(n_tokens), -1);
+  Statement token_query = connection_.prepare("SELECT position, token_id FROM tokens WHERE run_id = ? AND position < ?");
+  token_query.bind(1, run_id).bind(2, static_cast<int64_t>(n_tokens));
+  while (token_query.step()) {
+    int64_t position = token_query.column_int(0);
+    if (position >= 0) arrays.token_ids[static_cast<size_t>(position)] = static_cast<int32_t>(token_query.column_int(1));
+  }
+  try {
+    analysis::validate(arrays);
+  } catch (const InputError& e) {
+    bad_run(path(), run_id, std::string("has inconsistent routing: ") + e.what());
+  }
+  return arrays;
+}
+
+ExpertHits SessionReader::expert_hits(int64_t run_id) {
+  const RunSummary summary = run(run_id);
+  ExpertHits result;
+  result.layer_ids = summary.moe_layers;
+  result.n_experts = summary.n_experts;
+  size_t cells = summary.moe_layers.size() * static_cast<size_t>(summary.n_experts);
+  result.hits.assign(cells, 0);
+  result.weight_sum.assign(cells, 0.0);
+  Statement query = connection_.prepare("SELECT layer, expert, hits, weight_sum FROM expert_hits WHERE run_id = ?");
+  query.bind(1, run_id);
+  while (query.step()) {
+    auto slot = std::lower_bound(result.layer_ids.begin(), result.layer_ids.end(), query.column_int(0));
+    int64_t expert = query.column_int(1);
+    if (slot == result.layer_ids.end() || *slot != query.column_int(0) || expert < 0 || expert >= result.n_experts) {
+      bad_run(path(), run_id, "has an expert_hits row outside its layers and experts");
+    }
+    size_t i = static_cast<size_t>(slot - result.layer_ids.begin()) * static_cast<size_t>(result.n_experts) +
+               static_cast<size_t>(expert);
+    result.hits[i] = query.column_int(2);
+    result.weight_sum[i] = query.column_double(3);
+  }
+  return result;
+}
+
+OverflowTable SessionReader::capacity_overflow(int64_t run_id) {
+  const RunSummary summary = run(run_id);
+  OverflowTable table;
+  table.capacity_factors = summary.capacity_factors;
+  table.layer_ids = summary.moe_layers;
+  table.n_experts = summary.n_experts;
+  if (table.capacity_factors.size() > 64) bad_run(path(), run_id, "lists too many capacity factors");
+  size_t cells = table.capacity_factors.size() * table.layer_ids.size() * static_cast<size_t>(table.n_experts);
+  table.assigned.assign(cells, 0);
+  table.capacity.assign(cells, 0);
+  table.overflow.assign(cells, 0);
+  Statement query = connection_.prepare(
+      "SELECT layer, expert, capacity_factor, assigned, capacity, overflow FROM capacity_overflow WHERE run_id = ?");
+  query.bind(1, run_id);
+  while (query.step()) {
+    auto slot = std::lower_bound(table.layer_ids.begin(), table.layer_ids.end(), query.column_int(0));
+    int64_t expert = query.column_int(1);
+    auto factor = std::find(table.capacity_factors.begin(), table.capacity_factors.end(), query.column_double(2));
+    if (slot == table.layer_ids.end() || *slot != query.column_int(0) || expert < 0 || expert >= table.n_experts ||
+        factor == table.capacity_factors.end()) {
+      bad_run(path(), run_id, "has a capacity_overflow row outside its layers, experts and factors");
+    }
+    size_t i = (static_cast<size_t>(factor - table.capacity_factors.begin()) * table.layer_ids.size() +
+                static_cast<size_t>(slot - table.layer_ids.begin())) *
+                   static_cast<size_t>(table.n_experts) +
+               static_cast<size_t>(expert);
+    table.assigned[i] = query.column_int(3);
+    table.capacity[i] = query.column_int(4);
+    table.overflow[i] = query.column_int(5);
+  }
+  return table;
+}
+
+std::vector<StepRow> SessionReader::steps(int64_t run_id) {
+  std::vector<StepRow> rows;
+  Statement query = connection_.prepare(
+      "SELECT step, first_position, n_tokens, start_us, duration_us FROM steps WHERE run_id = ? ORDER BY step");
+  query.bind(1, run_id);
+  while (query.step()) {
+    rows.push_back({query.column_int(0), query.column_int(1), static_cast<int32_t>(query.column_int(2)),
+                    query.column_double(3), query.column_double(4)});
+  }
+  return rows;
+}
+
+std::vector<TimingRow> SessionReader::timings(int64_t run_id) {
+  std::vector<TimingRow> rows;
+  Statement query = connection_.prepare(
+      "SELECT step, layer, phase, start_us, duration_us FROM timings WHERE run_id = ? ORDER BY step, start_us, rowid");
+  query.bind(1, run_id);
+  while (query.step()) {
+    rows.push_back({query.column_int(0), static_cast<int32_t>(query.column_int(1)), query.column_text(2),
+                    query.column_double(3), query.column_double(4)});
+  }
+  return rows;
+}
+
+std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
+  std::vector<AllToAllStep> exchanges;
+  Statement heads = connection_.prepare(
+      "SELECT step, layer, n_ranks, measured_us, modeled_us FROM all_to_all_steps WHERE run_id = ? ORDER BY step, layer");
+  heads.bind(1, run_id);
+  Statement cells = connection_.prepare(
+      "SELECT src_rank, dst_rank, tokens, bytes FROM all_to_all WHERE run_id = ? AND step = ? AND layer = ?");
+  while (heads.step()) {
+    AllToAllStep& exchange = exchanges.emplace_back();
+    exchange.step = heads.column_int(0);
+    exchange.layer = static_cast<int32_t>(heads.column_int(1));
+    int64_t n_ranks = heads.column_int(2);
+    if (n_ranks < 1 || n_ranks > 4096) bad_run(path(), run_id, "has an all-to-all step with an impossible rank count");
+    exchange.n_ranks = static_cast<int32_t>(n_ranks);
+    exchange.measured_us = heads.column_double(3);
+    exchange.modeled_us = heads.column_double(4);
+    size_t n_cells = static_cast<size_t>(n_ranks * n_ranks);
+    exchange.tokens.assign(n_cells, 0);
+    exchange.bytes.assign(n_cells, 0);
+    cells.reset();
+    cells.bind(1, run_id).bind(2, exchange.step).bind(3, static_cast<int64_t>(exchange.layer));
+    while (cells.step()) {
+      int64_t src = cells.column_int(0);
+      int64_t dst = cells.column_int(1);
+      if (src < 0 || src >= n_ranks || dst < 0 || dst >= n_ranks) {
+        bad_run(path(), run_id, "has an all-to-all cell outside its ranks");
+      }
+      exchange.tokens[static_cast<size_t>(src * n_ranks + dst)] = cells.column_int(2);
+      exchange.bytes[static_cast<size_t>(src * n_ranks + dst)] = cells.column_int(3);
+    }
+  }
+  return exchanges;
+}
+
+}  // namespace moescope::sessions

@@ -1,0 +1,117 @@
+// Reading a session file (UI and CLI): the runs it holds and, per run, its tokens, its routing as
+// dense arrays (analysis::RoutingArrays), expert hits, capacity overflow, step timings and
+// all-to-all traffic. Opens read-only with every untrusted-file check of session_file.h; values
+// read back are validated before they size an allocation or index an array, so a hostile file
+// gives an InputError, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/analysis/routing_arrays.h"
+#include "sessions/recorder.h"
+#include "sessions/sql.h"
+
+namespace moescope::sessions {
+
+struct RunSummary {
+  int64_t id = 0;
+  int64_t session_id = 0;
+  int64_t model_id = 0;
+  std::string status;  // "recording" (only while another process writes it), "complete", "failed"
+  std::string error;
+  std::string backend;
+  std::string device;
+  std::string settings_json;
+  std::string started_at;
+  std::string finished_at;
+  std::string model_path;
+  std::string model_type;
+  std::string prompt_text;
+  std::string tag;
+  std::vector<int32_t> moe_layers;
+  int32_t n_experts = 0;
+  int32_t top_k = 0;
+  std::vector<double> capacity_factors;
+  int64_t n_prompt_tokens = 0;
+  int64_t n_generated_tokens = 0;
+  double prefill_us = 0;
+  double decode_us = 0;
+  double total_us = 0;
+};
+
+struct StepRow {
+  int64_t step = 0;
+  int64_t first_position = 0;
+  int32_t n_tokens = 0;
+  double start_us = 0;
+  double duration_us = 0;
+};
+
+struct TimingRow {
+  int64_t step = 0;
+  int32_t layer = -1;
+  std::string phase;
+  double start_us = 0;
+  double duration_us = 0;
+};
+
+struct AllToAllStep {
+  int64_t step = 0;
+  int32_t layer = 0;
+  int32_t n_ranks = 0;
+  double measured_us = 0;
+  double modeled_us = 0;
+  std::vector<int64_t> tokens;  // (n_ranks, n_ranks) source-major
+  std::vector<int64_t> bytes;   // (n_ranks, n_ranks)
+};
+
+struct ExpertHits {
+  std::vector<int32_t> layer_ids;  // (n_layers)
+  int32_t n_experts = 0;
+  std::vector<int64_t> hits;        // (n_layers, n_experts) top-k selections
+  std::vector<double> weight_sum;   // (n_layers, n_experts) summed combine weights
+};
+
+struct OverflowTable {
+  std::vector<double> capacity_factors;  // (n_factors)
+  std::vector<int32_t> layer_ids;        // (n_layers)
+  int32_t n_experts = 0;
+  std::vector<int64_t> assigned;  // (n_factors, n_layers, n_experts) assignments routed
+  std::vector<int64_t> capacity;  // (n_factors, n_layers, n_experts) capacity summed over steps
+  std::vector<int64_t> overflow;  // (n_factors, n_layers, n_experts) assignments beyond capacity
+};
+
+struct RoutingLoad {
+  bool scores = true;
+  bool router_logits = false;
+};
+
+class SessionReader {
+ public:
+  explicit SessionReader(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return connection_.path(); }
+  std::vector<RunSummary> runs();  // every run, oldest first
+  RunSummary run(int64_t run_id);  // InputError when the file has no such run
+  // Completed runs whose prompt carries `tag`, oldest first.
+  std::vector<int64_t> runs_with_tag(const std::string& tag);
+  std::vector<TokenRecord> tokens(int64_t run_id);
+  // The run's routing as dense arrays, checked with analysis::validate.
+  analysis::RoutingArrays routing(int64_t run_id, RoutingLoad load = {});
+  ExpertHits expert_hits(int64_t run_id);
+  OverflowTable capacity_overflow(int64_t run_id);
+  std::vector<StepRow> steps(int64_t run_id);
+  std::vector<TimingRow> timings(int64_t run_id);
+  std::vector<AllToAllStep> all_to_all(int64_t run_id);
+
+  Connection& connection() { return connection_; }
+
+ private:
+  Connection connection_;
+};
+
+}  // namespace moescope::sessions

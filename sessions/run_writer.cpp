@@ -1,0 +1,270 @@
+#include "sessions/run_writer.h"
+
+#include <algorithm>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "core/analysis/capacity.h"
+#include "sessions/float16.h"
+
+namespace moescope::sessions {
+namespace {
+
+size_t cell(int32_t slot, int32_t n_experts, int32_t expert) {
+  return static_cast<size_t>(slot) * static_cast<size_t>(n_experts) + static_cast<size_t>(expert);
+}
+
+}  // namespace
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& info, const RecorderOptions& options)
+    : connection_(connection), transaction_(connection), options_(options), info_(info) {
+  if (info.n_experts < 1 || info.top_k < 1 || info.top_k > info.n_experts) {
+    fail_input("run to record: need 1 <= top_k <= n_experts, got top_k " + std::to_string(info.top_k) +
+               " and n_experts " + std::to_string(info.n_experts));
+  }
+  for (size_t slot = 0; slot < info.moe_layers.size(); ++slot) {
+    slot_of_layer_[info.moe_layers[slot]] = static_cast<int32_t>(slot);
+  }
+
+  std::optional<int64_t> prompt_id;
+  if (!info.prompt_text.empty() || !info.tag.empty()) {
+    Statement insert = connection.prepare("INSERT OR IGNORE INTO prompts(text, tag) VALUES(?, ?)");
+    insert.bind(1, info.prompt_text).bind(2, info.tag).run();
+    Statement find = connection.prepare("SELECT id FROM prompts WHERE text = ? AND tag = ?");
+    find.bind(1, info.prompt_text).bind(2, info.tag);
+    if (find.step()) prompt_id = find.column_int(0);
+  }
+
+  Statement insert_run = connection.prepare(
+      "INSERT INTO runs(session_id, model_id, prompt_id, status, backend, device, settings_json, moe_layers,"
+      " n_experts, top_k, capacity_factors, started_at) VALUES(?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert_run.bind(1, session_id).bind(2, info.model_id);
+  if (prompt_id) insert_run.bind(3, *prompt_id); else insert_run.bind_null(3);
+  insert_run.bind(4, info.backend).bind(5, info.device);
+  insert_run.bind(6, info.settings_json.empty() ? std::string("{}") : info.settings_json);
+  insert_run.bind(7, nlohmann::json(info.moe_layers).dump());
+  insert_run.bind(8, info.n_experts).bind(9, info.top_k);
+  insert_run.bind(10, nlohmann::json(options.capacity_factors).dump());
+  insert_run.bind(11, utc_now());
+  insert_run.run();
+  run_id_ = connection.last_insert_rowid();
+
+  insert_step_ = connection.prepare(
+      "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
+  insert_routing_ = connection.prepare(
+      "INSERT INTO routing(run_id, position, layer, step, scores, router_logits) VALUES(?, ?, ?, ?, ?, ?)");
+  insert_topk_ = connection.prepare(
+      "INSERT INTO routing_topk(run_id, position, layer, rank, expert, weight, dropped) VALUES(?, ?, ?, ?, ?, ?, ?)");
+  insert_timing_ = connection.prepare(
+      "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
+  insert_exchange_ = connection.prepare(
+      "INSERT INTO all_to_all_steps(run_id, step, layer, n_ranks, measured_us, modeled_us) VALUES(?, ?, ?, ?, ?, ?)");
+  insert_exchange_cell_ = connection.prepare(
+      "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, ?, ?)");
+  insert_token_ = connection.prepare(
+      "INSERT INTO tokens(run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless)"
+      " VALUES(?, ?, ?, ?, ?, ?, ?)");
+
+  size_t cells = info.moe_layers.size() * static_cast<size_t>(info.n_experts);
+  hits_.assign(cells, 0);
+  weight_sum_.assign(cells, 0.0);
+  size_t factor_cells = cells * options.capacity_factors.size();
+  assigned_.assign(factor_cells, 0);
+  capacity_.assign(factor_cells, 0);
+  overflow_.assign(factor_cells, 0);
+  step_counts_.assign(static_cast<size_t>(info.n_experts), 0);
+}
+
+RunWriter::~RunWriter() = default;
+
+void RunWriter::check_layer(const LayerRouting& layer, const StepRecord& step) const {
+  auto fail = [&](const std::string& what) {
+    fail_input("routing event of step " + std::to_string(step.info.step) + ", layer " + std::to_string(layer.layer) +
+               ": " + what);
+  };
+  if (!slot_of_layer_.contains(layer.layer)) fail("not one of the model's MoE layers");
+  if (layer.n_experts != info_.n_experts || layer.top_k != info_.top_k) {
+    fail("n_experts/top_k " + std::to_string(layer.n_experts) + "/" + std::to_string(layer.top_k) +
+         " differ from the run's " + std::to_string(info_.n_experts) + "/" + std::to_string(info_.top_k));
+  }
+  if (layer.first_position != step.info.first_position || layer.n_tokens != step.info.n_tokens) {
+    fail("covers positions " + std::to_string(layer.first_position) + "+" + std::to_string(layer.n_tokens) +
+         ", expected the step's " + std::to_string(step.info.first_position) + "+" +
+         std::to_string(step.info.n_tokens));
+  }
+  size_t n_assign = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.top_k);
+  size_t n_scores = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.n_experts);
+  if (layer.topk_ids.size() != n_assign || layer.topk_weights.size() != n_assign) fail("top-k arrays have the wrong size");
+  if (!layer.dropped.empty() && layer.dropped.size() != n_assign) fail("dropped mask has the wrong size");
+  if (!layer.scores.empty() && layer.scores.size() != n_scores) fail("scores have the wrong size");
+  if (!layer.router_logits.empty() && layer.router_logits.size() != n_scores) fail("router logits have the wrong size");
+  for (int32_t id : layer.topk_ids) {
+    if (id < 0 || id >= layer.n_experts) fail("expert id " + std::to_string(id) + " outside [0, n_experts)");
+  }
+}
+
+void RunWriter::accumulate(const LayerRouting& layer, int32_t slot) {
+  const int32_t n_experts = info_.n_experts;
+  std::fill(step_counts_.begin(), step_counts_.end(), 0);
+  for (size_t i = 0; i < layer.topk_ids.size(); ++i) {
+    int32_t expert = layer.topk_ids[i];
+    ++step_counts_[static_cast<size_t>(expert)];
+    ++hits_[cell(slot, n_experts, expert)];
+    weight_sum_[cell(slot, n_experts, expert)] += layer.topk_weights[i];
+  }
+  const size_t layer_cells = info_.moe_layers.size() * static_cast<size_t>(n_experts);
+  for (size_t f = 0; f < options_.capacity_factors.size(); ++f) {
+    int64_t capacity = analysis::expert_capacity(options_.capacity_factors[f], layer.n_tokens, info_.top_k, n_experts);
+    for (int32_t expert = 0; expert < n_experts; ++expert) {
+      size_t index = f * layer_cells + cell(slot, n_experts, expert);
+      int64_t count = step_counts_[static_cast<size_t>(expert)];
+      assigned_[index] += count;
+      capacity_[index] += capacity;
+      overflow_[index] += std::max<int64_t>(0, count - capacity);
+    }
+  }
+}
+
+void RunWriter::write_step(const StepRecord& step) {
+  insert_step_.bind(1, run_id_).bind(2, step.info.step).bind(3, step.info.first_position);
+  insert_step_.bind(4, step.info.n_tokens).bind(5, step.start_us).bind(6, step.duration_us).run();
+  // Prefill is the first step and any other multi-token step; decode steps carry one token.
+  if (step.info.step == 0 || step.info.n_tokens > 1) {
+    prefill_us_ += step.duration_us;
+  } else {
+    decode_us_ += step.duration_us;
+  }
+
+  // Layers in ascending order, then rows in (position, layer, rank) order: the primary-key order,
+  // so every insert appends at the right edge of its B-tree.
+  std::vector<const LayerRouting*> layers;
+  layers.reserve(step.routing.size());
+  for (const LayerRouting& layer : step.routing) {
+    check_layer(layer, step);
+    layers.push_back(&layer);
+  }
+  std::sort(layers.begin(), layers.end(), [](auto* a, auto* b) { return a->layer < b->layer; });
+  for (size_t i = 1; i < layers.size(); ++i) {
+    if (layers[i]->layer == layers[i - 1]->layer) {
+      fail_input("step " + std::to_string(step.info.step) + " reported layer " + std::to_string(layers[i]->layer) +
+                 " twice");
+    }
+  }
+  for (const LayerRouting* layer : layers) accumulate(*layer, slot_of_layer_.at(layer->layer));
+
+  const int32_t k = info_.top_k;
+  const size_t n_experts = static_cast<size_t>(info_.n_experts);
+  for (int32_t t = 0; t < step.info.n_tokens; ++t) {
+    const int64_t position = step.info.first_position + t;
+    for (const LayerRouting* layer : layers) {
+      insert_routing_.bind(1, run_id_).bind(2, position).bind(3, layer->layer).bind(4, step.info.step);
+      if (options_.store_scores && !layer->scores.empty()) {
+        blob_.clear();
+        append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts), blob_);
+        insert_routing_.bind_blob(5, blob_);
+      } else {
+        insert_routing_.bind_null(5);
+      }
+      if (options_.store_router_logits && !layer->router_logits.empty()) {
+        blob_.clear();
+        append_float16_le(std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts),
+                          blob_);
+        insert_routing_.bind_blob(6, blob_);
+      } else {
+        insert_routing_.bind_null(6);
+      }
+      insert_routing_.run();
+      ++routing_rows_;
+      for (int32_t r = 0; r < k; ++r) {
+        size_t i = static_cast<size_t>(t) * static_cast<size_t>(k) + static_cast<size_t>(r);
+        insert_topk_.bind(1, run_id_).bind(2, position).bind(3, layer->layer).bind(4, r);
+        insert_topk_.bind(5, layer->topk_ids[i]).bind(6, static_cast<double>(layer->topk_weights[i]));
+        insert_topk_.bind(7, layer->dropped.empty() ? 0 : static_cast<int>(layer->dropped[i] != 0));
+        insert_topk_.run();
+        ++topk_rows_;
+      }
+    }
+  }
+
+  for (const PhaseTiming& timing : step.timings) {
+    insert_timing_.bind(1, run_id_).bind(2, timing.step).bind(3, timing.layer).bind(4, phase_name(timing.phase));
+    insert_timing_.bind(5, timing.start_us).bind(6, timing.duration_us).run();
+  }
+  for (const AllToAllRecord& exchange : step.all_to_all) {
+    size_t cells = static_cast<size_t>(exchange.n_ranks) * static_cast<size_t>(exchange.n_ranks);
+    if (exchange.n_ranks < 1 || exchange.tokens.size() != cells || exchange.bytes.size() != cells) {
+      fail_input("all-to-all event of step " + std::to_string(step.info.step) + ", layer " +
+                 std::to_string(exchange.layer) + ": matrices are not n_ranks x n_ranks");
+    }
+    insert_exchange_.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, exchange.n_ranks);
+    insert_exchange_.bind(5, exchange.measured_us).bind(6, exchange.modeled_us).run();
+    for (int32_t src = 0; src < exchange.n_ranks; ++src) {
+      for (int32_t dst = 0; dst < exchange.n_ranks; ++dst) {
+        size_t i = static_cast<size_t>(src) * static_cast<size_t>(exchange.n_ranks) + static_cast<size_t>(dst);
+        insert_exchange_cell_.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, src);
+        insert_exchange_cell_.bind(5, dst).bind(6, exchange.tokens[i]).bind(7, exchange.bytes[i]).run();
+      }
+    }
+  }
+}
+
+void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
+  for (const TokenRecord& token : tokens) {
+    insert_token_.bind(1, run_id_).bind(2, token.position).bind(3, token.token_id).bind(4, token.display_text);
+    insert_token_.bind(5, token.is_prompt ? 1 : 0);
+    if (token.logprob) insert_token_.bind(6, *token.logprob); else insert_token_.bind_null(6);
+    if (token.kl_to_dropless) insert_token_.bind(7, *token.kl_to_dropless); else insert_token_.bind_null(7);
+    insert_token_.run();
+    if (token.is_prompt) {
+      n_prompt_tokens_ = std::max(n_prompt_tokens_, token.position + 1);
+    } else {
+      ++n_generated_tokens_;
+    }
+  }
+}
+
+void RunWriter::finish(const RunEnd& end, double total_us) {
+  const int32_t n_experts = info_.n_experts;
+  Statement insert_hits = connection_.prepare(
+      "INSERT INTO expert_hits(run_id, layer, expert, hits, weight_sum) VALUES(?, ?, ?, ?, ?)");
+  for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
+    for (int32_t expert = 0; expert < n_experts; ++expert) {
+      size_t i = cell(static_cast<int32_t>(slot), n_experts, expert);
+      insert_hits.bind(1, run_id_).bind(2, info_.moe_layers[slot]).bind(3, expert);
+      insert_hits.bind(4, hits_[i]).bind(5, weight_sum_[i]).run();
+    }
+  }
+  Statement insert_overflow = connection_.prepare(
+      "INSERT INTO capacity_overflow(run_id, layer, expert, capacity_factor, assigned, capacity, overflow)"
+      " VALUES(?, ?, ?, ?, ?, ?, ?)");
+  const size_t layer_cells = info_.moe_layers.size() * static_cast<size_t>(n_experts);
+  for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
+    for (int32_t expert = 0; expert < n_experts; ++expert) {
+      for (size_t f = 0; f < options_.capacity_factors.size(); ++f) {
+        size_t i = f * layer_cells + cell(static_cast<int32_t>(slot), n_experts, expert);
+        insert_overflow.bind(1, run_id_).bind(2, info_.moe_layers[slot]).bind(3, expert);
+        insert_overflow.bind(4, options_.capacity_factors[f]).bind(5, assigned_[i]).bind(6, capacity_[i]);
+        insert_overflow.bind(7, overflow_[i]).run();
+      }
+    }
+  }
+  Statement update = connection_.prepare(
+      "UPDATE runs SET status = ?, error = ?, finished_at = ?, n_prompt_tokens = ?, n_generated_tokens = ?,"
+      " prefill_us = ?, decode_us = ?, total_us = ? WHERE id = ?");
+  update.bind(1, std::string_view(end.status == RunStatus::complete ? "complete" : "failed"));
+  if (end.error.empty()) update.bind_null(2); else update.bind(2, end.error);
+  update.bind(3, utc_now()).bind(4, n_prompt_tokens_).bind(5, n_generated_tokens_);
+  update.bind(6, prefill_us_).bind(7, decode_us_).bind(8, total_us).bind(9, run_id_).run();
+  transaction_.commit();
+}
+
+}  // namespace moescope::sessions

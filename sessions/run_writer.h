@@ -1,0 +1,72 @@
+// The SQL side of recording one run, on the writer thread: inserts a run's rows inside its
+// transaction and keeps the per-(layer, expert) accumulators (hits, capacity overflow) that are
+// written when the run ends.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "sessions/recorder.h"
+#include "sessions/sql.h"
+#include "sessions/step_record.h"
+
+namespace moescope::sessions {
+
+class RunWriter {
+ public:
+  // Begins the run's transaction and inserts its `runs` row (status 'recording').
+  RunWriter(Connection& connection, int64_t session_id, const RunInfo& info, const RecorderOptions& options);
+  // Rolls the run back unless finish() committed it.
+  ~RunWriter();
+  RunWriter(const RunWriter&) = delete;
+  RunWriter& operator=(const RunWriter&) = delete;
+
+  int64_t run_id() const { return run_id_; }
+  void write_step(const StepRecord& step);
+  void write_tokens(std::span<const TokenRecord> tokens);
+  // Writes hits, overflow and the run's totals, then commits.
+  void finish(const RunEnd& end, double total_us);
+
+  int64_t routing_rows() const { return routing_rows_; }
+  int64_t topk_rows() const { return topk_rows_; }
+
+ private:
+  void check_layer(const LayerRouting& layer, const StepRecord& step) const;
+  void accumulate(const LayerRouting& layer, int32_t slot);
+
+  Connection& connection_;
+  Transaction transaction_;
+  RecorderOptions options_;
+  RunInfo info_;
+  int64_t run_id_ = 0;
+  std::unordered_map<int32_t, int32_t> slot_of_layer_;
+
+  Statement insert_step_;
+  Statement insert_routing_;
+  Statement insert_topk_;
+  Statement insert_timing_;
+  Statement insert_exchange_;
+  Statement insert_exchange_cell_;
+  Statement insert_token_;
+
+  std::vector<int64_t> hits_;        // (n_layers, n_experts)
+  std::vector<double> weight_sum_;   // (n_layers, n_experts)
+  std::vector<int64_t> assigned_;    // (n_factors, n_layers, n_experts) assignments routed
+  std::vector<int64_t> capacity_;    // (n_factors, n_layers, n_experts) summed over steps
+  std::vector<int64_t> overflow_;    // (n_factors, n_layers, n_experts)
+  std::vector<int64_t> step_counts_; // (n_experts) scratch
+  std::vector<std::byte> blob_;      // scratch for float16 encoding
+  int64_t n_prompt_tokens_ = 0;
+  int64_t n_generated_tokens_ = 0;
+  double prefill_us_ = 0;
+  double decode_us_ = 0;
+  int64_t routing_rows_ = 0;
+  int64_t topk_rows_ = 0;
+};
+
+// Current UTC time as ISO-8601 ("2025-01-31T12:00:00Z").
+std::string utc_now();
+
+}  // namespace moescope::sessions

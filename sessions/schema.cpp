@@ -1,0 +1,196 @@
+#include "sessions/schema.h"
+
+#include <array>
+
+namespace moescope::sessions {
+namespace {
+
+// Version 1. Routing is append-only in key order: the recorder writes a step's rows sorted by
+// (position, layer, rank) and positions only grow within a run, so every WITHOUT ROWID table
+// below grows at its right edge (no page splits in the middle, pages stay full).
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE sessions(
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  command TEXT NOT NULL,
+  host TEXT NOT NULL
+);
+CREATE TABLE models(
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  model_type TEXT NOT NULL,
+  family TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  n_layers INTEGER NOT NULL,
+  n_experts INTEGER NOT NULL,
+  top_k INTEGER NOT NULL,
+  n_shared_experts INTEGER NOT NULL,
+  parameter_count INTEGER NOT NULL,
+  active_parameter_count INTEGER NOT NULL,
+  UNIQUE(path, config_json)
+);
+CREATE TABLE prompts(
+  id INTEGER PRIMARY KEY,
+  text TEXT NOT NULL,
+  tag TEXT NOT NULL DEFAULT '',
+  UNIQUE(text, tag)
+);
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY,
+  session_id INTEGER NOT NULL REFERENCES sessions(id),
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  prompt_id INTEGER REFERENCES prompts(id),
+  status TEXT NOT NULL CHECK(status IN ('recording', 'complete', 'failed')),
+  error TEXT,
+  backend TEXT NOT NULL,
+  device TEXT NOT NULL,
+  settings_json TEXT NOT NULL,
+  moe_layers TEXT NOT NULL,
+  n_experts INTEGER NOT NULL,
+  top_k INTEGER NOT NULL,
+  capacity_factors TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  n_prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  n_generated_tokens INTEGER NOT NULL DEFAULT 0,
+  prefill_us REAL,
+  decode_us REAL,
+  total_us REAL
+);
+CREATE INDEX runs_by_prompt ON runs(prompt_id);
+CREATE TABLE tokens(
+  run_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  token_id INTEGER NOT NULL,
+  display_text TEXT NOT NULL,
+  is_prompt INTEGER NOT NULL,
+  logprob REAL,
+  kl_to_dropless REAL,
+  PRIMARY KEY(run_id, position)
+) WITHOUT ROWID;
+CREATE TABLE steps(
+  run_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  first_position INTEGER NOT NULL,
+  n_tokens INTEGER NOT NULL,
+  start_us REAL NOT NULL,
+  duration_us REAL NOT NULL,
+  PRIMARY KEY(run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE routing(
+  run_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  scores BLOB,
+  router_logits BLOB,
+  PRIMARY KEY(run_id, position, layer)
+) WITHOUT ROWID;
+CREATE TABLE routing_topk(
+  run_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  weight REAL NOT NULL,
+  dropped INTEGER NOT NULL,
+  PRIMARY KEY(run_id, position, layer, rank)
+) WITHOUT ROWID;
+CREATE TABLE expert_hits(
+  run_id INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  hits INTEGER NOT NULL,
+  weight_sum REAL NOT NULL,
+  PRIMARY KEY(run_id, layer, expert)
+) WITHOUT ROWID;
+CREATE TABLE capacity_overflow(
+  run_id INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  expert INTEGER NOT NULL,
+  capacity_factor REAL NOT NULL,
+  assigned INTEGER NOT NULL,
+  capacity INTEGER NOT NULL,
+  overflow INTEGER NOT NULL,
+  PRIMARY KEY(run_id, layer, expert, capacity_factor)
+) WITHOUT ROWID;
+CREATE TABLE timings(
+  run_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  phase TEXT NOT NULL,
+  start_us REAL NOT NULL,
+  duration_us REAL NOT NULL
+);
+CREATE INDEX timings_by_run ON timings(run_id, step);
+CREATE TABLE all_to_all(
+  run_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  src_rank INTEGER NOT NULL,
+  dst_rank INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY(run_id, step, layer, src_rank, dst_rank)
+) WITHOUT ROWID;
+CREATE TABLE all_to_all_steps(
+  run_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  n_ranks INTEGER NOT NULL,
+  measured_us REAL NOT NULL,
+  modeled_us REAL NOT NULL,
+  PRIMARY KEY(run_id, step, layer)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array kMigrations{Migration{1, kSchemaV1}};
+
+constexpr std::array<std::string_view, 4> kSessions{"id", "started_at", "command", "host"};
+constexpr std::array<std::string_view, 11> kModels{
+    "id", "path", "model_type", "family", "config_json", "n_layers", "n_experts", "top_k",
+    "n_shared_experts", "parameter_count", "active_parameter_count"};
+constexpr std::array<std::string_view, 3> kPrompts{"id", "text", "tag"};
+constexpr std::array<std::string_view, 20> kRuns{
+    "id", "session_id", "model_id", "prompt_id", "status", "error", "backend", "device", "settings_json",
+    "moe_layers", "n_experts", "top_k", "capacity_factors", "started_at", "finished_at", "n_prompt_tokens",
+    "n_generated_tokens", "prefill_us", "decode_us", "total_us"};
+constexpr std::array<std::string_view, 7> kTokens{"run_id", "position", "token_id", "display_text",
+                                                  "is_prompt", "logprob", "kl_to_dropless"};
+constexpr std::array<std::string_view, 6> kSteps{"run_id", "step", "first_position", "n_tokens", "start_us",
+                                                 "duration_us"};
+constexpr std::array<std::string_view, 6> kRouting{"run_id", "position", "layer", "step", "scores",
+                                                   "router_logits"};
+constexpr std::array<std::string_view, 7> kRoutingTopk{"run_id", "position", "layer", "rank",
+                                                       "expert", "weight", "dropped"};
+constexpr std::array<std::string_view, 5> kExpertHits{"run_id", "layer", "expert", "hits", "weight_sum"};
+constexpr std::array<std::string_view, 7> kCapacityOverflow{"run_id", "layer", "expert", "capacity_factor",
+                                                            "assigned", "capacity", "overflow"};
+constexpr std::array<std::string_view, 6> kTimings{"run_id", "step", "layer", "phase", "start_us", "duration_us"};
+constexpr std::array<std::string_view, 7> kAllToAll{"run_id", "step", "layer", "src_rank", "dst_rank",
+                                                    "tokens", "bytes"};
+constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id", "step", "layer", "n_ranks", "measured_us",
+                                                         "modeled_us"};
+
+constexpr std::array kTables{
+    ExpectedTable{"sessions", kSessions},
+    ExpectedTable{"models", kModels},
+    ExpectedTable{"prompts", kPrompts},
+    ExpectedTable{"runs", kRuns},
+    ExpectedTable{"tokens", kTokens},
+    ExpectedTable{"steps", kSteps},
+    ExpectedTable{"routing", kRouting},
+    ExpectedTable{"routing_topk", kRoutingTopk},
+    ExpectedTable{"expert_hits", kExpertHits},
+    ExpectedTable{"capacity_overflow", kCapacityOverflow},
+    ExpectedTable{"timings", kTimings},
+    ExpectedTable{"all_to_all", kAllToAll},
+    ExpectedTable{"all_to_all_steps", kAllToAllSteps},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+std::span<const ExpectedTable> expected_tables() { return kTables; }
+
+}  // namespace moescope::sessions

@@ -1,0 +1,29 @@
+// The session file's schema: its DDL by version, the migrations between versions and the list of
+// tables and columns a file must have before anything reads it. docs/session_schema.md explains
+// every column.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace moescope::sessions {
+
+// 'MoES' in PRAGMA application_id marks a moescope session among SQLite files.
+inline constexpr int32_t kApplicationId = 0x4D6F4553;
+// PRAGMA user_version of the files this build writes; newer files are refused.
+inline constexpr int32_t kSchemaVersion = 1;
+
+struct Migration {
+  int32_t to_version;    // applying `sql` to a file at to_version - 1 brings it to to_version
+  std::string_view sql;  // one or more statements, run inside the caller's transaction
+};
+std::span<const Migration> migrations();
+
+struct ExpectedTable {
+  std::string_view name;
+  std::span<const std::string_view> columns;  // in declaration order
+};
+std::span<const ExpectedTable> expected_tables();
+
+}  // namespace moescope::sessions

@@ -1,0 +1,174 @@
+#include "sessions/session_file.h"
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "sessions/schema.h"
+
+namespace moescope::sessions {
+namespace {
+
+std::string quoted(const std::filesystem::path& path) { return path.string(); }
+
+[[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
+  throw InputError(quoted(path) + ": " + why);
+}
+
+// SQLite's own 16-byte magic. Checked before SQLite opens the file so a foreign file gets a plain
+// answer instead of "file is not a database" at some later query.
+void check_header(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) refuse(path, "cannot read the session file");
+  std::array<char, 16> magic{};
+  in.read(magic.data(), magic.size());
+  if (in.gcount() < static_cast<std::streamsize>(magic.size()) ||
+      std::memcmp(magic.data(), "SQLite format 3\0", 16) != 0) {
+    refuse(path, "not a moescope session file (not a SQLite database)");
+  }
+}
+
+void check_integrity(Connection& connection) {
+  std::string result;
+  try {
+    Statement check = connection.prepare("PRAGMA quick_check(1)");
+    if (check.step()) result = check.column_text(0);
+  } catch (const SqlError& e) {
+    refuse(connection.path(), std::string("damaged or truncated session file (") + sqlite3_errstr(e.code) + ")");
+  }
+  if (result != "ok") refuse(connection.path(), "damaged session file (quick_check: " + result + ")");
+}
+
+void check_tables(Connection& connection) {
+  std::set<std::string> tables;
+  Statement objects = connection.prepare("SELECT type, name FROM sqlite_schema");
+  while (objects.step()) {
+    std::string type = objects.column_text(0);
+    std::string name = objects.column_text(1);
+    if (type == "trigger" || type == "view") {
+      refuse(connection.path(), "contains a " + type + " ('" + name + "'); moescope session files never do");
+    }
+    if (type == "table") tables.insert(name);
+  }
+  for (const ExpectedTable& table : expected_tables()) {
+    if (!tables.contains(std::string(table.name))) {
+      refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) + "' is missing)");
+    }
+    Statement info = connection.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
+    info.bind(1, table.name);
+    size_t index = 0;
+    while (info.step()) {
+      std::string column = info.column_text(0);
+      if (index >= table.columns.size() || column != table.columns[index]) {
+        refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) +
+                                      "' has unexpected column '" + column + "')");
+      }
+      ++index;
+    }
+    if (index != table.columns.size()) {
+      refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) +
+                                    "' lacks column '" + std::string(table.columns[index]) + "')");
+    }
+  }
+}
+
+void migrate(Connection& connection, int32_t from_version) {
+  Transaction transaction(connection);
+  for (const Migration& migration : migrations()) {
+    if (migration.to_version <= from_version) continue;
+    connection.exec(std::string(migration.sql).c_str());
+  }
+  connection.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
+  connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+  transaction.commit();
+}
+
+}  // namespace
+
+void harden_connection(Connection& connection) {
+  sqlite3* db = connection.get();
+  int ignored = 0;
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, &ignored));
+  SQL_CHECK(db, sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, &ignored));
+  connection.exec("PRAGMA cell_size_check = ON");
+  connection.exec("PRAGMA mmap_size = 0");
+  // A reader waits for a writer's checkpoint instead of failing with "database is locked".
+  SQL_CHECK(db, sqlite3_busy_timeout(db, 10000));
+}
+
+Connection open_session(const std::filesystem::path& path, OpenMode mode) {
+  std::error_code error;
+  bool exists = std::filesystem::exists(path, error);
+  if (exists && std::filesystem::is_directory(path, error)) refuse(path, "is a directory, expected a session file");
+  bool empty = !exists || std::filesystem::file_size(path, error) == 0;
+  if (mode == OpenMode::read) {
+    if (!exists) refuse(path, "no such session file");
+    if (empty) refuse(path, "not a moescope session file (empty file)");
+  }
+  if (!empty) check_header(path);
+
+  int flags = mode == OpenMode::read ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  Connection connection;
+  try {
+    connection = Connection(path, flags | SQLITE_OPEN_NOMUTEX);
+  } catch (const SqlError& e) {
+    refuse(path, std::string("cannot open the session file (") + sqlite3_errstr(e.code) + ")");
+  }
+  harden_connection(connection);
+  if (!empty) check_integrity(connection);
+
+  int64_t application_id = 0;
+  int64_t version = 0;
+  int64_t n_objects = 0;
+  try {
+    application_id = connection.query_int("PRAGMA application_id");
+    version = connection.query_int("PRAGMA user_version");
+    n_objects = connection.query_int("SELECT count(*) FROM sqlite_schema");
+  } catch (const SqlError& e) {
+    refuse(path, std::string("damaged or unreadable session file (") + sqlite3_errstr(e.code) + ")");
+  }
+  bool blank = application_id == 0 && version == 0 && n_objects == 0;
+  if (!blank && application_id != kApplicationId) {
+    char id[16];
+    std::snprintf(id, sizeof id, "0x%08llx", static_cast<unsigned long long>(application_id & 0xffffffff));
+    refuse(path, std::string("a SQLite database but not a moescope session (application_id ") + id + ")");
+  }
+  if (version > kSchemaVersion) {
+    refuse(path, "session schema version " + std::to_string(version) +
+                     " is newer than this moescope supports (version " + std::to_string(kSchemaVersion) +
+                     "); update moescope to open it");
+  }
+  if (mode == OpenMode::read && blank) refuse(path, "not a moescope session file (empty database)");
+  if (mode == OpenMode::read && version < kSchemaVersion) {
+    refuse(path, "session schema version " + std::to_string(version) + " predates version " +
+                     std::to_string(kSchemaVersion) + "; open it for recording once to upgrade it");
+  }
+
+  if (mode == OpenMode::write) {
+    try {
+      std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
+      if (journal != "wal") refuse(path, "cannot switch the session file to WAL mode (got '" + journal + "')");
+      // In WAL mode NORMAL loses no committed transaction to a process crash (kill -9); only a
+      // power cut can lose the last ones. The file never becomes corrupt either way.
+      connection.exec("PRAGMA synchronous = NORMAL");
+      if (version < kSchemaVersion) migrate(connection, static_cast<int32_t>(version));
+    } catch (const SqlError& e) {
+      if (e.code == SQLITE_READONLY || e.code == SQLITE_CANTOPEN || e.code == SQLITE_PERM) {
+        refuse(path, "cannot write the session file (read-only file or directory)");
+      }
+      throw;
+    }
+  }
+  check_tables(connection);
+  return connection;
+}
+
+}  // namespace moescope::sessions
