@@ -1,0 +1,227 @@
+// Focus: opening session files from strangers. A moescope file is recognised by its application_id
+// and schema version; anything else (foreign SQLite, non-SQLite, truncated, corrupt, newer, one with
+// triggers or views or missing tables) is refused with one line naming the file, before any of its
+// content is used. Migrations are all-or-nothing.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sessions/reader.h"
+#include "sessions/recorder.h"
+#include "sessions/schema.h"
+#include "sessions/session_file.h"
+#include "tests/sessions/synthetic_run.h"
+#include "tests/support/test_paths.h"
+
+namespace moescope {
+namespace {
+
+using sessions::OpenMode;
+using sessions::open_session;
+
+// Runs SQL on a file with a plain connection, as another program (or an attacker) would.
+void raw_exec(const std::filesystem::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+std::filesystem::path recorded_session(const std::string& label, int n_runs = 2) {
+  auto path = test::scratch_dir(label) / "s.db";
+  sessions::SessionWriter writer(path, "test");
+  int64_t model_id = writer.add_model(test::synthetic_model());
+  for (int i = 0; i < n_runs; ++i) {
+    test::record_synthetic_run(writer, model_id, {.prompt_tokens = 200, .seed = static_cast<uint64_t>(i)});
+  }
+  writer.flush();
+  return path;
+}
+
+std::string open_error(const std::filesystem::path& path, OpenMode mode) {
+  try {
+    open_session(path, mode);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(SessionFile, Case1_NewFileIsStampedVersionedAndInWalMode) {
+  auto path = test::scratch_dir("new") / "new.db";
+  auto connection = open_session(path, OpenMode::write);
+  EXPECT_EQ(connection.query_int("PRAGMA application_id"), sessions::kApplicationId);
+  EXPECT_EQ(connection.query_int("PRAGMA user_version"), sessions::kSchemaVersion);
+  EXPECT_EQ(connection.query_text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(connection.query_int("PRAGMA cell_size_check"), 1);
+  EXPECT_EQ(connection.query_int("PRAGMA trusted_schema"), 0);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"),
+            static_cast<int64_t>(sessions::expected_tables().size()));
+  int defensive = -1;
+  sqlite3_db_config(connection.get(), SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive);
+  EXPECT_EQ(defensive, 1);
+}
+
+TEST(SessionFile, Case2_ExistingSessionReopensForReadingAndWriting) {
+  auto path = recorded_session("reopen", 1);
+  EXPECT_NO_THROW(open_session(path, OpenMode::read));
+  EXPECT_NO_THROW(open_session(path, OpenMode::write));
+  EXPECT_EQ(sessions::SessionReader(path).runs().size(), 1u);
+}
+
+TEST(SessionFile, Case3_NewerSchemaVersionIsRefusedNamingBothVersions) {
+  auto path = recorded_session("newer", 1);
+  raw_exec(path, "PRAGMA user_version = " + std::to_string(sessions::kSchemaVersion + 1));
+  for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+    std::string error = open_error(path, mode);
+    EXPECT_NE(error.find(path.string()), std::string::npos) << error;
+    EXPECT_NE(error.find("version 2 is newer"), std::string::npos) << error;
+    EXPECT_NE(error.find("(version 1)"), std::string::npos) << error;
+  }
+}
+
+TEST(SessionFile, Case4_ForeignSqliteDatabaseIsRefused) {
+  auto path = test::scratch_dir("foreign") / "other.db";
+  raw_exec(path, "CREATE TABLE contacts(name TEXT); INSERT INTO contacts VALUES('x');");
+  for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
+    EXPECT_NE(open_error(path, mode).find("a SQLite database but not a moescope session (application_id 0x00000000)"),
+              std::string::npos);
+  }
+  // Nothing was added to it.
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &stmt, nullptr);
+  sqlite3_step(stmt);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(SessionFile, Case5_NonSqliteEmptyAndMissingFilesAreRefused) {
+  auto dir = test::scratch_dir("notsqlite");
+  std::ofstream(dir / "text.db") << "{\"this\": \"is json, not a database\"}\n";
+  std::ofstream(dir / "empty.db");
+  EXPECT_EQ(open_error(dir / "text.db", OpenMode::read),
+            (dir / "text.db").string() + ": not a moescope session file (not a SQLite database)");
+  EXPECT_EQ(open_error(dir / "text.db", OpenMode::write),
+            (dir / "text.db").string() + ": not a moescope session file (not a SQLite database)");
+  EXPECT_EQ(open_error(dir / "empty.db", OpenMode::read),
+            (dir / "empty.db").string() + ": not a moescope session file (empty file)");
+  EXPECT_EQ(open_error(dir / "missing.db", OpenMode::read), (dir / "missing.db").string() + ": no such session file");
+  EXPECT_EQ(open_error(dir, OpenMode::read), dir.string() + ": is a directory, expected a session file");
+}
+
+TEST(SessionFile, Case6_TruncatedFileIsRefused) {
+  auto path = recorded_session("truncated");
+  auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 64u * 1024);
+  std::filesystem::resize_file(path, size / 2);
+  std::string error = open_error(path, OpenMode::read);
+  EXPECT_NE(error.find("damaged"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
+}
+
+TEST(SessionFile, Case7_CorruptPagesAreRefused) {
+  auto path = recorded_session("corrupt");
+  auto size = std::filesystem::file_size(path);
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    // Scribble over pages in the middle (not the 100-byte header), as a bad disk or a hostile
+    // edit would.
+    for (std::streamoff offset = 8192; offset + 512 < static_cast<std::streamoff>(size); offset += 16384) {
+      file.seekp(offset);
+      for (int i = 0; i < 512; ++i) file.put(static_cast<char>((i * 37 + offset) & 0xff));
+    }
+  }
+  std::string error = open_error(path, OpenMode::read);
+  EXPECT_NE(error.find("damaged"), std::string::npos) << error;
+  EXPECT_NE(open_error(path, OpenMode::write).find("damaged"), std::string::npos);
+}
+
+TEST(SessionFile, Case8_TriggersAndViewsAreRefusedBeforeUse) {
+  auto path = recorded_session("trigger", 1);
+  raw_exec(path, "CREATE TRIGGER evil AFTER INSERT ON runs BEGIN DELETE FROM runs; END;");
+  EXPECT_NE(open_error(path, OpenMode::write).find("contains a trigger ('evil')"), std::string::npos);
+  EXPECT_NE(open_error(path, OpenMode::read).find("contains a trigger ('evil')"), std::string::npos);
+
+  auto view_path = recorded_session("view", 1);
+  raw_exec(view_path, "CREATE VIEW v AS SELECT * FROM runs;");
+  EXPECT_NE(open_error(view_path, OpenMode::read).find("contains a view ('v')"), std::string::npos);
+}
+
+TEST(SessionFile, Case9_MissingTableOrColumnIsRefused) {
+  auto path = recorded_session("missing-table", 1);
+  raw_exec(path, "DROP TABLE all_to_all;");
+  EXPECT_NE(open_error(path, OpenMode::read).find("table 'all_to_all' is missing"), std::string::npos);
+
+  auto column_path = recorded_session("missing-column", 1);
+  raw_exec(column_path, "ALTER TABLE tokens DROP COLUMN kl_to_dropless;");
+  EXPECT_NE(open_error(column_path, OpenMode::read).find("table 'tokens' lacks column 'kl_to_dropless'"),
+            std::string::npos);
+}
+
+TEST(SessionFile, Case10_FailedMigrationLeavesTheFileAsItWas) {
+  // A file stamped as moescope at version 0 that already holds a table the migration creates:
+  // the migration fails part way, and none of it may remain.
+  auto path = test::scratch_dir("migration") / "half.db";
+  raw_exec(path, "PRAGMA application_id = " + std::to_string(sessions::kApplicationId) +
+                     "; CREATE TABLE routing(x INTEGER);");
+  std::string error;
+  try {
+    open_session(path, OpenMode::write);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("already exists"), std::string::npos) << error;
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_schema), (SELECT user_version FROM pragma_user_version)",
+                     -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);  // only the original table: `sessions`, `models`... rolled back
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(SessionFile, Case11_HostileDimensionsInARunAreRefusedByTheReader) {
+  auto path = recorded_session("hostile", 1);
+  raw_exec(path, "UPDATE runs SET n_experts = 2000000000 WHERE id = 1;");
+  sessions::SessionReader reader(path);
+  try {
+    reader.routing(1);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("impossible routing dimensions"), std::string::npos) << e.what();
+  }
+  raw_exec(path, "UPDATE runs SET n_experts = 8, moe_layers = 'not json' WHERE id = 1;");
+  EXPECT_THROW(reader.routing(1), InputError);
+  raw_exec(path, "UPDATE runs SET moe_layers = '[1,2,4]' WHERE id = 1; DELETE FROM routing_topk WHERE position = 3;");
+  try {
+    reader.routing(1);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("incomplete or malformed routing_topk"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SessionFile, Case12_ReadOnlyDirectoryGivesAClearError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "running as root: permissions do not apply";
+  auto dir = test::scratch_dir("readonly");
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  std::string error = open_error(dir / "s.db", OpenMode::write);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  EXPECT_NE(error.find("cannot"), std::string::npos) << error;
+  EXPECT_NE(error.find((dir / "s.db").string()), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace moescope
