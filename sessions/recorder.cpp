@@ -320,6 +320,7 @@ int64_t SessionWriter::add_model(const ModelInfo& model) {
 }
 
 int64_t SessionWriter::begin_run(const RunInfo& info) {
+  state_->throw_if_failed();
   if (state_->run_open) throw std::logic_error("session recorder: begin_run while a run is open");
   std::promise<int64_t> promise;
   auto id = promise.get_future();
