@@ -103,6 +103,26 @@ CapacityOverflow simulate_capacity(const RoutingArrays& a, double capacity_facto
   return out;
 }
 
+int64_t layer_dropped(const RoutingArrays& a, int32_t layer, double capacity_factor, OverflowOrder order) {
+  if (layer < 0 || layer >= a.n_layers) {
+    fail_input("layer_dropped: layer index " + std::to_string(layer) + " is outside [0, " + std::to_string(a.n_layers) + ")");
+  }
+  int64_t dropped = 0;
+  std::vector<uint8_t> mask;
+  int32_t begin = 0;
+  while (begin < a.n_tokens) {
+    int32_t end = begin;
+    while (end < a.n_tokens && a.step_of_token[end] == a.step_of_token[begin]) ++end;
+    const size_t off = a.topk_offset(layer, begin);
+    const size_t len = static_cast<size_t>(end - begin) * a.top_k;
+    mask.resize(len);
+    dropped += capacity_drop_mask(std::span(a.topk_ids.data() + off, len), std::span(a.topk_weights.data() + off, len),
+                                  end - begin, a.top_k, a.n_experts, capacity_factor, order, mask);
+    begin = end;
+  }
+  return dropped;
+}
+
 double drop_rate(const CapacityOverflow& o) {
   if (o.n_assignments == 0) return 0.0;
   return static_cast<double>(o.n_dropped) / static_cast<double>(o.n_assignments);

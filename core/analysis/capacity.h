@@ -48,6 +48,11 @@ struct CapacityOverflow {
 CapacityOverflow simulate_capacity(const RoutingArrays& arrays, double capacity_factor,
                                    OverflowOrder order = OverflowOrder::token_order);
 
+// Dropped assignments of one MoE layer of a run (what simulate_capacity counts for that layer),
+// without building the whole run's mask.
+int64_t layer_dropped(const RoutingArrays& arrays, int32_t layer, double capacity_factor,
+                      OverflowOrder order = OverflowOrder::token_order);
+
 // Overflowing assignments / all assignments, over the run (0 for an empty run).
 double drop_rate(const CapacityOverflow& overflow);
 // The same within one layer.
