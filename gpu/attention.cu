@@ -1,0 +1,109 @@
+// Attention kernels: the causal softmax between the two cuBLAS products of prefill, and split-K
+// decode attention over the KV cache (GQA and absorbed MLA alike: MLA is one shared "kv head" whose
+// key is [latent | k_pe] and whose value is the latent).
+#include "gpu/cuda_check.h"
+#include "gpu/kernel_common.cuh"
+#include "gpu/kernels.h"
+
+namespace moescope::gpu {
+namespace {
+
+__global__ void causal_softmax_kernel(const float* S, bf16* P, int T, int Lk, int p0) {
+  const int64_t row = blockIdx.x;  // head * T + t
+  const int t = static_cast<int>(row % T);
+  const int valid = min(Lk, p0 + t + 1);
+  const float* s = S + row * Lk;
+  bf16* p = P + row * Lk;
+  float m = -FLT_MAX;
+  for (int j = threadIdx.x; j < valid; j += blockDim.x) m = fmaxf(m, s[j]);
+  m = block_max(m);
+  float l = 0.0f;
+  for (int j = threadIdx.x; j < valid; j += blockDim.x) l += __expf(s[j] - m);
+  l = block_sum(l);
+  const float inv = 1.0f / l;
+  for (int j = threadIdx.x; j < Lk; j += blockDim.x)
+    p[j] = __float2bfloat16(j < valid ? __expf(s[j] - m) * inv : 0.0f);
+}
+
+// grid (n_splits, H, T); dynamic shared: q (dk) + scores (chunk) floats.
+__global__ void decode_partial_kernel(DecodeAttention a) {
+  extern __shared__ float smem[];
+  const int split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
+  const int len = *a.d_pos + t + 1;
+  const int begin = split * a.chunk;
+  if (begin >= len) return;
+  const int n = min(len, begin + a.chunk) - begin;
+  float* qs = smem;
+  float* sc = smem + a.dk;
+  const bf16* q = a.q + t * a.q_stride_t + static_cast<int64_t>(h) * a.dk;
+  for (int i = threadIdx.x; i < a.dk; i += blockDim.x) qs[i] = __bfloat162float(q[i]);
+  __syncthreads();
+  const int g = h / a.group;
+  const bf16* kb = a.k + g * a.k_stride_head;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, n_warps = blockDim.x / 32;
+  for (int j = warp; j < n; j += n_warps) {
+    const bf16* kr = kb + static_cast<int64_t>(begin + j) * a.k_stride_pos;
+    float s = 0.0f;
+    for (int i = lane; i < a.dk; i += 32) s = fmaf(qs[i], __bfloat162float(kr[i]), s);
+    s = warp_sum(s);
+    if (lane == 0) sc[j] = s * a.scale;
+  }
+  __syncthreads();
+  float m = -FLT_MAX;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, sc[j]);
+  m = block_max(m);
+  float l = 0.0f;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    const float p = __expf(sc[j] - m);
+    sc[j] = p;
+    l += p;
+  }
+  l = block_sum(l);  // its barrier also publishes sc
+  const bf16* vb = a.v + g * a.v_stride_head;
+  const int64_t part = (static_cast<int64_t>(t) * a.heads + h) * a.n_splits + split;
+  for (int c = threadIdx.x; c < a.dv; c += blockDim.x) {
+    float o = 0.0f;
+    for (int j = 0; j < n; ++j) o = fmaf(sc[j], __bfloat162float(vb[static_cast<int64_t>(begin + j) * a.v_stride_pos + c]), o);
+    a.part_o[part * a.dv + c] = o;
+  }
+  if (threadIdx.x == 0) {
+    a.part_ml[part * 2] = m;
+    a.part_ml[part * 2 + 1] = l;
+  }
+}
+
+// grid (H, T)
+__global__ void decode_merge_kernel(DecodeAttention a) {
+  const int h = blockIdx.x, t = blockIdx.y;
+  const int len = *a.d_pos + t + 1;
+  const int used = (len + a.chunk - 1) / a.chunk;
+  const int64_t base = (static_cast<int64_t>(t) * a.heads + h) * a.n_splits;
+  float m = -FLT_MAX;
+  for (int s = 0; s < used; ++s) m = fmaxf(m, a.part_ml[(base + s) * 2]);
+  float l = 0.0f;
+  for (int s = 0; s < used; ++s) l += a.part_ml[(base + s) * 2 + 1] * __expf(a.part_ml[(base + s) * 2] - m);
+  const float inv = 1.0f / l;
+  bf16* out = a.out + t * a.out_stride_t + static_cast<int64_t>(h) * a.dv;
+  for (int c = threadIdx.x; c < a.dv; c += blockDim.x) {
+    float o = 0.0f;
+    for (int s = 0; s < used; ++s) o += a.part_o[(base + s) * a.dv + c] * __expf(a.part_ml[(base + s) * 2] - m);
+    out[c] = __float2bfloat16(o * inv);
+  }
+}
+
+}  // namespace
+
+void launch_causal_softmax(const float* S, bf16* P, int heads, int T, int Lk, int p0, cudaStream_t stream) {
+  causal_softmax_kernel<<<heads * T, 256, 0, stream>>>(S, P, T, Lk, p0);
+  CUDA_CHECK_LAUNCH();
+}
+
+void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream) {
+  const size_t smem = static_cast<size_t>(a.dk + a.chunk) * sizeof(float);
+  decode_partial_kernel<<<dim3(a.n_splits, a.heads, a.T), 128, smem, stream>>>(a);
+  CUDA_CHECK_LAUNCH();
+  decode_merge_kernel<<<dim3(a.heads, a.T), 128, 0, stream>>>(a);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace moescope::gpu

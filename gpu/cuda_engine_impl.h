@@ -1,0 +1,106 @@
+// The CUDA engine's state, shared by cuda_engine.cpp (setup, step orchestration, observer
+// delivery) and step_forward.cpp (the layers of one step).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/engine.h"
+#include "gpu/device_model.h"
+#include "gpu/kernels.h"
+#include "gpu/phase_recorder.h"
+#include "gpu/workspace.h"
+
+namespace moescope::gpu {
+
+struct KvCache {
+  DeviceBuffer arena;
+  int64_t context = 0;             // positions it holds
+  std::vector<bf16*> k, v;         // GQA, per layer: (context, kvH, head_dim)
+  std::vector<bf16*> latent;       // MLA, per layer: (context, kv_lora + rope) normed latent | roped k_pe
+};
+
+// Pinned host copies of one step's routing, one region per MoE layer, stride `tokens` rows.
+struct RoutingHost {
+  int64_t tokens = 0;
+  PinnedBuffer logits, scores;  // (moe layers, tokens, E) fp32
+  PinnedBuffer ids;             // (moe layers, tokens, k) int32
+  PinnedBuffer weights;         // (moe layers, tokens, k) fp32
+  PinnedBuffer dropped;         // (moe layers, tokens, k) uint8
+};
+
+class CudaEngine final : public Engine {
+ public:
+  // Exactly one of `model` (upload its weights) or a synthetic seed.
+  CudaEngine(const ModelConfig& config, const Model* model, uint64_t synthetic_seed, const EngineOptions& options,
+             const LoadProgress& progress);
+  ~CudaEngine() override;
+
+  const EngineInfo& info() const override { return info_; }
+  const ModelConfig& config() const override { return config_; }
+  void forward(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) override;
+  void reset() override;
+  int64_t position() const override { return position_; }
+  void set_observer(ForwardObserver* observer) override { observer_ = observer; }
+
+ private:
+  struct StepPlan {
+    int T = 0;
+    int64_t p0 = 0;
+    bool gemv = false;     // T <= kMaxDecodeTokens: GEMV kernels, no host synchronisation
+    bool all_logits = false;
+    bool record = false;   // copy routing to the host
+    bool full = false;     // also logits/scores and timings
+    int capacity = 0;      // enforced expert capacity, 0 = none
+  };
+
+  // step_forward.cpp
+  void run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec);
+  void attention_gqa(const StepPlan& plan, Workspace& ws, int layer);
+  void attention_mla(const StepPlan& plan, Workspace& ws, int layer);
+  void prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld, const bf16* k,
+                         int64_t k_ld, int64_t k_head_stride, const bf16* v, int64_t v_ld, int64_t v_head_stride,
+                         int dk, int dv, int group);
+  void swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down);
+  void moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec, int layer, int moe_index);
+
+  // cuda_engine.cpp
+  Workspace& prefill_workspace(int64_t T, int64_t Lk);
+  void ensure_routing_host(RoutingHost& host, int64_t tokens);
+  void deliver(const StepPlan& plan, const StepInfo& step, const RoutingHost& host, const PhaseRecorder& rec,
+               std::span<const float> logits);
+
+  ModelConfig config_;
+  EngineOptions options_;
+  EngineInfo info_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  DeviceModel model_;
+  KvCache kv_;
+  DeviceBuffer rope_freq_;   // (rot_dim/2) fp32
+  RopeParams rope_;
+  DeviceBuffer pos_;         // (1) int32: position of the step's first token
+  PinnedBuffer pos_host_;    // (1)
+  PinnedBuffer tokens_host_; // (T) int32
+  PinnedBuffer offsets_host_;  // (E+1) int32
+  PinnedBuffer logits_host_;   // (T, vocab) fp32
+  Workspace decode_ws_;
+  std::unique_ptr<Workspace> prefill_ws_;
+  RoutingHost decode_host_, prefill_host_;
+  PhaseRecorder rec_, graph_rec_;
+  std::vector<int32_t> moe_layers_;
+  int decode_chunk_ = 64;
+  int64_t splits_ = 1;
+
+  cudaGraphExec_t graph_ = nullptr;
+  bool graph_record_ = false, graph_full_ = false;
+
+  int64_t position_ = 0;
+  int64_t step_ = 0;
+  ForwardObserver* observer_ = nullptr;
+};
+
+}  // namespace moescope::gpu

@@ -1,0 +1,124 @@
+// Launchers of the engine's own kernels (cuBLAS calls live in gemm.h). Shapes are row-major and
+// given in the comments; `stream` is always the engine's stream. Token positions come from device
+// memory (`d_pos`: position of the step's first token) so decode steps replay as one CUDA graph.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace moescope::gpu {
+
+using bf16 = __nv_bfloat16;
+
+inline constexpr int kMaxDecodeTokens = 4;  // steps of at most this many tokens take the GEMV path
+
+struct RopeParams {
+  const float* inv_freq = nullptr;  // (rot_dim/2)
+  int rot_dim = 0;
+  float attention_factor = 1.0f;  // YaRN multiplies cos and sin by it
+};
+
+// h (T, hidden) fp32 = embed[tokens]
+void launch_embed(const int32_t* tokens, int T, const bf16* embed, int hidden, float* h, cudaStream_t stream);
+
+// out[r] = bf16(rmsnorm(x[r]) * w) for `rows` rows of n; out row index is offset by *row_offset
+// when given (writing straight into a cache at the step's position).
+void launch_rmsnorm(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
+                    int rows, const int* row_offset, cudaStream_t stream);
+
+// GQA: qkv (T, (H + 2*kvH)*d) fp32 -> optional per-head RMSNorm of q, k (Qwen3), rotate-half RoPE,
+// q (T, H, d) bf16; k and v into the caches (ctx, kvH, d) at the step's positions.
+void launch_gqa_prepare(const float* qkv, int T, int H, int kvH, int d, const float* q_norm,
+                        const float* k_norm, float eps, RopeParams rope, const int* d_pos, bf16* q,
+                        bf16* k_cache, bf16* v_cache, cudaStream_t stream);
+
+// MLA: q (T, ldq) fp32 holds H heads of [nope | rope]; k_pe (T, ld_kpe) fp32 the shared rope key.
+// Writes q_out (T, H, nope+rope) bf16 with interleaved RoPE on the rope part, and the rotated k_pe
+// into latent_cache (ctx, kv_lora+rope) columns kv_lora.. at the step's positions.
+void launch_mla_rope(const float* q, int64_t ldq, const float* k_pe, int64_t ld_kpe, int T, int H, int nope,
+                     int rope_dim, RopeParams rope, const int* d_pos, bf16* q_out, bf16* latent_cache,
+                     int kv_lora, cudaStream_t stream);
+
+// MLA decode (absorbed): q_abs (T, H, kv_lora+rope) = [W_UK(h)^T q_nope | q_pe].
+void launch_mla_absorb(const bf16* q, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora, int rope_dim,
+                       bf16* q_abs, cudaStream_t stream);
+// MLA decode: out (T, H*dv) = W_UV(h) o_lat(t, h) with o_lat (T, H, kv_lora).
+void launch_mla_uv(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora, bf16* out,
+                   cudaStream_t stream);
+// MLA prefill: k (Lk, H, nope+rope) = [kv(:, h, :nope) | latent_cache(:, kv_lora:)], kv (Lk, H*(nope+dv)).
+void launch_mla_expand_k(const bf16* kv, const bf16* latent_cache, int Lk, int H, int nope, int dv, int rope_dim,
+                         int kv_lora, bf16* k, cudaStream_t stream);
+
+// Prefill attention: S (heads, T, Lk) fp32 already scaled -> P bf16, causal with query t at
+// absolute position p0 + t seeing keys 0..p0+t.
+void launch_causal_softmax(const float* S, bf16* P, int heads, int T, int Lk, int p0, cudaStream_t stream);
+
+// Decode attention over the cache (split-K over the context, then a merge).
+struct DecodeAttention {
+  const bf16* q = nullptr;  // (T, H, dk) at q + t*q_stride_t + h*dk
+  int64_t q_stride_t = 0;
+  const bf16* k = nullptr;  // key of position j, kv head g: k + j*k_stride_pos + g*k_stride_head
+  int64_t k_stride_pos = 0, k_stride_head = 0;
+  const bf16* v = nullptr;
+  int64_t v_stride_pos = 0, v_stride_head = 0;
+  int dk = 0, dv = 0, heads = 0, group = 1, T = 1;
+  float scale = 1.0f;
+  const int* d_pos = nullptr;
+  int chunk = 64, n_splits = 1;
+  float* part_o = nullptr;   // (T, H, n_splits, dv)
+  float* part_ml = nullptr;  // (T, H, n_splits, 2)
+  bf16* out = nullptr;       // (T, H, dv) at out + t*out_stride_t + h*dv
+  int64_t out_stride_t = 0;
+};
+void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream);
+
+// Router: logits (T, E) fp32 -> scores (T, E), topk ids (T, k) best first, final weights (T, k).
+struct RouteParams {
+  const float* logits = nullptr;
+  int T = 0, E = 0, k = 0;
+  bool sigmoid = false;
+  int method = 0;  // TopkMethod: 0 greedy, 1 group_limited_greedy, 2 noaux_tc
+  int n_group = 1, topk_group = 1;
+  const float* bias = nullptr;  // (E) or null
+  bool norm_topk = false;
+  float scaling = 1.0f;
+  float* scores = nullptr;
+  int32_t* ids = nullptr;
+  float* weights = nullptr;
+};
+void launch_route(const RouteParams& p, cudaStream_t stream);
+
+// Dispatch: for the A = T*k assignments, the rank of each within its expert in token order,
+// per-expert kept counts (capacity > 0 caps them and flags the rest in `dropped`), and offsets.
+void launch_dispatch_ranks(const int32_t* ids, int A, int E, int capacity, int32_t* rank, int32_t* counts,
+                           uint8_t* dropped, int32_t* offsets, cudaStream_t stream);
+// xs (kept assignments, hidden) bf16 sorted by expert; slot_of (A) = row in xs or -1 when dropped.
+void launch_gather(const int32_t* ids, const int32_t* rank, const uint8_t* dropped, const int32_t* offsets, int A,
+                   int k, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream);
+// act (N, I) = silu(gu[:, :I]) * gu[:, I:], gu (N, 2I) bf16.
+void launch_swiglu(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream);
+// h (T, hidden) += sum_k weights(t, k) * y(slot_of(t, k)), y (rows, hidden) bf16.
+void launch_combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
+                    float* h, cudaStream_t stream);
+
+// GEMV path for steps of T <= kMaxDecodeTokens tokens. W (rows, cols) bf16, x (T, cols) bf16 (ldx).
+enum class GemvOut { store_f32, add_f32, store_bf16 };
+void launch_gemv(const bf16* W, int rows, int cols, const bf16* x, int64_t ldx, int T, void* out, int64_t ldo,
+                 GemvOut mode, cudaStream_t stream);
+// act (A, I) = silu(W_e[:I] x) * (W_e[I:] x) for assignment a = t*k + j, e = ids[a] (or 0 when ids is
+// null), W_e = W + e*expert_stride, W_e (2I, hidden).
+void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, int T, int k, const bf16* x,
+                        int64_t ldx, int I, int hidden, bf16* act, cudaStream_t stream);
+// h (T, hidden) += sum_j weights(t, j) * W_e(j) act(t*k + j), W_e (hidden, I): expert GEMV and the
+// weighted combine in one pass.
+void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
+                              const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
+                              cudaStream_t stream);
+
+// Synthetic weights: out[i] = offset + scale * uniform(-1, 1), reproducible from `seed`.
+void launch_fill_uniform_bf16(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);
+void launch_fill_uniform_f32(float* out, int64_t n, float offset, float scale, uint64_t seed, cudaStream_t stream);
+
+}  // namespace moescope::gpu

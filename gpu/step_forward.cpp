@@ -1,0 +1,327 @@
+// One forward step on the GPU, layer by layer. Steps of at most kMaxDecodeTokens tokens use the
+// GEMV kernels and never wait on the host (so a one-token step is captured as a CUDA graph); longer
+// steps use cuBLAS, and wait once per MoE layer for the per-expert token counts.
+#include <algorithm>
+
+#include "core/error.h"
+#include "gpu/cuda_check.h"
+#include "gpu/cuda_engine_impl.h"
+#include "gpu/gemm.h"
+
+namespace moescope::gpu {
+
+void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec) {
+  const ModelConfig& c = config_;
+  const int T = plan.T;
+  const int hidden = static_cast<int>(c.hidden_size);
+  const float eps = static_cast<float>(c.rms_norm_eps);
+
+  rec.begin(-1, Phase::embed);
+  launch_embed(ws.tokens, T, model_.embed.data, hidden, ws.h, stream_);
+  rec.end();
+
+  int moe_index = 0;
+  for (int l = 0; l < static_cast<int>(c.num_layers); ++l) {
+    const DeviceLayer& L = model_.layers[static_cast<size_t>(l)];
+    rec.begin(l, Phase::attention);
+    launch_rmsnorm(ws.h, hidden, L.input_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_);
+    if (c.use_mla) {
+      attention_mla(plan, ws, l);
+    } else {
+      attention_gqa(plan, ws, l);
+    }
+    rec.end();
+
+    launch_rmsnorm(ws.h, hidden, L.post_attn_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_);
+    if (L.is_moe) {
+      moe(plan, ws, host, rec, l, moe_index++);
+    } else {
+      rec.begin(l, Phase::dense_mlp);
+      swiglu_ffn(plan, ws, L.dense_gate_up, L.dense_down);
+      rec.end();
+    }
+  }
+
+  rec.begin(-1, Phase::lm_head);
+  const int rows = plan.all_logits ? T : 1;
+  const int first = T - rows;
+  launch_rmsnorm(ws.h + static_cast<int64_t>(first) * hidden, hidden, model_.final_norm, hidden, eps, ws.xb, hidden,
+                 rows, nullptr, stream_);
+  const int vocab = static_cast<int>(c.vocab_size);
+  if (plan.gemv) {
+    launch_gemv(model_.lm_head.data, vocab, hidden, ws.xb, hidden, rows, ws.logits, vocab, GemvOut::store_f32, stream_);
+  } else {
+    gemm_nt(blas_, rows, vocab, hidden, ws.xb, hidden, model_.lm_head.data, hidden, ws.logits, OutType::f32, vocab);
+  }
+  rec.end();
+}
+
+void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
+  const ModelConfig& c = config_;
+  const DeviceLayer& L = model_.layers[static_cast<size_t>(layer)];
+  const int T = plan.T, hidden = static_cast<int>(c.hidden_size);
+  const int H = static_cast<int>(c.num_heads), kvH = static_cast<int>(c.num_kv_heads), d = static_cast<int>(c.head_dim);
+  const int rows = static_cast<int>(L.in_proj.rows);
+  if (plan.gemv) {
+    launch_gemv(L.in_proj.data, rows, hidden, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, rows, hidden, ws.xb, hidden, L.in_proj.data, hidden, ws.proj, OutType::f32, rows);
+  }
+  bf16* k_cache = kv_.k[static_cast<size_t>(layer)];
+  bf16* v_cache = kv_.v[static_cast<size_t>(layer)];
+  launch_gqa_prepare(ws.proj, T, H, kvH, d, L.q_norm, L.k_norm, static_cast<float>(c.rms_norm_eps), rope_,
+                     pos_.as<int>(), ws.q, k_cache, v_cache, stream_);
+  if (plan.gemv) {
+    DecodeAttention a;
+    a.q = ws.q;
+    a.q_stride_t = static_cast<int64_t>(H) * d;
+    a.k = k_cache;
+    a.k_stride_pos = static_cast<int64_t>(kvH) * d;
+    a.k_stride_head = d;
+    a.v = v_cache;
+    a.v_stride_pos = static_cast<int64_t>(kvH) * d;
+    a.v_stride_head = d;
+    a.dk = a.dv = d;
+    a.heads = H;
+    a.group = H / kvH;
+    a.T = T;
+    a.scale = static_cast<float>(c.attention_scale());
+    a.d_pos = pos_.as<int>();
+    a.chunk = decode_chunk_;
+    a.n_splits = static_cast<int>(splits_);
+    a.part_o = ws.part_o;
+    a.part_ml = ws.part_ml;
+    a.out = ws.attn;
+    a.out_stride_t = static_cast<int64_t>(H) * d;
+    launch_decode_attention(a, stream_);
+  } else {
+    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * d, k_cache, static_cast<int64_t>(kvH) * d, d, v_cache,
+                      static_cast<int64_t>(kvH) * d, d, d, d, H / kvH);
+  }
+  const int o_cols = H * d;
+  if (plan.gemv) {
+    launch_gemv(L.o_proj.data, hidden, o_cols, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, hidden, o_cols, ws.attn, o_cols, L.o_proj.data, o_cols, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+  }
+}
+
+void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
+  const ModelConfig& c = config_;
+  const DeviceLayer& L = model_.layers[static_cast<size_t>(layer)];
+  const int T = plan.T, hidden = static_cast<int>(c.hidden_size);
+  const int H = static_cast<int>(c.num_heads), nope = static_cast<int>(c.qk_nope_head_dim);
+  const int rope_dim = static_cast<int>(c.qk_rope_head_dim), dv = static_cast<int>(c.v_head_dim);
+  const int kv_lora = static_cast<int>(c.kv_lora_rank), q_lora = static_cast<int>(c.q_lora_rank);
+  const int qk = nope + rope_dim, latent_w = kv_lora + rope_dim;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const int rows = static_cast<int>(L.in_proj.rows);
+  const int q_part = q_lora > 0 ? q_lora : H * qk;
+
+  // proj (T, q_part + kv_lora + rope) = x . [q_a | q_proj ; kv_a]^T
+  if (plan.gemv) {
+    launch_gemv(L.in_proj.data, rows, hidden, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, rows, hidden, ws.xb, hidden, L.in_proj.data, hidden, ws.proj, OutType::f32, rows);
+  }
+  const float* q_src = ws.proj;
+  int64_t ldq = rows;
+  if (q_lora > 0) {
+    launch_rmsnorm(ws.proj, rows, L.q_a_norm, q_lora, eps, ws.qa, q_lora, T, nullptr, stream_);
+    if (plan.gemv) {
+      launch_gemv(L.q_b.data, H * qk, q_lora, ws.qa, q_lora, T, ws.qf, H * qk, GemvOut::store_f32, stream_);
+    } else {
+      gemm_nt(blas_, T, H * qk, q_lora, ws.qa, q_lora, L.q_b.data, q_lora, ws.qf, OutType::f32, H * qk);
+    }
+    q_src = ws.qf;
+    ldq = H * qk;
+  }
+  bf16* latent = kv_.latent[static_cast<size_t>(layer)];
+  // The normed latent goes straight into the cache rows of this step's positions.
+  launch_rmsnorm(ws.proj + q_part, rows, L.kv_a_norm, kv_lora, eps, latent, latent_w, T, pos_.as<int>(), stream_);
+  launch_mla_rope(q_src, ldq, ws.proj + q_part + kv_lora, rows, T, H, nope, rope_dim, rope_, pos_.as<int>(), ws.q, latent,
+                  kv_lora, stream_);
+
+  if (plan.gemv) {
+    // Absorbed MLA: attend over the compressed latent cache directly (one shared "kv head").
+    launch_mla_absorb(ws.q, L.kv_b.data, T, H, nope, dv, kv_lora, rope_dim, ws.q_abs, stream_);
+    DecodeAttention a;
+    a.q = ws.q_abs;
+    a.q_stride_t = static_cast<int64_t>(H) * latent_w;
+    a.k = latent;
+    a.k_stride_pos = latent_w;
+    a.k_stride_head = 0;
+    a.v = latent;
+    a.v_stride_pos = latent_w;
+    a.v_stride_head = 0;
+    a.dk = latent_w;
+    a.dv = kv_lora;
+    a.heads = H;
+    a.group = H;
+    a.T = T;
+    a.scale = static_cast<float>(c.attention_scale());
+    a.d_pos = pos_.as<int>();
+    a.chunk = decode_chunk_;
+    a.n_splits = static_cast<int>(splits_);
+    a.part_o = ws.part_o;
+    a.part_ml = ws.part_ml;
+    a.out = ws.o_lat;
+    a.out_stride_t = static_cast<int64_t>(H) * kv_lora;
+    launch_decode_attention(a, stream_);
+    launch_mla_uv(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_);
+  } else {
+    // Prefill: expand every cached latent to per-head keys and values, then plain attention.
+    const int64_t Lk = plan.p0 + T;
+    const int kv_cols = H * (nope + dv);
+    gemm_nt(blas_, Lk, kv_cols, kv_lora, latent, latent_w, L.kv_b.data, kv_lora, ws.kvx, OutType::bf16, kv_cols);
+    launch_mla_expand_k(ws.kvx, latent, static_cast<int>(Lk), H, nope, dv, rope_dim, kv_lora, ws.kfull, stream_);
+    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * qk, ws.kfull, static_cast<int64_t>(H) * qk, qk,
+                      ws.kvx + nope, kv_cols, nope + dv, qk, dv, 1);
+  }
+  const int o_cols = H * dv;
+  if (plan.gemv) {
+    launch_gemv(L.o_proj.data, hidden, o_cols, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, hidden, o_cols, ws.attn, o_cols, L.o_proj.data, o_cols, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+  }
+}
+
+// softmax(scale q k^T, causal) v for every head, in chunks of heads that share the score buffer.
+// q (T, H, dk) rows of q_ld; k/v rows of k_ld/v_ld with the kv head h/group at h/group*head_stride.
+void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld, const bf16* k,
+                                   int64_t k_ld, int64_t k_head_stride, const bf16* v, int64_t v_ld,
+                                   int64_t v_head_stride, int dk, int dv, int group) {
+  const ModelConfig& c = config_;
+  const int T = plan.T, H = static_cast<int>(c.num_heads);
+  const int64_t Lk = plan.p0 + T;
+  const int chunk = static_cast<int>(ws.shape.head_chunk);
+  const float scale = static_cast<float>(c.attention_scale());
+  for (int h0 = 0; h0 < H; h0 += chunk) {
+    const int nh = std::min(chunk, H - h0);
+    const int64_t kv_head = h0 / group;
+    // Heads of one chunk share a kv head under GQA (chunk == group): stride 0 broadcasts it.
+    const int64_t k_stride = group > 1 ? 0 : k_head_stride;
+    const int64_t v_stride = group > 1 ? 0 : v_head_stride;
+    gemm_nt_batched(blas_, T, Lk, dk, q + static_cast<int64_t>(h0) * dk, q_ld, dk, k + kv_head * k_head_stride, k_ld,
+                    k_stride, ws.scores_qk, OutType::f32, Lk, T * Lk, nh, scale);
+    launch_causal_softmax(ws.scores_qk, ws.probs, nh, T, static_cast<int>(Lk), static_cast<int>(plan.p0), stream_);
+    gemm_nn_batched(blas_, T, dv, Lk, ws.probs, Lk, T * Lk, v + kv_head * v_head_stride, v_ld, v_stride,
+                    ws.attn + static_cast<int64_t>(h0) * dv, OutType::bf16, static_cast<int64_t>(H) * dv, dv, nh);
+  }
+}
+
+// h += down(silu(gate x) * up x) for a dense MLP or the shared experts.
+void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down) {
+  const int T = plan.T, hidden = static_cast<int>(config_.hidden_size);
+  const int width = static_cast<int>(down.cols);
+  if (plan.gemv) {
+    launch_swiglu_gemv(gate_up.data, 0, nullptr, T, 1, ws.xb, hidden, width, hidden, ws.act, stream_);
+    launch_gemv(down.data, hidden, width, ws.act, width, T, ws.h, hidden, GemvOut::add_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, 2 * width, hidden, ws.xb, hidden, gate_up.data, hidden, ws.gu, OutType::bf16, 2 * width);
+    launch_swiglu(ws.gu, T, width, ws.act, stream_);
+    gemm_nt(blas_, T, hidden, width, ws.act, width, down.data, width, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+  }
+}
+
+void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec, int layer,
+                     int moe_index) {
+  const ModelConfig& c = config_;
+  const DeviceLayer& L = model_.layers[static_cast<size_t>(layer)];
+  const int T = plan.T, hidden = static_cast<int>(c.hidden_size);
+  const int E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k);
+  const int I = static_cast<int>(c.moe_intermediate_size);
+  const int A = T * k;
+
+  rec.begin(layer, Phase::router);
+  if (plan.gemv) {
+    launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, ws.router_logits, E, GemvOut::store_f32, stream_);
+  } else {
+    gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, ws.router_logits, OutType::f32, E);
+  }
+  RouteParams rp;
+  rp.logits = ws.router_logits;
+  rp.T = T;
+  rp.E = E;
+  rp.k = k;
+  rp.sigmoid = c.scoring == ScoringFunc::sigmoid;
+  rp.method = static_cast<int>(c.topk_method);
+  rp.n_group = static_cast<int>(c.n_group);
+  rp.topk_group = static_cast<int>(c.topk_group);
+  rp.bias = L.router_bias;
+  // As core/routing.cpp: renormalise only for k > 1; DeepSeek-V2 scales only what it did not renormalise.
+  rp.norm_topk = c.norm_topk_prob && k > 1;
+  const bool scale = c.family == Family::deepseek_v2 ? !rp.norm_topk : true;
+  rp.scaling = scale ? static_cast<float>(c.routed_scaling_factor) : 1.0f;
+  rp.scores = ws.scores;
+  rp.ids = ws.ids;
+  rp.weights = ws.weights;
+  launch_route(rp, stream_);
+  rec.end();
+
+  rec.begin(layer, Phase::dispatch);
+  const bool capped = plan.capacity > 0;
+  if (!plan.gemv || capped) {
+    launch_dispatch_ranks(ws.ids, A, E, plan.capacity, ws.rank, ws.counts, ws.dropped, ws.offsets, stream_);
+  }
+  if (!plan.gemv) {
+    launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
+    CUDA_CHECK(cudaMemcpyAsync(offsets_host_.data(), ws.offsets, static_cast<size_t>(E + 1) * sizeof(int32_t),
+                               cudaMemcpyDeviceToHost, stream_));
+  }
+  if (plan.record) {
+    const size_t row0 = static_cast<size_t>(moe_index) * static_cast<size_t>(host.tokens);
+    auto copy = [&](void* dst_base, size_t elem, size_t row_elems, const void* src) {
+      CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst_base) + row0 * row_elems * elem, src,
+                                 static_cast<size_t>(T) * row_elems * elem, cudaMemcpyDeviceToHost, stream_));
+    };
+    if (plan.full) {
+      copy(host.logits.data(), sizeof(float), E, ws.router_logits);
+      copy(host.scores.data(), sizeof(float), E, ws.scores);
+    }
+    copy(host.ids.data(), sizeof(int32_t), k, ws.ids);
+    copy(host.weights.data(), sizeof(float), k, ws.weights);
+    if (capped) copy(host.dropped.data(), 1, k, ws.dropped);
+  }
+  if (!plan.gemv) CUDA_CHECK(cudaStreamSynchronize(stream_));  // per-expert counts for the GEMM shapes
+  rec.end();
+
+  const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
+  rec.begin(layer, Phase::experts);
+  if (plan.gemv) {
+    launch_swiglu_gemv(L.experts_gate_up, gu_stride, ws.ids, T, k, ws.xb, hidden, I, hidden, ws.act, stream_);
+    // The weighted combine is fused into the down projection on this path.
+    launch_down_combine_gemv(L.experts_down, down_stride, ws.ids, ws.weights, capped ? ws.dropped : nullptr, T, k,
+                             ws.act, I, hidden, ws.h, stream_);
+  } else {
+    const int32_t* off = offsets_host_.as<int32_t>();
+    for (int e = 0; e < E; ++e) {
+      const int64_t n = off[e + 1] - off[e];
+      if (n == 0) continue;
+      gemm_nt(blas_, n, 2 * I, hidden, ws.xs + off[e] * static_cast<int64_t>(hidden), hidden,
+              L.experts_gate_up + e * gu_stride, hidden, ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
+    }
+    launch_swiglu(ws.gu, off[E], I, ws.act, stream_);
+    for (int e = 0; e < E; ++e) {
+      const int64_t n = off[e + 1] - off[e];
+      if (n == 0) continue;
+      gemm_nt(blas_, n, hidden, I, ws.act + off[e] * static_cast<int64_t>(I), I, L.experts_down + e * down_stride, I,
+              ws.ys + off[e] * static_cast<int64_t>(hidden), OutType::bf16, hidden);
+    }
+  }
+  rec.end();
+
+  if (!plan.gemv) {
+    rec.begin(layer, Phase::combine);
+    launch_combine(ws.ys, ws.slot_of, ws.weights, T, k, hidden, ws.h, stream_);
+    rec.end();
+  }
+
+  if (L.shared_gate_up.rows > 0) {
+    rec.begin(layer, Phase::shared_experts);
+    swiglu_ffn(plan, ws, L.shared_gate_up, L.shared_down);
+    rec.end();
+  }
+}
+
+}  // namespace moescope::gpu
