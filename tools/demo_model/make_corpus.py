@@ -215,7 +215,13 @@ def build_domains(args):
                 continue
             multi += fortune_entries(path)
     random.Random(7).shuffle(multi)
-    domains["multi"] = group_entries(multi)[: max(1, args.multi_chars // MAX_DOC_CHARS * 2)]
+    multi_docs, size = [], 0
+    for d in group_entries(multi):
+        if size >= args.multi_chars:
+            break
+        multi_docs.append(d)
+        size += len(d)
+    domains["multi"] = multi_docs
     return domains
 
 
@@ -228,10 +234,10 @@ def is_valid_doc(text, share):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--code-chars", type=int, default=4_000_000)
-    ap.add_argument("--prose-chars", type=int, default=3_000_000)
-    ap.add_argument("--maths-chars", type=int, default=2_000_000)
-    ap.add_argument("--multi-chars", type=int, default=1_500_000)
+    ap.add_argument("--code-chars", type=int, default=8_000_000)
+    ap.add_argument("--prose-chars", type=int, default=6_000_000)
+    ap.add_argument("--maths-chars", type=int, default=2_500_000)
+    ap.add_argument("--multi-chars", type=int, default=3_000_000)
     ap.add_argument("--valid-share", type=float, default=0.05)
     ap.add_argument("--spm-chars-per-domain", type=int, default=1_500_000,
                     help="characters of each domain fed to spm_train, so no domain owns the vocab")

@@ -15,7 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$root/build-demo
 dest=$root/assets/models/demo-moe
-py=${PYTHON:-python3}
+# Debian's python3 holds python3-torch/numpy/sentencepiece; another python3 may come first in PATH.
+if [ -x /usr/bin/python3 ]; then py=${PYTHON:-/usr/bin/python3}; else py=${PYTHON:-python3}; fi
 stage=${1:-all}
 [ $# -gt 0 ] && shift
 
