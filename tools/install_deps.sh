@@ -6,7 +6,7 @@
 set -eu
 
 packages="build-essential cmake pkg-config
-  libimgui-dev libglfw3-dev libsqlite3-dev libsentencepiece-dev sentencepiece libonig-dev
+  libimgui-dev libglfw3-dev libsqlite3-dev libsentencepiece-dev sentencepiece libonig-dev libicu-dev
   nlohmann-json3-dev libcli11-dev libstb-dev libgtest-dev libbenchmark-dev xvfb"
 
 # The demo model's corpus: verse and prose from the fortune files (English, German, Spanish, Italian).
