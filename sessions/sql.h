@@ -82,6 +82,9 @@ class Statement {
   int64_t column_int(int column) const { return sqlite3_column_int64(stmt_, column); }
   double column_double(int column) const { return sqlite3_column_double(stmt_, column); }
   bool column_is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  int column_type(int column) const { return sqlite3_column_type(stmt_, column); }  // SQLITE_INTEGER, ...
+  int column_count() const { return sqlite3_column_count(stmt_); }
+  std::string column_name(int column) const { return sqlite3_column_name(stmt_, column); }
   std::string column_text(int column) const;
   std::span<const std::byte> column_blob(int column) const;
 
