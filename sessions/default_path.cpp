@@ -2,15 +2,19 @@
 
 #include <cstdlib>
 
+#include "core/error.h"
+
 namespace moescope::sessions {
 
-std::filesystem::path default_session_dir() {
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "moescope";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return std::filesystem::path(home) / ".local" / "share" / "moescope";
-  return std::filesystem::temp_directory_path() / "moescope";
+std::filesystem::path default_session_path() {
+  // The XDG base directory spec says relative values are invalid and must be ignored.
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg == '/') {
+    return std::filesystem::path(xdg) / "moescope" / "sessions.db";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home == '/') {
+    return std::filesystem::path(home) / ".local" / "share" / "moescope" / "sessions.db";
+  }
+  fail_input("no default session file: neither XDG_DATA_HOME nor HOME is an absolute path; pass --db FILE");
 }
-
-std::filesystem::path default_session_path() { return default_session_dir() / "sessions.moescope"; }
 
 }  // namespace moescope::sessions
