@@ -3,27 +3,38 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string_view>
+#include <vector>
 
 #include "app/verb_registry.h"
+#include "core/engine_factory.h"
 #include "core/error.h"
+#ifdef MOESCOPE_HAVE_CUDA
+#include "gpu/cuda_engine.h"
+#endif
 
 int main(int argc, char** argv) {
+#ifdef MOESCOPE_HAVE_CUDA
+  moescope::register_cuda_engine_factory(
+      [](const moescope::Model& model, const moescope::EngineOptions& options) {
+        return moescope::make_cuda_engine(model, options);
+      });
+#endif
   CLI::App app{"moescope: see inside Mixture-of-Experts models while they run"};
   app.require_subcommand(0, 1);
   auto& verbs = moescope::verb_registry();
   std::sort(verbs.begin(), verbs.end(),
             [](const auto& a, const auto& b) { return std::string_view(a.name) < b.name; });
   for (const auto& verb : verbs) verb.add(app);
+  // No verb: the GUI when it is built, else the help text.
+  const bool has_gui = std::any_of(verbs.begin(), verbs.end(),
+                                   [](const auto& v) { return std::string_view(v.name) == "gui"; });
+  std::vector<char*> args(argv, argv + argc);
+  static char gui_verb[] = "gui";
+  if (argc == 1 && has_gui) args.push_back(gui_verb);
   try {
-    app.parse(argc, argv);
-    if (app.get_subcommands().empty()) {
-      // No verb: the GUI when it is built, else the help text.
-      if (CLI::App* gui = app.get_subcommand_no_throw("gui")) {
-        gui->parse(std::vector<std::string>{});
-      } else {
-        std::fputs(app.help().c_str(), stdout);
-      }
-    }
+    app.parse(static_cast<int>(args.size()), args.data());
+    if (app.get_subcommands().empty()) std::fputs(app.help().c_str(), stdout);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const moescope::ExitWith& e) {

@@ -1,0 +1,171 @@
+// `moescope run`: a prompt through the model, the continuation printed with a compact table of the
+// most used experts per layer, and the run recorded into a session file.
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "app/verb_registry.h"
+#include "core/engine_factory.h"
+#include "core/error.h"
+#include "core/generate.h"
+#include "core/model.h"
+#include "core/observer_fanout.h"
+#include "core/tokenizer.h"
+#include "sessions/default_path.h"
+#include "sessions/recorder.h"
+
+namespace moescope {
+
+namespace {
+
+struct RunArgs {
+  std::string model_dir;
+  std::string prompt;
+  int64_t max_new_tokens = 32;
+  double temperature = 0.0;
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  std::string backend = "cpu";
+  int threads = 0;
+  std::string db;
+  std::string tag = "custom";
+  bool no_record = false;
+  double enforce_capacity = 0.0;
+};
+
+void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
+  std::printf("\n%-6s %s\n", "layer", "most used experts (share of the layer's assignments)");
+  for (size_t layer = 0; layer < counter.hits.size(); ++layer) {
+    const auto& row = counter.hits[layer];
+    if (row.empty()) continue;
+    const int64_t total = std::accumulate(row.begin(), row.end(), int64_t{0});
+    std::vector<int32_t> order(row.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+    std::printf("%-6zu", layer);
+    const size_t shown = std::min<size_t>(order.size(), static_cast<size_t>(std::max<int64_t>(top_k, 4)));
+    for (size_t i = 0; i < shown; ++i)
+      std::printf(" e%-3d %5.1f%%", order[i], total ? 100.0 * static_cast<double>(row[order[i]]) / total : 0.0);
+    std::printf("\n");
+  }
+}
+
+// Per-position KL(dropless || enforced) of the next-token distribution, over the final tokens.
+std::vector<double> kl_against_dropless(const Model& model, EngineOptions options, const std::vector<int32_t>& ids) {
+  std::vector<float> enforced, dropless;
+  auto with_capacity = create_engine(model, options);
+  with_capacity->forward(ids, true, enforced);
+  options.enforce_capacity_factor = 0.0;
+  auto without = create_engine(model, options);
+  without->forward(ids, true, dropless);
+  const size_t vocab = static_cast<size_t>(model.config.vocab_size);
+  std::vector<double> kl(ids.size());
+  for (size_t p = 0; p < ids.size(); ++p)
+    kl[p] = kl_divergence_logits(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
+  return kl;
+}
+
+void run_run(const RunArgs& args) {
+  auto model = load_model(args.model_dir);
+  auto tokenizer = load_tokenizer_for_model(args.model_dir);
+  GenerationRequest request;
+  request.prompt_ids = tokenizer->encode(args.prompt, true);
+  if (request.prompt_ids.empty()) fail_input("--prompt is empty: give some text to run");
+  request.max_new_tokens = args.max_new_tokens;
+  request.sampling = {args.temperature, args.top_p, args.seed};
+  if (auto eos = tokenizer->eos_id()) request.stop_token = *eos;
+
+  EngineOptions options;
+  options.backend = parse_backend(args.backend);
+  options.n_threads = args.threads;
+  options.enforce_capacity_factor = args.enforce_capacity;
+  options.max_context = std::min<int64_t>(model->config.max_position_embeddings,
+                                          static_cast<int64_t>(request.prompt_ids.size()) + args.max_new_tokens);
+  if (static_cast<int64_t>(request.prompt_ids.size()) > model->config.max_position_embeddings)
+    fail_input("the prompt has " + std::to_string(request.prompt_ids.size()) +
+               " tokens, more than the model's max_position_embeddings of " +
+               std::to_string(model->config.max_position_embeddings));
+  auto engine = create_engine(*model, options);
+
+  std::unique_ptr<sessions::SessionWriter> writer;
+  ExpertHitCounter counter;
+  ObserverFanout fanout;
+  fanout.targets.push_back(&counter);
+  if (!args.no_record) {
+    const std::filesystem::path db = args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
+    if (args.db.empty()) std::filesystem::create_directories(db.parent_path());
+    writer = std::make_unique<sessions::SessionWriter>(db, "run");
+    sessions::RunInfo info = sessions::run_info_for(*engine, writer->add_model(sessions::describe_model(*model)));
+    info.prompt_text = args.prompt;
+    info.tag = args.tag;
+    info.settings_json = nlohmann::json{{"max_new_tokens", args.max_new_tokens},
+                                        {"temperature", args.temperature},
+                                        {"top_p", args.top_p},
+                                        {"seed", args.seed},
+                                        {"enforce_capacity_factor", args.enforce_capacity}}
+                             .dump();
+    writer->begin_run(info);
+    fanout.targets.push_back(&writer->observer());
+  }
+  engine->set_observer(&fanout);
+  GenerationResult result;
+  try {
+    result = generate(*engine, request, [&](const GeneratedToken& t) {
+      if (!t.is_prompt) {
+        std::fputs(tokenizer->decode(std::span(&t.id, 1)).c_str(), stdout);
+        std::fflush(stdout);
+      }
+    });
+  } catch (const std::exception& e) {
+    engine->set_observer(nullptr);
+    if (writer) writer->end_run({sessions::RunStatus::failed, e.what()});
+    throw;
+  }
+  engine->set_observer(nullptr);
+  std::printf("\n");
+
+  if (writer) {
+    std::vector<int32_t> ids;
+    for (const auto& t : result.tokens) ids.push_back(t.id);
+    std::vector<double> kl;
+    if (args.enforce_capacity > 0) kl = kl_against_dropless(*model, options, ids);
+    std::vector<sessions::TokenRecord> records;
+    for (const auto& t : result.tokens) {
+      sessions::TokenRecord r{t.position, t.id, tokenizer->display_text(t.id), t.is_prompt, t.logprob, std::nullopt};
+      if (!kl.empty()) r.kl_to_dropless = kl[static_cast<size_t>(t.position)];
+      records.push_back(std::move(r));
+    }
+    writer->add_tokens(records);
+    writer->end_run({sessions::RunStatus::complete, ""});
+    writer->flush();
+    std::fprintf(stderr, "recorded into %s\n", writer->path().c_str());
+  }
+  print_expert_table(counter, model->config.top_k);
+}
+
+void add_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "Run a prompt, print the continuation and the most used experts, record it");
+  cmd->add_option("--model", args->model_dir, "Checkpoint folder")->required();
+  cmd->add_option("--prompt", args->prompt, "Prompt text")->required();
+  cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  cmd->add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
+  cmd->add_option("--tag", args->tag, "Prompt tag: code, poetry, math, prose, ...")->capture_default_str();
+  cmd->add_flag("--no-record", args->no_record, "Do not record the run");
+  cmd->add_option("--enforce-capacity", args->enforce_capacity,
+                  "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->callback([args] { run_run(*args); });
+}
+
+}  // namespace
+
+MOESCOPE_REGISTER_VERB(run, add_run);
+
+}  // namespace moescope
