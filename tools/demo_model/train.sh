@@ -5,7 +5,8 @@
 #   tools/demo_model/train.sh data       corpus, tokenizer and tokens.npz only
 #   tools/demo_model/train.sh train      training only, from build-demo/tokens.npz (numpy + torch only;
 #                                        this is what ran on the lent GPU machine, which has no sentencepiece)
-#   tools/demo_model/train.sh publish    copy build-demo/run/model and its logs to assets/models/demo-moe
+#   tools/demo_model/train.sh publish    copy build-demo/run/model and its logs to assets/models/demo-moe and
+#                                        measure its routing on assets/prompts (check_routing.py)
 #
 # Work files go to build-demo/ (ignored by git). Training picks CUDA when torch sees a GPU; on the
 # shared 2-core CPU with Debian's torch (reference BLAS) it is far too slow to be practical.
@@ -37,8 +38,11 @@ publish() {
   mkdir -p "$dest"
   cp "$work/run/model/config.json" "$work/run/model/model.safetensors" "$work/run/model/tokenizer.model" "$dest/"
   mkdir -p "$dest/training"
-  cp "$work/run/train_log.csv" "$work/run/eval_log.csv" "$work/run/summary.json" "$work/corpus/stats.json" \
-    "$dest/training/"
+  cp "$work/run/train_log.csv" "$work/run/eval_log.csv" "$work/run/summary.json" "$dest/training/"
+  cp "$work/corpus/stats.json" "$dest/training/corpus_stats.json"
+  nice "$py" "$here/check_routing.py" "$dest" "$root/assets/prompts" --json "$dest/training/routing.json"
+  nice "$py" "$here/check_routing.py" "$dest" "$root/assets/prompts" --random-init \
+    --json "$dest/training/routing_random_init.json" >/dev/null
 }
 
 case $stage in
