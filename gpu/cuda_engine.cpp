@@ -225,7 +225,7 @@ void CudaEngine::forward(std::span<const int32_t> tokens, bool all_logits, std::
       if (graph_) CUDA_CHECK(cudaGraphExecDestroy(graph_));
       graph_ = nullptr;
       cudaGraph_t graph = nullptr;
-      CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed));
       try {
         graph_rec_.start(stream_, plan.full, false);
         StepPlan capture = plan;

@@ -1,0 +1,167 @@
+// Focus: the CUDA engine's observer events have the CPU engine's semantics: one routing event per
+// MoE layer and step with (T, E) logits/scores and (T, k) ids/weights, timings per layer and phase
+// from CUDA events (also from the decode graph), the counts level without logits/scores/timings,
+// enforced capacity reported as drops, and router logits that agree with the reference's.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "core/engine.h"
+#include "core/model.h"
+#include "gpu/cuda_engine.h"
+#include "tests/gpu/gpu_test_support.h"
+#include "tests/support/golden.h"
+#include "tests/support/test_paths.h"
+
+namespace moescope {
+namespace {
+
+struct Recorder : ForwardObserver {
+  int begins = 0, ends = 0;
+  std::vector<RoutingEvent> routing;
+  std::vector<std::vector<float>> logits;
+  std::vector<std::vector<uint8_t>> dropped;
+  std::vector<PhaseTiming> timings;
+  void on_step_begin(const StepInfo&) override { ++begins; }
+  void on_step_end(const StepInfo&, std::span<const float>) override { ++ends; }
+  void on_routing(const RoutingEvent& e) override {
+    routing.push_back(e);
+    logits.emplace_back(e.router_logits.begin(), e.router_logits.end());
+    dropped.emplace_back(e.dropped.begin(), e.dropped.end());
+  }
+  void on_timing(const PhaseTiming& t) override { timings.push_back(t); }
+};
+
+std::unique_ptr<Engine> engine_for(const Model& model, InstrumentLevel level, double capacity = 0) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.instrumentation = level;
+  options.max_context = 64;
+  options.enforce_capacity_factor = capacity;
+  return make_cuda_engine(model, options);
+}
+
+// 1. Full instrumentation: routing shapes, timings for every layer's phases, prefill and decode.
+TEST(CudaObserver, FullLevelReportsRoutingAndPhaseTimings) {
+  MOESCOPE_REQUIRE_GPU();
+  auto model = load_model(test::golden_model("deepseek-v3-tiny"));
+  const ModelConfig& c = model->config;
+  auto engine = engine_for(*model, InstrumentLevel::full);
+  Recorder rec;
+  engine->set_observer(&rec);
+  std::vector<float> logits;
+  const std::vector<int32_t> prompt = {0, 5, 9, 13, 200, 7, 8, 9};
+  engine->forward(prompt, false, logits);
+  const size_t moe_layers = c.moe_layers().size();
+  ASSERT_EQ(rec.routing.size(), moe_layers);
+  for (const RoutingEvent& e : rec.routing) {
+    EXPECT_EQ(e.n_tokens, 8);
+    EXPECT_EQ(e.router_logits.size(), static_cast<size_t>(8 * c.n_routed_experts));
+    EXPECT_EQ(e.scores.size(), static_cast<size_t>(8 * c.n_routed_experts));
+    EXPECT_EQ(e.topk_ids.size(), static_cast<size_t>(8 * c.top_k));
+    EXPECT_TRUE(e.dropped.empty());
+    for (int32_t id : e.topk_ids) EXPECT_TRUE(id >= 0 && id < c.n_routed_experts);
+  }
+  // V3: combine weights of each token sum to routed_scaling_factor.
+  const RoutingEvent& last = rec.routing.back();
+  for (int t = 0; t < 8; ++t) {
+    double sum = 0;
+    for (int j = 0; j < c.top_k; ++j) sum += last.topk_weights[static_cast<size_t>(t * c.top_k + j)];
+    EXPECT_NEAR(sum, c.routed_scaling_factor, 1e-4);
+  }
+  std::set<std::pair<int32_t, Phase>> seen;
+  for (const PhaseTiming& t : rec.timings) {
+    EXPECT_GE(t.duration_us, 0.0);
+    EXPECT_GE(t.start_us, 0.0);
+    seen.insert({t.layer, t.phase});
+  }
+  EXPECT_TRUE(seen.count({-1, Phase::embed}));
+  EXPECT_TRUE(seen.count({-1, Phase::lm_head}));
+  EXPECT_TRUE(seen.count({0, Phase::dense_mlp}));
+  for (int32_t l : c.moe_layers())
+    for (Phase p : {Phase::attention, Phase::router, Phase::dispatch, Phase::experts, Phase::combine,
+                    Phase::shared_experts})
+      EXPECT_TRUE(seen.count({l, p})) << "layer " << l << " phase " << phase_name(p);
+
+  // A one-token decode step (graph replay) reports too, twice in a row.
+  for (int i = 0; i < 2; ++i) {
+    rec.routing.clear();
+    rec.timings.clear();
+    const std::vector<int32_t> one = {42};
+    engine->forward(one, false, logits);
+    EXPECT_EQ(rec.routing.size(), moe_layers);
+    EXPECT_EQ(rec.routing.front().n_tokens, 1);
+    EXPECT_EQ(rec.routing.front().first_position, 8 + i);
+    EXPECT_FALSE(rec.timings.empty());
+  }
+  EXPECT_EQ(rec.begins, 3);
+  EXPECT_EQ(rec.ends, 3);
+}
+
+// 2. Counts level: ids and weights only, no logits, scores or timings.
+TEST(CudaObserver, CountsLevelOmitsLogitsScoresAndTimings) {
+  MOESCOPE_REQUIRE_GPU();
+  auto model = load_model(test::golden_model("mixtral-tiny"));
+  auto engine = engine_for(*model, InstrumentLevel::counts);
+  Recorder rec;
+  engine->set_observer(&rec);
+  std::vector<float> logits;
+  const std::vector<int32_t> prompt = {1, 5, 9, 13};
+  engine->forward(prompt, false, logits);
+  const std::vector<int32_t> one = {3};
+  engine->forward(one, false, logits);
+  ASSERT_EQ(rec.routing.size(), 2 * model->config.moe_layers().size());
+  for (const RoutingEvent& e : rec.routing) {
+    EXPECT_TRUE(e.router_logits.empty());
+    EXPECT_TRUE(e.scores.empty());
+    EXPECT_EQ(e.topk_ids.size(), static_cast<size_t>(e.n_tokens * e.top_k));
+  }
+  EXPECT_TRUE(rec.timings.empty());
+}
+
+// 3. Enforced capacity drops assignments, reports them, and changes the output.
+TEST(CudaObserver, EnforcedCapacityDropsAndReports) {
+  MOESCOPE_REQUIRE_GPU();
+  auto model = load_model(test::golden_model("qwen3-moe-tiny"));
+  auto golden = test::open_golden("qwen3-moe-tiny");
+  const auto ids = golden.i32("input_ids");
+  std::vector<float> free_logits, capped_logits;
+  engine_for(*model, InstrumentLevel::full)->forward(ids, true, free_logits);
+  auto capped = engine_for(*model, InstrumentLevel::full, 0.5);
+  Recorder rec;
+  capped->set_observer(&rec);
+  capped->forward(ids, true, capped_logits);
+  ASSERT_FALSE(rec.routing.empty());
+  int64_t drops = 0;
+  for (const auto& d : rec.dropped) {
+    EXPECT_EQ(d.size(), ids.size() * static_cast<size_t>(model->config.top_k));
+    for (uint8_t x : d) drops += x;
+  }
+  // Capacity 0.5 keeps at most half the assignments.
+  EXPECT_GE(drops, static_cast<int64_t>(ids.size() * model->config.top_k * rec.routing.size() / 2));
+  EXPECT_GT(test::relative_error(capped_logits, free_logits), 1e-3);
+}
+
+// 4. Router logits agree with the reference's (golden router_logits.L), layer by layer.
+TEST(CudaObserver, RouterLogitsAgreeWithReference) {
+  MOESCOPE_REQUIRE_GPU();
+  for (const std::string& name : test::kGoldenModels) {
+    auto model = load_model(test::golden_model(name));
+    auto golden = test::open_golden(name);
+    const auto ids = golden.i32("input_ids");
+    Recorder gpu_rec;
+    auto engine = engine_for(*model, InstrumentLevel::full);
+    engine->set_observer(&gpu_rec);
+    std::vector<float> logits;
+    engine->forward(ids, false, logits);
+    ASSERT_EQ(gpu_rec.logits.size(), gpu_rec.routing.size());
+    for (size_t i = 0; i < gpu_rec.routing.size(); ++i) {
+      const auto ref = golden.f32("router_logits." + std::to_string(gpu_rec.routing[i].layer));
+      EXPECT_LE(test::relative_error(gpu_rec.logits[i], ref), 3e-2) << name << " layer " << gpu_rec.routing[i].layer;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace moescope
