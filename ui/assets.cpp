@@ -1,0 +1,74 @@
+#include "ui/assets.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace moescope::ui {
+
+std::filesystem::path find_assets_dir() {
+  std::error_code ec;
+  std::vector<std::filesystem::path> candidates;
+  if (const char* env = std::getenv("MOESCOPE_ASSETS"); env && *env) candidates.emplace_back(env);
+  candidates.push_back(std::filesystem::current_path(ec) / "assets");
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      candidates.push_back(dir / "assets");
+      candidates.push_back(dir / "share" / "moescope" / "assets");
+    }
+  }
+  for (const auto& c : candidates) {
+    if (std::filesystem::is_directory(c / "models", ec) || std::filesystem::is_directory(c / "prompts", ec)) return c;
+  }
+  return {};
+}
+
+std::vector<std::filesystem::path> demo_models() {
+  std::vector<std::filesystem::path> out;
+  const auto assets = find_assets_dir();
+  std::error_code ec;
+  if (assets.empty() || !std::filesystem::is_directory(assets / "models", ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(assets / "models", ec)) {
+    if (std::filesystem::exists(e.path() / "config.json", ec)) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::filesystem::path> prompt_sets() {
+  std::vector<std::filesystem::path> out;
+  const auto assets = find_assets_dir();
+  std::error_code ec;
+  if (assets.empty() || !std::filesystem::is_directory(assets / "prompts", ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(assets / "prompts", ec)) {
+    if (e.path().extension() == ".jsonl") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<PromptItem> load_prompt_set(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) fail_input("cannot open prompt set " + file.string());
+  std::vector<PromptItem> out;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
+      fail_input(file.string() + ":" + std::to_string(line_no) + ": expected a JSON object with a string \"text\"");
+    }
+    PromptItem item{j["text"].get<std::string>(), ""};
+    if (j.contains("tag") && j["tag"].is_string()) item.tag = j["tag"].get<std::string>();
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace moescope::ui

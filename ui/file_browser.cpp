@@ -1,0 +1,110 @@
+#include "ui/file_browser.h"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace moescope::ui {
+namespace {
+
+constexpr const char* kPopup = "Open##file_browser";
+
+bool is_session_file(const std::string& name) {
+  for (const char* ext : {".db", ".sqlite", ".moescope", ".sqlite3"}) {
+    const size_t n = std::strlen(ext);
+    if (name.size() > n && name.compare(name.size() - n, n, ext) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void FileBrowser::open(Mode m, const std::filesystem::path& start_dir) {
+  mode = m;
+  open_requested = true;
+  list(start_dir.empty() ? std::filesystem::current_path() : start_dir);
+}
+
+void FileBrowser::list(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::vector<Entry> found;
+  std::filesystem::directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied, ec);
+  if (ec) {
+    listing_error = "cannot list " + folder.string() + ": " + ec.message();
+    return;
+  }
+  for (const auto& e : it) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    const bool is_dir = e.is_directory(ec);
+    if (!is_dir && mode == Mode::open_model_dir) continue;
+    if (!is_dir && !is_session_file(name)) continue;
+    found.push_back({name, is_dir, is_dir && std::filesystem::exists(e.path() / "config.json", ec)});
+  }
+  std::sort(found.begin(), found.end(), [](const Entry& a, const Entry& b) {
+    return a.is_dir != b.is_dir ? a.is_dir : a.name < b.name;
+  });
+  listing_error.clear();
+  entries = std::move(found);
+  dir = std::filesystem::absolute(folder, ec).lexically_normal();
+  path_field = dir.string();
+}
+
+std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<std::string>& recent) {
+  if (b.open_requested) {
+    ImGui::OpenPopup(kPopup);
+    b.open_requested = false;
+  }
+  const ImVec2 size(ImGui::GetFontSize() * 44, ImGui::GetFontSize() * 30);
+  ImGui::SetNextWindowSize(size, ImGuiCond_Appearing);
+  std::optional<std::string> chosen;
+  if (!ImGui::BeginPopupModal(kPopup, nullptr, ImGuiWindowFlags_NoSavedSettings)) return chosen;
+  ImGui::TextUnformatted(b.mode == FileBrowser::Mode::open_session ? "Open a session file (.db)"
+                                                                  : "Open a checkpoint folder (with config.json)");
+  if (ImGui::Button("Up")) b.list(b.dir.parent_path());
+  ImGui::SameLine();
+  char buf[1024];
+  std::snprintf(buf, sizeof buf, "%s", b.path_field.c_str());
+  ImGui::SetNextItemWidth(-1);
+  if (ImGui::InputText("##path", buf, sizeof buf, ImGuiInputTextFlags_EnterReturnsTrue)) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(buf, ec) && b.mode == FileBrowser::Mode::open_session) {
+      b.list(buf);
+    } else {
+      chosen = std::string(buf);
+    }
+  } else {
+    b.path_field = buf;
+  }
+  if (!b.listing_error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", b.listing_error.c_str());
+  const float list_h = ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() * 1.6f;
+  ImGui::BeginChild("##entries", ImVec2(size.x * 0.62f, list_h), true);
+  for (const auto& e : b.entries) {
+    std::string label = (e.is_dir ? (e.is_model ? "[model] " : "[dir] ") : "") + e.name;
+    if (ImGui::Selectable(label.c_str(), false, ImGuiSelectableFlags_AllowDoubleClick) &&
+        ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
+      if (e.is_dir && !(b.mode == FileBrowser::Mode::open_model_dir && e.is_model)) {
+        b.list(b.dir / e.name);
+        break;
+      }
+      chosen = (b.dir / e.name).string();
+    }
+  }
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("##recent", ImVec2(0, list_h), true);
+  ImGui::TextDisabled("Recent");
+  for (const auto& r : recent) {
+    if (ImGui::Selectable(r.c_str())) chosen = r;
+  }
+  ImGui::EndChild();
+  if (b.mode == FileBrowser::Mode::open_model_dir && ImGui::Button("Open this folder")) chosen = b.dir.string();
+  ImGui::SameLine();
+  if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) ImGui::CloseCurrentPopup();
+  if (chosen) ImGui::CloseCurrentPopup();
+  ImGui::EndPopup();
+  return chosen;
+}
+
+}  // namespace moescope::ui

@@ -1,0 +1,33 @@
+// An in-app file browser (ImGui has none): a modal listing one folder, with a path field, a
+// parent button and the recent entries. Picks a file or a folder depending on the mode.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moescope::ui {
+
+struct FileBrowser {
+  enum class Mode { open_session, open_model_dir };
+  Mode mode = Mode::open_session;
+  bool open_requested = false;
+  std::filesystem::path dir;
+  std::string path_field;
+  std::string listing_error;
+  struct Entry {
+    std::string name;
+    bool is_dir = false;
+    bool is_model = false;  // a folder holding config.json
+  };
+  std::vector<Entry> entries;
+
+  void open(Mode mode, const std::filesystem::path& start_dir);
+  void list(const std::filesystem::path& folder);
+};
+
+// Draws the modal when open; returns the chosen path once.
+std::optional<std::string> draw_file_browser(FileBrowser& browser, const std::vector<std::string>& recent);
+
+}  // namespace moescope::ui

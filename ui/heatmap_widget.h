@@ -1,0 +1,51 @@
+// A heatmap drawn from one GL texture (GL_NEAREST) with ImGui::Image: zoom with the wheel, pan by
+// dragging, double-click to reset; the hovered cell comes from arithmetic on the mouse position.
+// The texture is re-uploaded only when the caller's data key changes.
+#pragma once
+
+#include <cstdint>
+
+#include "ui/colormap.h"
+#include "ui/heatmap_image.h"
+
+struct ImVec2;
+
+namespace moescope::ui {
+
+struct HeatmapSlot {
+  unsigned int texture = 0;  // GL texture name, 0 until first upload
+  int32_t tex_width = 0, tex_height = 0;
+  int32_t rows = 0, cols = 0;
+  uint64_t key = 0;  // what the texture shows; 0 = nothing yet
+  // Visible part of the grid as fractions of its extent (zoom and pan).
+  double u0 = 0, u1 = 1, v0 = 0, v1 = 1;
+  int uploads = 0;  // texture uploads so far (the benchmark checks it stays flat)
+
+  bool holds(uint64_t data_key) const { return key == data_key && texture != 0; }
+  void release();  // deletes the texture; needs the GL context
+};
+
+// Largest texture side we create; grids beyond it are max-pooled. GL guarantees 1024; every
+// desktop driver (and llvmpipe) does 4096.
+inline constexpr int32_t kMaxTextureSide = 4096;
+
+void upload_heatmap(HeatmapSlot& slot, const HeatmapImage& image, uint64_t data_key);
+
+struct HeatmapAxes {
+  const char* x_label = "";  // along columns
+  const char* y_label = "";  // along rows
+  int32_t x_tick_step = 0;   // 0: chosen from the zoom
+  int32_t y_tick_step = 0;
+};
+
+// Draws the slot filling `size` (with room for axis labels inside it). Returns the hovered cell
+// (row, col), or (-1, -1).
+GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes);
+
+// A vertical colour bar with min/max labels, `size` including the labels.
+void draw_colorbar(const ColorLut& lut, float vmin, float vmax, const char* label, const ImVec2& size);
+
+// A legend of categorical swatches for ids [0, n) laid out in a row that wraps; at most `max_items`.
+void draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix);
+
+}  // namespace moescope::ui

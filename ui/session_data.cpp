@@ -1,0 +1,57 @@
+#include "ui/session_data.h"
+
+#include <algorithm>
+#include <set>
+
+namespace moescope::ui {
+
+SessionDoc::SessionDoc(std::unique_ptr<SessionSource> source) : source_(std::move(source)) {
+  label_ = source_->label();
+  model_ = source_->model();
+  runs_ = source_->runs();
+}
+
+std::shared_ptr<RunData> SessionDoc::run(int64_t run_id) {
+  if (auto it = loaded_.find(run_id); it != loaded_.end()) return it->second;
+  const bool known = std::any_of(runs_.begin(), runs_.end(), [&](const RunSummary& r) { return r.id == run_id; });
+  if (!known) return nullptr;
+  auto data = source_->load_run(run_id);
+  loaded_[run_id] = data;
+  return data;
+}
+
+void SessionDoc::refresh() {
+  std::vector<RunSummary> fresh = source_->runs();
+  for (const RunSummary& summary : fresh) {
+    auto it = loaded_.find(summary.id);
+    if (it != loaded_.end() && (it->second->summary.status != summary.status ||
+                                it->second->summary.n_tokens != summary.n_tokens)) {
+      loaded_.erase(it);
+    }
+  }
+  // Live runs not yet in the session stay listed.
+  for (const RunSummary& old : runs_) {
+    const bool in_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const RunSummary& r) { return r.id == old.id; });
+    if (!in_fresh && loaded_.count(old.id)) fresh.push_back(old);
+  }
+  runs_ = std::move(fresh);
+}
+
+void SessionDoc::put_live_run(std::shared_ptr<RunData> run) {
+  const int64_t id = run->summary.id;
+  loaded_[id] = run;
+  auto it = std::find_if(runs_.begin(), runs_.end(), [&](const RunSummary& r) { return r.id == id; });
+  if (it == runs_.end()) {
+    runs_.push_back(run->summary);
+  } else {
+    *it = run->summary;
+  }
+}
+
+std::vector<std::string> SessionDoc::tags() const {
+  std::set<std::string> tags;
+  for (const RunSummary& r : runs_) tags.insert(r.tag);
+  return {tags.begin(), tags.end()};
+}
+
+}  // namespace moescope::ui

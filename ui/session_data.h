@@ -1,0 +1,109 @@
+// The GUI's data model: what a session holds, as plain structs the views read. It knows nothing
+// of ImGui or OpenGL; a SessionSource fills it (a session file through the sessions reader, a
+// synthetic session, or a live run streaming in).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/analysis/routing_arrays.h"
+#include "core/observer.h"
+
+namespace moescope::ui {
+
+struct ModelCard {
+  std::string name;  // checkpoint folder name or the session's model label
+  std::string family;
+  std::string dtype;
+  int64_t n_layers = 0;
+  int64_t n_moe_layers = 0;
+  int64_t n_experts = 0;  // routed experts per MoE layer
+  int64_t n_shared_experts = 0;
+  int64_t top_k = 0;
+  int64_t hidden_size = 0;
+  int64_t vocab_size = 0;
+  int64_t total_params = 0;
+  int64_t active_params = 0;  // per token
+};
+
+struct RunSummary {
+  int64_t id = 0;
+  std::string tag;  // code, poetry, math, prose, or a custom label
+  std::string prompt;
+  std::string status;  // as the session stores it: complete, running, cancelled, failed, ...
+  std::string backend;
+  std::string device;
+  int32_t n_tokens = 0;
+  int32_t n_prompt_tokens = 0;
+};
+
+struct TimingZone {
+  int64_t step = 0;
+  int32_t layer = -1;  // -1: outside the layers (embed, lm_head)
+  Phase phase = Phase::attention;
+  double start_us = 0;  // from the start of the step
+  double duration_us = 0;
+};
+
+struct TrafficMatrix {
+  int64_t step = 0;
+  int32_t layer = 0;
+  int32_t n_ranks = 0;
+  std::vector<int64_t> tokens;  // (n_ranks, n_ranks) source-major
+  std::vector<int64_t> bytes;   // (n_ranks, n_ranks)
+  double modeled_us = 0;
+  double measured_us = 0;
+};
+
+struct RunData {
+  RunSummary summary;
+  analysis::RoutingArrays routing;
+  std::vector<std::string> token_text;  // (n_tokens) display text of each token
+  std::vector<uint8_t> generated;       // (n_tokens) 1 for generated tokens, 0 for the prompt
+  std::vector<TimingZone> timings;      // sorted by (step, start_us)
+  std::vector<TrafficMatrix> traffic;   // sorted by (step, layer)
+  // Bumped on every change (a live run streaming in), so derived caches and textures know when
+  // to rebuild. A loaded run never changes.
+  uint64_t revision = 1;
+};
+
+// Where runs come from. Loading a run may be slow (reads the whole routing), so the document
+// calls it once per run and caches the result.
+class SessionSource {
+ public:
+  virtual ~SessionSource() = default;
+  virtual std::string label() const = 0;  // file path or a description
+  virtual ModelCard model() const = 0;
+  virtual std::vector<RunSummary> runs() = 0;
+  virtual std::shared_ptr<RunData> load_run(int64_t run_id) = 0;
+};
+
+// An open session: its source, the run list and the runs loaded so far.
+class SessionDoc {
+ public:
+  explicit SessionDoc(std::unique_ptr<SessionSource> source);
+  const std::string& label() const { return label_; }
+  const ModelCard& model() const { return model_; }
+  const std::vector<RunSummary>& runs() const { return runs_; }
+  // The run with this id, loading it on first use; null when there is no such run.
+  std::shared_ptr<RunData> run(int64_t run_id);
+  // Re-reads the run list (after a live run was recorded) and forgets cached runs whose
+  // summaries changed.
+  void refresh();
+  // A run produced in this process (live), shown before the session has it.
+  void put_live_run(std::shared_ptr<RunData> run);
+  std::vector<std::string> tags() const;  // distinct tags, sorted
+
+ private:
+  std::unique_ptr<SessionSource> source_;
+  std::string label_;
+  ModelCard model_;
+  std::vector<RunSummary> runs_;
+  std::map<int64_t, std::shared_ptr<RunData>> loaded_;
+};
+
+}  // namespace moescope::ui

@@ -1,0 +1,113 @@
+#include "ui/session_file_source.h"
+
+#include <algorithm>
+
+#include "sessions/reader.h"
+
+namespace moescope::ui {
+namespace {
+
+RunSummary to_summary(const sessions::RunSummary& s) {
+  RunSummary out;
+  out.id = s.id;
+  out.tag = s.tag;
+  out.prompt = s.prompt_text;
+  out.status = s.status;
+  out.backend = s.backend;
+  out.device = s.device;
+  out.n_prompt_tokens = static_cast<int32_t>(s.n_prompt_tokens);
+  out.n_tokens = static_cast<int32_t>(s.n_prompt_tokens + s.n_generated_tokens);
+  return out;
+}
+
+class FileSource final : public SessionSource {
+ public:
+  explicit FileSource(const std::filesystem::path& file) : reader_(file) {}
+
+  std::string label() const override { return reader_.path().string(); }
+
+  ModelCard model() const override { return card_; }
+
+  std::vector<RunSummary> runs() override {
+    std::vector<RunSummary> out;
+    const auto runs = reader_.runs();
+    for (const auto& r : runs) out.push_back(to_summary(r));
+    if (!runs.empty()) card_ = card_for(runs.back());
+    return out;
+  }
+
+  std::shared_ptr<RunData> load_run(int64_t run_id) override {
+    auto run = std::make_shared<RunData>();
+    run->summary = to_summary(reader_.run(run_id));
+    run->routing = reader_.routing(run_id);
+    for (const auto& t : reader_.tokens(run_id)) {
+      run->token_text.push_back(t.display_text);
+      run->generated.push_back(t.is_prompt ? 0 : 1);
+    }
+    // Routing covers every token the engine ran; the text list may lack the last sampled token.
+    run->token_text.resize(static_cast<size_t>(run->routing.n_tokens));
+    run->generated.resize(static_cast<size_t>(run->routing.n_tokens), 1);
+    for (const auto& row : reader_.timings(run_id)) {
+      TimingZone z;
+      if (!phase_from_name(row.phase, z.phase)) continue;  // a phase this build does not draw
+      z.step = row.step;
+      z.layer = row.layer;
+      z.start_us = row.start_us;
+      z.duration_us = row.duration_us;
+      run->timings.push_back(z);
+    }
+    std::sort(run->timings.begin(), run->timings.end(), [](const TimingZone& a, const TimingZone& b) {
+      return a.step != b.step ? a.step < b.step : a.start_us < b.start_us;
+    });
+    for (auto& a : reader_.all_to_all(run_id)) {
+      run->traffic.push_back({a.step, a.layer, a.n_ranks, std::move(a.tokens), std::move(a.bytes), a.modeled_us, a.measured_us});
+    }
+    return run;
+  }
+
+ private:
+  ModelCard card_for(const sessions::RunSummary& r) {
+    ModelCard card;
+    card.name = std::filesystem::path(r.model_path).filename().string();
+    if (card.name.empty()) card.name = r.model_path;
+    card.family = r.model_type;
+    card.n_moe_layers = static_cast<int64_t>(r.moe_layers.size());
+    card.n_experts = r.n_experts;
+    card.top_k = r.top_k;
+    // Totals live in the models table; the reader's connection is the sessions API's own.
+    auto stmt = reader_.connection().prepare(
+        "SELECT family, n_layers, n_shared_experts, parameter_count, active_parameter_count FROM models WHERE id = ?");
+    stmt.bind(1, r.model_id);
+    if (stmt.step()) {
+      card.family = stmt.column_text(0);
+      card.n_layers = stmt.column_int(1);
+      card.n_shared_experts = stmt.column_int(2);
+      card.total_params = stmt.column_int(3);
+      card.active_params = stmt.column_int(4);
+    }
+    return card;
+  }
+
+  mutable sessions::SessionReader reader_;
+  ModelCard card_;
+};
+
+}  // namespace
+
+bool phase_from_name(std::string_view name, Phase& phase) {
+  for (int i = 0; i < kPhaseCount; ++i) {
+    if (phase_name(static_cast<Phase>(i)) == name) {
+      phase = static_cast<Phase>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<SessionSource> open_session_source(const std::filesystem::path& file) {
+  auto source = std::make_unique<FileSource>(file);
+  source->runs();  // fills the model card from the newest run
+  return source;
+}
+
+}  // namespace moescope::ui

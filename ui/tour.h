@@ -1,0 +1,20 @@
+// The scripted tour (`moescope gui --session FILE --tour DIR`): visits every view with a
+// representative selection, writes DIR/<view>.png of the real window and DIR/frame_times.json
+// (CPU time to build each view's frame), then returns the exit code.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "ui/app_state.h"
+
+struct GLFWwindow;
+
+namespace moescope::ui {
+
+// `draw_frame(png)` draws one frame, capturing it to `png` when not empty, and returns the CPU
+// milliseconds spent building it.
+int run_tour(GLFWwindow* window, AppState& app, const std::string& dir, int bench_frames,
+             const std::function<double(const std::string&)>& draw_frame);
+
+}  // namespace moescope::ui

@@ -1,0 +1,343 @@
+// Timeline: per forward step and layer, the phases as zones on tracks like a profiler (wheel to
+// zoom, drag to pan, right-drag to measure a range), zones under 3 px folded into one marked
+// block with a count, a per-phase statistics table over the range, and the EP traffic matrix of
+// the selected layer and step. [SECTION] index: tracks, traffic matrix, statistics, view.
+#include <imgui.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "ui/colormap.h"
+#include "ui/model_card.h"
+#include "ui/style.h"
+#include "ui/timeline_tracks.h"
+#include "ui/views.h"
+
+namespace moescope::ui {
+namespace {
+
+std::string format_us(double us) {
+  char buf[32];
+  if (std::fabs(us) >= 1e6) {
+    std::snprintf(buf, sizeof buf, "%.3f s", us / 1e6);
+  } else if (std::fabs(us) >= 1e3) {
+    std::snprintf(buf, sizeof buf, "%.2f ms", us / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f us", us);
+  }
+  return buf;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] tracks
+//-----------------------------------------------------------------------------
+
+struct Axis {
+  float x0, x1;
+  double t0, t1;
+  float x(double t) const { return x0 + static_cast<float>((t - t0) / (t1 - t0)) * (x1 - x0); }
+  double t(float x) const { return t0 + (x - x0) / (x1 - x0) * (t1 - t0); }
+};
+
+// Draws one track; returns the hovered zone or null. Runs of zones narrower than 3 px merge into
+// one hatched block labelled with how many zones it holds.
+const PlacedZone* draw_track(ImDrawList* dl, const std::vector<PlacedZone>& track, const Axis& ax, float y0, float y1,
+                             int kind) {
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  const PlacedZone* hovered = nullptr;
+  const auto [first, last] = visible_range(track, ax.t0, ax.t1);
+  const ImU32 text_dark = IM_COL32(20, 20, 25, 255);
+  size_t i = first;
+  while (i < last) {
+    const PlacedZone& z = track[i];
+    float xa = std::max(ax.x0, ax.x(z.begin_us)), xb = std::min(ax.x1, ax.x(z.end_us));
+    if (xb - xa < 3.0f) {
+      size_t j = i;
+      float end = xb;
+      while (j < last && ax.x(track[j].end_us) - xa < 6.0f && ax.x(track[j].end_us) - ax.x(track[j].begin_us) < 3.0f) {
+        end = std::min(ax.x1, ax.x(track[j].end_us));
+        ++j;
+      }
+      if (j == i) j = i + 1;
+      const ImU32 col = IM_COL32(128, 128, 140, 200);
+      dl->AddRectFilled(ImVec2(xa, y0), ImVec2(std::max(end, xa + 1), y1), col);
+      if (j - i > 1 && end - xa > 24) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%zu", j - i);
+        dl->AddText(ImVec2(xa + 2, y0 + 1), text_dark, buf);
+      }
+      if (mouse.x >= xa && mouse.x < end && mouse.y >= y0 && mouse.y < y1) hovered = &z;
+      i = j;
+      continue;
+    }
+    ImU32 col;
+    char label[48];
+    if (kind == 0) {
+      col = IM_COL32(96, 110, 130, 255);
+      std::snprintf(label, sizeof label, "step %lld", static_cast<long long>(z.step));
+    } else if (kind == 1) {
+      col = categorical_color(z.layer % 10 + 10);
+      std::snprintf(label, sizeof label, "L%d", z.layer);
+    } else {
+      col = phase_color(z.phase);
+      std::snprintf(label, sizeof label, "%s", std::string(phase_name(static_cast<Phase>(z.phase))).c_str());
+    }
+    dl->AddRectFilled(ImVec2(xa, y0), ImVec2(xb - 1, y1), col, 2.0f);
+    const float tw = ImGui::CalcTextSize(label).x;
+    if (xb - xa > tw + 6) {
+      dl->PushClipRect(ImVec2(xa, y0), ImVec2(xb, y1), true);
+      dl->AddText(ImVec2(xa + 3, y0 + (y1 - y0 - ImGui::GetFontSize()) * 0.5f), luminance(col) > 0.5f ? text_dark : IM_COL32_WHITE, label);
+      dl->PopClipRect();
+    }
+    if (mouse.x >= xa && mouse.x < xb && mouse.y >= y0 && mouse.y < y1) hovered = &z;
+    ++i;
+  }
+  return hovered;
+}
+
+void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
+  TimelineState& s = app.timeline;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float font = ImGui::GetFontSize();
+  const float label_w = font * 5.5f, ruler_h = font * 1.6f, track_h = font * 1.5f, gap = 4;
+  ImGui::InvisibleButton("##timeline", size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
+  const bool hovered_area = ImGui::IsItemHovered();
+  Axis ax{p.x + label_w, p.x + size.x - 4, s.view_begin_us, s.view_end_us};
+  const ImGuiIO& io = ImGui::GetIO();
+  // Zoom and pan.
+  if (hovered_area && io.MouseWheel != 0) {
+    const double at = ax.t(io.MousePos.x), f = std::pow(0.8, io.MouseWheel);
+    s.view_begin_us = at - (at - s.view_begin_us) * f;
+    s.view_end_us = at + (s.view_end_us - at) * f;
+  }
+  if (ImGui::IsItemActive() && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 0.0f)) {
+    const double dt = -io.MouseDelta.x / (ax.x1 - ax.x0) * (s.view_end_us - s.view_begin_us);
+    s.view_begin_us += dt;
+    s.view_end_us += dt;
+  }
+  const double span = std::clamp(s.view_end_us - s.view_begin_us, 0.01, s.total_us * 1.05);
+  s.view_begin_us = std::clamp(s.view_begin_us, -s.total_us * 0.025, s.total_us * 1.025 - span);
+  s.view_end_us = s.view_begin_us + span;
+  ax.t0 = s.view_begin_us;
+  ax.t1 = s.view_end_us;
+  // Range measurement with the right button.
+  if (hovered_area && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) s.select_begin_us = s.select_end_us = ax.t(io.MousePos.x);
+  if (ImGui::IsMouseDown(ImGuiMouseButton_Right) && s.select_begin_us >= 0 && ImGui::IsItemActive()) s.select_end_us = ax.t(io.MousePos.x);
+  if (hovered_area && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) s.view_begin_us = s.view_end_us = 0;
+
+  // Ruler: nice time steps.
+  const double raw = (ax.t1 - ax.t0) / std::max(2.0f, (ax.x1 - ax.x0) / (font * 8));
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double tick = (raw / mag < 2 ? 2 : raw / mag < 5 ? 5 : 10) * mag;
+  const ImU32 text = ImGui::GetColorU32(ImGuiCol_TextDisabled), grid = ImGui::GetColorU32(ImGuiCol_Border, 0.5f);
+  const float tracks_bottom = p.y + ruler_h + 3 * (track_h + gap);
+  dl->PushClipRect(ImVec2(ax.x0, p.y), ImVec2(ax.x1, p.y + size.y), true);
+  for (double t = std::ceil(ax.t0 / tick) * tick; t < ax.t1; t += tick) {
+    const float x = ax.x(t);
+    dl->AddLine(ImVec2(x, p.y + ruler_h - 5), ImVec2(x, tracks_bottom), grid);
+    dl->AddText(ImVec2(x + 3, p.y + 1), text, format_us(t).c_str());
+  }
+  const char* names[] = {"steps", "layers", "phases"};
+  const std::vector<PlacedZone>* tracks[] = {&s.steps, &s.layers, &s.phases};
+  const PlacedZone* hovered = nullptr;
+  int hovered_kind = -1;
+  for (int k = 0; k < 3; ++k) {
+    const float y0 = p.y + ruler_h + k * (track_h + gap);
+    if (const PlacedZone* z = draw_track(dl, *tracks[k], ax, y0, y0 + track_h, k); z && hovered_area) {
+      hovered = z;
+      hovered_kind = k;
+    }
+  }
+  // The measured range.
+  if (s.select_begin_us >= 0 && s.select_end_us != s.select_begin_us) {
+    const float xa = ax.x(std::min(s.select_begin_us, s.select_end_us)), xb = ax.x(std::max(s.select_begin_us, s.select_end_us));
+    dl->AddRectFilled(ImVec2(xa, p.y + ruler_h), ImVec2(xb, tracks_bottom), IM_COL32(255, 255, 255, 40));
+    dl->AddLine(ImVec2(xa, p.y + ruler_h), ImVec2(xa, tracks_bottom), IM_COL32(255, 220, 120, 255), 1.5f);
+    dl->AddLine(ImVec2(xb, p.y + ruler_h), ImVec2(xb, tracks_bottom), IM_COL32(255, 220, 120, 255), 1.5f);
+    const std::string d = format_us(std::fabs(s.select_end_us - s.select_begin_us));
+    dl->AddText(ImVec2((xa + xb) * 0.5f - ImGui::CalcTextSize(d.c_str()).x * 0.5f, tracks_bottom + 2), IM_COL32(255, 220, 120, 255), d.c_str());
+  }
+  dl->PopClipRect();
+  for (int k = 0; k < 3; ++k) {
+    const float y0 = p.y + ruler_h + k * (track_h + gap);
+    dl->AddText(ImVec2(p.x, y0 + (track_h - font) * 0.5f), ImGui::GetColorU32(ImGuiCol_Text), names[k]);
+  }
+  if (hovered) {
+    ImGui::BeginTooltip();
+    if (hovered_kind == 0) {
+      ImGui::Text("step %lld", static_cast<long long>(hovered->step));
+    } else if (hovered_kind == 1) {
+      ImGui::Text("step %lld, layer %d", static_cast<long long>(hovered->step), hovered->layer);
+    } else {
+      ImGui::Text("%s", std::string(phase_name(static_cast<Phase>(hovered->phase))).c_str());
+      ImGui::TextDisabled("step %lld, layer %d", static_cast<long long>(hovered->step), hovered->layer);
+    }
+    ImGui::Text("%s", format_us(hovered->end_us - hovered->begin_us).c_str());
+    ImGui::TextDisabled("click: traffic matrix of this step and layer");
+    ImGui::EndTooltip();
+    if (ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 9.0f) {
+      s.traffic_step = hovered->step;
+      if (hovered->layer >= 0) s.traffic_layer = hovered->layer;
+    }
+  }
+  (void)run;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] traffic matrix
+//-----------------------------------------------------------------------------
+
+void draw_traffic(AppState& app, const RunData& run, ImVec2 size) {
+  TimelineState& s = app.timeline;
+  ImGui::TextUnformatted("EP traffic");
+  if (run.traffic.empty()) {
+    ImGui::TextDisabled("no all-to-all recorded (EP degree 1)");
+    return;
+  }
+  if (s.traffic_step < 0) s.traffic_step = run.traffic.front().step, s.traffic_layer = run.traffic.front().layer;
+  const auto it = std::find_if(run.traffic.begin(), run.traffic.end(),
+                               [&](const TrafficMatrix& m) { return m.step == s.traffic_step && m.layer == s.traffic_layer; });
+  ImGui::SameLine();
+  ImGui::TextDisabled("step %lld, layer %d (tokens, source row -> destination column)", static_cast<long long>(s.traffic_step), s.traffic_layer);
+  if (it == run.traffic.end()) {
+    ImGui::TextDisabled("no exchange recorded for this step and layer");
+    return;
+  }
+  const TrafficMatrix& m = *it;
+  int64_t max_v = 1, total = 0, total_bytes = 0;
+  for (size_t i = 0; i < m.tokens.size(); ++i) max_v = std::max(max_v, m.tokens[i]), total += m.tokens[i], total_bytes += m.bytes[i];
+  ImGui::TextDisabled("%lld tokens, %s, modelled %s%s", static_cast<long long>(total), format_bytes(static_cast<double>(total_bytes)).c_str(),
+                      format_us(m.modeled_us).c_str(), m.measured_us > 0 ? (", measured " + format_us(m.measured_us)).c_str() : "");
+  const float avail_h = size.y - ImGui::GetTextLineHeightWithSpacing() * 2.5f;
+  const float cell = std::max(4.0f, std::min((size.x - 10) / m.n_ranks, avail_h / m.n_ranks));
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const ColorLut& lut = colormap_lut(app.settings.colormap);
+  char buf[24];
+  for (int32_t src = 0; src < m.n_ranks; ++src) {
+    for (int32_t dst = 0; dst < m.n_ranks; ++dst) {
+      const int64_t v = m.tokens[static_cast<size_t>(src) * m.n_ranks + dst];
+      const ImU32 col = lut[static_cast<size_t>(255 * v / max_v)];
+      const ImVec2 a(p.x + dst * cell, p.y + src * cell);
+      dl->AddRectFilled(a, ImVec2(a.x + cell - 1, a.y + cell - 1), col);
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+      const ImVec2 ts = ImGui::CalcTextSize(buf);
+      if (ts.x + 4 < cell && ts.y < cell) {
+        dl->AddText(ImVec2(a.x + (cell - ts.x) * 0.5f, a.y + (cell - ts.y) * 0.5f), luminance(col) > 0.5f ? IM_COL32(10, 10, 10, 255) : IM_COL32_WHITE, buf);
+      }
+    }
+  }
+  ImGui::Dummy(ImVec2(cell * m.n_ranks, cell * m.n_ranks));
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] statistics
+//-----------------------------------------------------------------------------
+
+void draw_stats(AppState& app) {
+  TimelineState& s = app.timeline;
+  double begin = 0, end = s.total_us;
+  const bool ranged = s.select_begin_us >= 0 && s.select_end_us != s.select_begin_us;
+  if (ranged) begin = std::min(s.select_begin_us, s.select_end_us), end = std::max(s.select_begin_us, s.select_end_us);
+  if (s.stats_key != s.key || s.stats_begin_us != begin || s.stats_end_us != end) {
+    const auto stats = phase_stats(s, begin, end);
+    s.stats_total_us.assign(stats.size(), 0);
+    s.stats_max_us.assign(stats.size(), 0);
+    s.stats_count.assign(stats.size(), 0);
+    for (size_t i = 0; i < stats.size(); ++i) {
+      s.stats_total_us[i] = stats[i].total_us;
+      s.stats_max_us[i] = stats[i].max_us;
+      s.stats_count[i] = stats[i].count;
+    }
+    s.stats_key = s.key, s.stats_begin_us = begin, s.stats_end_us = end;
+  }
+  ImGui::Text("Phases %s", ranged ? "in the measured range" : "over the run");
+  ImGui::SameLine();
+  ImGui::TextDisabled("(%s; right-drag on the tracks to measure)", format_us(end - begin).c_str());
+  double all = 0;
+  for (double v : s.stats_total_us) all += v;
+  if (!ImGui::BeginTable("##phases", 6, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+  for (const char* h : {"phase", "zones", "total", "mean", "max", "share"}) ImGui::TableSetupColumn(h);
+  ImGui::TableHeadersRow();
+  for (int ph = 0; ph < kPhaseCount; ++ph) {
+    if (s.stats_count[ph] == 0) continue;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    const ImVec2 q = ImGui::GetCursorScreenPos();
+    const float sw = ImGui::GetTextLineHeight() * 0.7f;
+    ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(q.x, q.y + sw * 0.25f), ImVec2(q.x + sw, q.y + sw * 1.25f), phase_color(ph), 2);
+    ImGui::Dummy(ImVec2(sw, sw));
+    ImGui::SameLine();
+    ImGui::TextUnformatted(std::string(phase_name(static_cast<Phase>(ph))).c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%lld", static_cast<long long>(s.stats_count[ph]));
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(format_us(s.stats_total_us[ph]).c_str());
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(format_us(s.stats_total_us[ph] / static_cast<double>(s.stats_count[ph])).c_str());
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(format_us(s.stats_max_us[ph]).c_str());
+    ImGui::TableNextColumn();
+    const float share = all > 0 ? static_cast<float>(s.stats_total_us[ph] / all) : 0.0f;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100 * share);
+    ImGui::ProgressBar(share, ImVec2(-1, ImGui::GetTextLineHeight()), buf);
+  }
+  ImGui::EndTable();
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] view
+//-----------------------------------------------------------------------------
+
+void draw_timeline_view(AppState& app) {
+  auto run = app.selected_run();
+  if (!run || run->timings.empty()) {
+    draw_empty_hint(app.doc ? "This run has no phase timings" : "Open a session (File > Open session) or start a run");
+    return;
+  }
+  TimelineState& s = app.timeline;
+  const uint64_t key = (run->revision << 20) ^ static_cast<uint64_t>(run->summary.id + 17);
+  if (s.key != key) {
+    prepare_tracks(*run, s);
+    s.key = key;
+    s.traffic_step = -1;
+  }
+  if (s.view_end_us <= s.view_begin_us) {
+    s.view_begin_us = 0;
+    s.view_end_us = s.total_us > 0 ? s.total_us : 1;
+  }
+  if (s.select_begin_us == -2) {
+    // Tour: measure the second step, the first decode step after the prefill.
+    const PlacedZone& z = s.steps[std::min<size_t>(1, s.steps.size() - 1)];
+    s.select_begin_us = z.begin_us;
+    s.select_end_us = z.end_us;
+    s.view_begin_us = 0;
+    s.view_end_us = std::min(s.total_us, s.steps[std::min<size_t>(3, s.steps.size() - 1)].end_us);
+  }
+  ImGui::Text("%zu steps, %s", s.steps.size(), format_us(s.total_us).c_str());
+  ImGui::SameLine();
+  ImGui::TextDisabled("wheel: zoom  drag: pan  right-drag: measure  double-click: fit  click a zone: its traffic");
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Fit")) s.view_begin_us = s.view_end_us = 0;
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float font = ImGui::GetFontSize();
+  const float tracks_h = font * 1.6f + 3 * (font * 1.5f + 4) + font * 1.5f;
+  ImGui::BeginChild("##tracks", ImVec2(0, tracks_h + ImGui::GetStyle().WindowPadding.y * 2), true);
+  draw_tracks(app, *run, ImGui::GetContentRegionAvail());
+  ImGui::EndChild();
+  const float bottom_h = avail.y - tracks_h - ImGui::GetStyle().WindowPadding.y * 2 - ImGui::GetStyle().ItemSpacing.y;
+  ImGui::BeginChild("##stats", ImVec2(avail.x * 0.58f, bottom_h), true);
+  draw_stats(app);
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("##traffic", ImVec2(0, bottom_h), true);
+  draw_traffic(app, *run, ImGui::GetContentRegionAvail());
+  ImGui::EndChild();
+}
+
+}  // namespace moescope::ui
