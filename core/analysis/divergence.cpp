@@ -52,6 +52,26 @@ double js_divergence(std::span<const double> p, std::span<const double> q) {
   return std::max(0.0, jsd);
 }
 
+double next_token_kl(std::span<const float> logits_p, std::span<const float> logits_q) {
+  if (logits_p.size() != logits_q.size() || logits_p.empty()) {
+    fail_input("next-token KL: logit rows have " + std::to_string(logits_p.size()) + " and " +
+               std::to_string(logits_q.size()) + " entries, expected the same vocabulary");
+  }
+  auto log_softmax_norm = [](std::span<const float> x) {
+    const double max = *std::max_element(x.begin(), x.end());
+    double sum = 0.0;
+    for (float v : x) sum += std::exp(v - max);
+    return max + std::log(sum);
+  };
+  const double lse_p = log_softmax_norm(logits_p), lse_q = log_softmax_norm(logits_q);
+  double kl = 0.0;
+  for (size_t i = 0; i < logits_p.size(); ++i) {
+    const double log_p = logits_p[i] - lse_p, log_q = logits_q[i] - lse_q;
+    kl += std::exp(log_p) * (log_p - log_q);
+  }
+  return std::max(0.0, kl);
+}
+
 std::vector<double> run_loads(const RoutingArrays& a) {
   std::vector<double> out(static_cast<size_t>(a.n_layers) * a.n_experts, 0.0);
   for (int32_t l = 0; l < a.n_layers; ++l) {

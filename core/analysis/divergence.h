@@ -15,6 +15,11 @@ namespace moescope::analysis {
 // (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2. NaN when either load is all zero.
 double js_divergence(std::span<const double> load_p, std::span<const double> load_q);
 
+// KL(P || Q) in nats between the next-token distributions softmax(logits_p) and softmax(logits_q),
+// one vocabulary row each: how far a capacity-enforced run's prediction moved from the dropless
+// one (P = dropless reference).
+double next_token_kl(std::span<const float> logits_p, std::span<const float> logits_q);
+
 // (n_layers, n_experts) assignment counts of a whole run.
 std::vector<double> run_loads(const RoutingArrays& arrays);
 

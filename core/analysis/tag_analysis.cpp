@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/analysis/divergence.h"
 #include "core/analysis/stats.h"
 #include "core/error.h"
 
@@ -125,6 +126,18 @@ std::vector<ExpertPreference> expert_tag_preference(const TagLoads& l, int32_t l
     p.p_value = (p.dof >= 1 && rate < 1.0) ? chi_square_upper_tail(p.chi_square, p.dof) : 1.0;
   }
   return out;
+}
+
+std::vector<double> tag_js_divergence(const TagLoads& l, std::string_view tag_a, std::string_view tag_b) {
+  auto index = [&](std::string_view tag) {
+    const auto it = std::find(l.tags.begin(), l.tags.end(), tag);
+    if (it == l.tags.end()) fail_input("tag comparison: no run is tagged '" + std::string(tag) + "'");
+    return static_cast<size_t>(it - l.tags.begin());
+  };
+  const size_t block = static_cast<size_t>(l.n_layers) * l.n_experts;
+  const std::span<const double> all(l.load);
+  return js_divergence_per_layer(all.subspan(index(tag_a) * block, block), all.subspan(index(tag_b) * block, block),
+                                 l.n_layers, l.n_experts);
 }
 
 }  // namespace moescope::analysis

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/analysis/routing_arrays.h"
@@ -58,5 +59,9 @@ struct ExpertPreference {
 // tokens; tokens of one prompt are not independent, so read small p-values as "large effect"
 // rather than exact probabilities.
 std::vector<ExpertPreference> expert_tag_preference(const TagLoads& loads, int32_t layer);
+
+// (n_layers) Jensen-Shannon divergence (bits) between the pooled loads of two tags; InputError for
+// a tag that is not in `loads`.
+std::vector<double> tag_js_divergence(const TagLoads& loads, std::string_view tag_a, std::string_view tag_b);
 
 }  // namespace moescope::analysis

@@ -125,5 +125,28 @@ TEST(AnalysisTags, JsdPermutationTest) {
   EXPECT_THROW(jsd_permutation_test(wrong, b, 1, 2), InputError);
 }
 
+// 7. Tag JSD: code (8,2) vs poetry (2,8) -> JSD of (0.8,0.2) and (0.2,0.8); m = (1/2,1/2), so
+//    JSD = 1 - H(0.8) = 1 - 0.721928 bits.
+TEST(AnalysisTags, TagJsDivergence) {
+  const auto a = split_run(8, 2), b = split_run(2, 8);
+  const std::vector<TaggedRouting> runs = {{"code", &a}, {"poetry", &b}};
+  const TagLoads l = tag_loads(runs);
+  const double h = -(0.8 * std::log2(0.8) + 0.2 * std::log2(0.2));
+  const auto jsd = tag_js_divergence(l, "code", "poetry");
+  ASSERT_EQ(jsd.size(), 1u);
+  EXPECT_NEAR(jsd[0], 1.0 - h, 1e-12);
+  EXPECT_NEAR(tag_js_divergence(l, "code", "code")[0], 0.0, 1e-12);
+  EXPECT_THROW(tag_js_divergence(l, "code", "math"), InputError);
+}
+
+// 8. Next-token KL: P = softmax(0, ln 3) = (1/4, 3/4), Q = (1/2, 1/2):
+//    KL = 1/4 ln(1/2) + 3/4 ln(3/2). Identical logits (up to a shift) give 0.
+TEST(AnalysisTags, NextTokenKl) {
+  const std::vector<float> p = {0.0f, std::log(3.0f)}, q = {5.0f, 5.0f};
+  EXPECT_NEAR(next_token_kl(p, q), 0.25 * std::log(0.5) + 0.75 * std::log(1.5), 1e-6);
+  EXPECT_NEAR(next_token_kl(p, std::vector<float>{10.0f, 10.0f + std::log(3.0f)}), 0.0, 1e-6);
+  EXPECT_THROW(next_token_kl(p, std::vector<float>{1.0f}), InputError);
+}
+
 }  // namespace
 }  // namespace moescope::analysis
