@@ -1,0 +1,146 @@
+// `moescope report`: the runs of a session file, or one run's routing metrics per MoE layer (load
+// balance, router losses, capacity overflow) as a table or JSON.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "app/verb_registry.h"
+#include "core/analysis/layer_metrics.h"
+#include "sessions/default_path.h"
+#include "sessions/reader.h"
+
+namespace moescope {
+namespace {
+
+struct ReportArgs {
+  std::string db;
+  int64_t run_id = 0;
+  bool json = false;
+};
+
+nlohmann::json summary_json(const sessions::RunSummary& run) {
+  return {{"id", run.id},
+          {"status", run.status},
+          {"error", run.error},
+          {"model_path", run.model_path},
+          {"model_type", run.model_type},
+          {"tag", run.tag},
+          {"prompt", run.prompt_text},
+          {"backend", run.backend},
+          {"device", run.device},
+          {"n_prompt_tokens", run.n_prompt_tokens},
+          {"n_generated_tokens", run.n_generated_tokens},
+          {"prefill_us", run.prefill_us},
+          {"decode_us", run.decode_us},
+          {"total_us", run.total_us},
+          {"started_at", run.started_at}};
+}
+
+void list_runs(sessions::SessionReader& reader, bool json) {
+  auto runs = reader.runs();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& run : runs) out.push_back(summary_json(run));
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
+  std::printf("%s: %zu runs\n", reader.path().c_str(), runs.size());
+  std::printf("%5s  %-9s %-12s %-10s %6s %6s  %-5s %10s  %s\n", "run", "status", "model", "tag", "prompt", "gen",
+              "back", "total ms", "started");
+  for (const auto& run : runs) {
+    std::printf("%5lld  %-9s %-12.12s %-10.10s %6lld %6lld  %-5s %10.1f  %s\n", static_cast<long long>(run.id),
+                run.status.c_str(), run.model_type.c_str(), run.tag.c_str(), static_cast<long long>(run.n_prompt_tokens),
+                static_cast<long long>(run.n_generated_tokens), run.backend.c_str(), run.total_us / 1000.0,
+                run.started_at.c_str());
+  }
+}
+
+std::string optional_text(const std::optional<double>& value) {
+  if (!value || std::isnan(*value)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", *value);
+  return text;
+}
+
+void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
+  sessions::RunSummary run = reader.run(run_id);
+  if (run.status != "complete") {
+    throw InputError(reader.path().string() + ": run " + std::to_string(run_id) + " is " + run.status +
+                     (run.error.empty() ? "" : " (" + run.error + ")") + "; only complete runs have a report");
+  }
+  analysis::RoutingArrays arrays = reader.routing(run_id, {.scores = true, .router_logits = true});
+  analysis::MetricsOptions options;
+  if (!run.capacity_factors.empty()) options.capacity_factors = run.capacity_factors;
+  analysis::RunMetrics metrics = analysis::compute_run_metrics(arrays, options);
+  sessions::OverflowTable overflow = reader.capacity_overflow(run_id);
+
+  std::vector<int64_t> overflow_per_factor(overflow.capacity_factors.size(), 0);
+  std::vector<int64_t> assigned_per_factor(overflow.capacity_factors.size(), 0);
+  const size_t per_factor = overflow.layer_ids.size() * static_cast<size_t>(overflow.n_experts);
+  for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
+    for (size_t i = 0; i < per_factor; ++i) {
+      overflow_per_factor[f] += overflow.overflow[f * per_factor + i];
+      assigned_per_factor[f] += overflow.assigned[f * per_factor + i];
+    }
+  }
+
+  if (json) {
+    nlohmann::json out = {{"run", summary_json(run)}, {"metrics", analysis::to_json(metrics)}};
+    nlohmann::json stored = nlohmann::json::array();
+    for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
+      stored.push_back({{"capacity_factor", overflow.capacity_factors[f]},
+                        {"overflow", overflow_per_factor[f]},
+                        {"assigned", assigned_per_factor[f]}});
+    }
+    out["capacity_overflow"] = std::move(stored);
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return;
+  }
+
+  std::printf("run %lld: %s [%s] on %s (%s), %lld prompt + %lld generated tokens, %d MoE layers, %d experts, top-%d\n",
+              static_cast<long long>(run.id), run.model_type.c_str(), run.tag.c_str(), run.device.c_str(),
+              run.backend.c_str(), static_cast<long long>(run.n_prompt_tokens),
+              static_cast<long long>(run.n_generated_tokens), arrays.n_layers, arrays.n_experts, arrays.top_k);
+  std::printf("prefill %.1f ms, decode %.1f ms\n\n", run.prefill_us / 1000.0, run.decode_us / 1000.0);
+  std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux", "entropy",
+              "z-loss");
+  for (double factor : options.capacity_factors) std::printf("  drop@%-4g", factor);
+  std::printf("\n");
+  for (const analysis::LayerMetrics& layer : metrics.layers) {
+    std::printf("%5d %8.3f %7.3f %7.3f %7.3f %8s %8s %8s", layer.layer_id, layer.max_over_mean, layer.cv, layer.gini,
+                layer.balancedness, optional_text(layer.aux_loss).c_str(), optional_text(layer.token_entropy).c_str(),
+                optional_text(layer.z_loss).c_str());
+    for (const analysis::DropRate& drop : layer.drop_rates) std::printf("  %8.2f%%", 100.0 * drop.rate);
+    std::printf("\n");
+  }
+  std::printf("\nstored capacity overflow (assignments beyond ceil(C*T*k/E) per expert, layer and step):\n");
+  for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
+    double share = assigned_per_factor[f] ? 100.0 * overflow_per_factor[f] / assigned_per_factor[f] : 0.0;
+    std::printf("  C=%-5g %8lld of %lld assignments (%.2f%%)\n", overflow.capacity_factors[f],
+                static_cast<long long>(overflow_per_factor[f]), static_cast<long long>(assigned_per_factor[f]), share);
+  }
+}
+
+void add_report(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* cmd = app.add_subcommand("report", "List a session's runs, or one run's routing metrics per layer");
+  cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
+  cmd->add_option("--run", args->run_id, "Report this run");
+  cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->callback([args] {
+    std::filesystem::path db = args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
+    sessions::SessionReader reader(db);
+    if (args->run_id > 0) {
+      report_run(reader, args->run_id, args->json);
+    } else {
+      list_runs(reader, args->json);
+    }
+  });
+}
+
+}  // namespace
+
+MOESCOPE_REGISTER_VERB(report, add_report);
+
+}  // namespace moescope
