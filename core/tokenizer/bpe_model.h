@@ -20,7 +20,7 @@ struct StringViewHash {
 using StringIdMap = std::unordered_map<std::string, int32_t, StringViewHash, std::equal_to<>>;
 
 // Ids above this are refused: a vocabulary file cannot make us allocate without bound.
-constexpr int32_t kMaxTokenId = 16'000'000;
+constexpr int32_t kMaxTokenId = (1 << 22) - 1;  // 4M: well above real vocabularies (~260k)
 
 class BpeModel {
  public:
