@@ -110,11 +110,21 @@ void run_run(const RunArgs& args) {
   }
   engine->set_observer(&fanout);
   GenerationResult result;
+  // Pieces decode differently alone than in context (a leading "▁" is dropped at the start of a
+  // text), so the continuation is decoded whole and only its new suffix printed.
+  std::vector<int32_t> continuation;
+  std::string shown;
   try {
     result = generate(*engine, request, [&](const GeneratedToken& t) {
-      if (!t.is_prompt) {
-        std::fputs(tokenizer->decode(std::span(&t.id, 1)).c_str(), stdout);
+      if (t.is_prompt) return;
+      continuation.push_back(t.id);
+      const std::string text = tokenizer->decode(continuation);
+      // A byte-fallback character split over pieces shows as U+FFFD until its last byte arrives.
+      const bool incomplete = text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+      if (!incomplete && text.size() > shown.size() && text.starts_with(shown)) {
+        std::fputs(text.c_str() + shown.size(), stdout);
         std::fflush(stdout);
+        shown = text;
       }
     });
   } catch (const std::exception& e) {
@@ -123,7 +133,8 @@ void run_run(const RunArgs& args) {
     throw;
   }
   engine->set_observer(nullptr);
-  std::printf("\n");
+  const std::string text = tokenizer->decode(continuation);
+  std::printf("%s\n", text.starts_with(shown) ? text.c_str() + shown.size() : "");
 
   if (writer) {
     std::vector<int32_t> ids;
@@ -156,7 +167,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
-  cmd->add_option("--tag", args->tag, "Prompt tag: code, poetry, math, prose, ...")->capture_default_str();
+  cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
