@@ -21,7 +21,11 @@ std::string drop_key(double capacity_factor) {
 
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-// Assumes `a` was validated.
+void validate_options(const MetricsOptions& o) {
+  if (o.ep_degree < 1) fail_input("metrics: EP degree must be >= 1, got " + std::to_string(o.ep_degree));
+}
+
+// Assumes `a` and `o` were validated.
 LayerMetrics layer_metrics(const RoutingArrays& a, int32_t layer, const MetricsOptions& o,
                            const std::vector<int32_t>& predicted_ids) {
   LayerMetrics m;
@@ -90,6 +94,7 @@ LayerMetrics layer_metrics(const RoutingArrays& a, int32_t layer, const MetricsO
 
 LayerMetrics compute_layer_metrics(const RoutingArrays& a, int32_t layer, const MetricsOptions& o) {
   validate(a);
+  validate_options(o);
   if (layer < 0 || layer >= a.n_layers) {
     fail_input("layer metrics: layer index " + std::to_string(layer) + " is outside [0, " + std::to_string(a.n_layers) + ")");
   }
@@ -98,6 +103,7 @@ LayerMetrics compute_layer_metrics(const RoutingArrays& a, int32_t layer, const 
 
 RunMetrics compute_run_metrics(const RoutingArrays& a, const MetricsOptions& o) {
   validate(a);
+  validate_options(o);
   RunMetrics run;
   const std::vector<int32_t> predicted = next_token_ids(a);
   for (int32_t l = 0; l < a.n_layers; ++l) run.layers.push_back(layer_metrics(a, l, o, predicted));

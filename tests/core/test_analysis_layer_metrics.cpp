@@ -137,7 +137,26 @@ TEST(AnalysisLayerMetrics, JsonSerialisation) {
   EXPECT_DOUBLE_EQ(parsed["percentiles"]["jain"]["p95"].get<double>(), 1.0);
 }
 
-// 7. Every key the report prints is documented in the catalogue (formula, baseline, function).
+// 7. An empty run (no tokens yet) reports balanced loads and leaves undefined values null.
+TEST(AnalysisLayerMetrics, EmptyRunIsWellDefined) {
+  auto a = test::make_uniform_routing(8, 2, 0, 2);
+  const RunMetrics r = compute_run_metrics(a);
+  ASSERT_EQ(r.layers.size(), 2u);
+  EXPECT_DOUBLE_EQ(r.layers[0].balancedness, 1.0);
+  EXPECT_FALSE(r.layers[0].aux_loss.has_value());
+  EXPECT_FALSE(r.aux_loss_all_layers.has_value());
+  EXPECT_EQ(r.layers[0].drop_rates[0].dropped, 0);
+  const nlohmann::json j = to_json(r);
+  EXPECT_TRUE(j["layers"][0]["next_layer_predictability"].is_null());
+  EXPECT_TRUE(j["aux_loss_all_layers"].is_null());
+  MetricsOptions bad;
+  bad.ep_degree = 0;
+  EXPECT_THROW(compute_run_metrics(a, bad), InputError);
+  bad.ep_degree = 16;  // more ranks than experts
+  EXPECT_THROW(compute_run_metrics(a, bad), InputError);
+}
+
+// 8. Every key the report prints is documented in the catalogue (formula, baseline, function).
 TEST(AnalysisLayerMetrics, EveryReportedKeyIsCatalogued) {
   auto a = test::make_uniform_routing(8, 2, 16, 2);
   MetricsOptions o;
