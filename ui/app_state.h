@@ -140,6 +140,9 @@ struct AppState {
 
   std::string error_message;  // shown in a modal; one clear line
   std::string status_line;
+  bool export_requested = false;  // open the export dialog
+  int export_format = 0;          // sessions::ExportFormat
+  std::string export_path;
   bool want_screenshot = false;  // export PNG of the current view
   std::string screenshot_path;
   bool tour_mode = false;  // the tour drives selections; nothing is saved

@@ -2,10 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "core/error.h"
 
 namespace moescope::ui {
 
@@ -48,26 +44,6 @@ std::vector<std::filesystem::path> prompt_sets() {
     if (e.path().extension() == ".jsonl") out.push_back(e.path());
   }
   std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<PromptItem> load_prompt_set(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) fail_input("cannot open prompt set " + file.string());
-  std::vector<PromptItem> out;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
-      fail_input(file.string() + ":" + std::to_string(line_no) + ": expected a JSON object with a string \"text\"");
-    }
-    PromptItem item{j["text"].get<std::string>(), ""};
-    if (j.contains("tag") && j["tag"].is_string()) item.tag = j["tag"].get<std::string>();
-    out.push_back(std::move(item));
-  }
   return out;
 }
 

@@ -1,9 +1,8 @@
-// Finding the bundled assets (demo model, prompt sets) from an installed or a built binary, and
-// reading a prompt set (JSONL: one {"text": ..., "tag": ...} object per line).
+// Finding the bundled assets (demo model, prompt sets) from an installed or a built binary.
+// Prompt sets are read with sessions::load_prompt_set.
 #pragma once
 
 #include <filesystem>
-#include <string>
 #include <vector>
 
 namespace moescope::ui {
@@ -14,12 +13,5 @@ std::filesystem::path find_assets_dir();
 std::vector<std::filesystem::path> demo_models();
 // assets/prompts/*.jsonl
 std::vector<std::filesystem::path> prompt_sets();
-
-struct PromptItem {
-  std::string text;
-  std::string tag;
-};
-// Throws InputError naming the file and line of the first malformed entry.
-std::vector<PromptItem> load_prompt_set(const std::filesystem::path& file);
 
 }  // namespace moescope::ui

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -59,6 +60,8 @@ FrameTimer frame(GLFWwindow* window, AppState& app, const std::string& capture_p
   const double t0 = thread_cpu_ms();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
+  // Scripted runs keep the pointer out of the window so no hover tooltip lands in a screenshot.
+  if (app.tour_mode) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
   ImGui::NewFrame();
   draw_shell(app);
   ImGui::Render();

@@ -267,7 +267,7 @@ void RunController::work(RunRequest request) {
     auto model = load_model(request.model_dir);
     auto tokenizer = load_tokenizer_for_model(request.model_dir);
     if (cancel_.load()) throw Cancelled{};
-    if (request.batch.empty()) request.batch.push_back({request.prompt, request.tag});
+    if (request.batch.empty()) request.batch.push_back({request.prompt, request.tag, 0});
     request.engine.backend = Backend::cpu;  // the GUI drives the CPU engine
     auto engine = make_cpu_engine(*model, request.engine);
     int64_t model_id = 0;
@@ -278,7 +278,7 @@ void RunController::work(RunRequest request) {
       model_id = writer->add_model(sessions::describe_model(*model));
     }
     for (size_t p = 0; p < request.batch.size(); ++p) {
-      const PromptItem& item = request.batch[p];
+      const sessions::PromptEntry& item = request.batch[p];
       const std::vector<int32_t> prompt_ids = tokenizer->encode(item.text, true);
       if (prompt_ids.empty()) fail_input("prompt " + std::to_string(p + 1) + " is empty after tokenisation");
       {

@@ -16,7 +16,7 @@
 
 #include "core/engine.h"
 #include "core/sampling.h"
-#include "ui/assets.h"
+#include "sessions/prompt_set.h"
 #include "ui/session_data.h"
 
 namespace moescope::ui {
@@ -25,7 +25,7 @@ struct RunRequest {
   std::filesystem::path model_dir;
   std::string prompt;
   std::string tag;
-  std::vector<PromptItem> batch;  // when not empty: these prompts one after another, each a run
+  std::vector<sessions::PromptEntry> batch;  // when not empty: these prompts one after another, each a run
   int max_new_tokens = 32;
   SamplingParams sampling;
   EngineOptions engine;

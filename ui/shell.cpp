@@ -1,10 +1,12 @@
 // The frame around the views: menu bar, sidebar (views, runs, live-run progress), status bar,
 // the error dialog and the file browser. [SECTION] index: live runs, menu bar, sidebar, shell.
 #include <imgui.h>
+#include <imgui_stdlib.h>
 
 #include <algorithm>
 #include <cstdio>
 
+#include "sessions/export.h"
 #include "ui/file_browser.h"
 #include "ui/run_controller.h"
 #include "ui/session_file_source.h"
@@ -53,7 +55,17 @@ void poll_live_run(AppState& app) {
     app.live_cancel_latency_s = outcome->cancel_latency_s;
     if (!outcome->error.empty()) app.error_message = "run failed: " + outcome->error;
     app.status_line = "run " + app.live_outcome;
-    if (outcome->recorded_run_id > 0 && app.doc && app.doc->label() != "unsaved runs") {
+    if (outcome->recorded_run_id > 0 && !app.demo_session.empty() && (!app.doc || app.doc->label() != app.demo_session)) {
+      // The demo comparison recorded into its own session: open it on the compare view.
+      try {
+        app.open_session(open_session_source(app.demo_session));
+        remember_recent(app.settings.recent_sessions, app.demo_session);
+        app.view = ViewId::compare;
+      } catch (const std::exception& e) {
+        app.error_message = e.what();
+      }
+      app.demo_session.clear();
+    } else if (outcome->recorded_run_id > 0 && app.doc && app.doc->label() != "unsaved runs") {
       try {
         app.doc->refresh();
         app.run_id = outcome->recorded_run_id;
@@ -84,6 +96,22 @@ void draw_menu_bar(AppState& app) {
       if (ImGui::MenuItem("PNG of this view")) {
         app.want_screenshot = true;
         app.screenshot_path = "moescope-" + std::string(view_name(app.view)) + ".png";
+      }
+      const bool file_backed = app.doc && std::filesystem::exists(app.doc->label());
+      const struct {
+        const char* label;
+        sessions::ExportFormat format;
+        const char* suffix;
+      } formats[] = {{"Session copy (SQLite)...", sessions::ExportFormat::sqlite, "-copy.db"},
+                     {"CSV tables...", sessions::ExportFormat::csv, "-csv"},
+                     {"JSON...", sessions::ExportFormat::json, ".json"},
+                     {"Chrome trace (Perfetto)...", sessions::ExportFormat::chrome_trace, ".trace.json"}};
+      for (const auto& f : formats) {
+        if (ImGui::MenuItem(f.label, nullptr, false, file_backed)) {
+          app.export_format = static_cast<int>(f.format);
+          app.export_path = (std::filesystem::path(app.doc->label()).replace_extension("").string()) + f.suffix;
+          app.export_requested = true;
+        }
       }
       ImGui::EndMenu();
     }
@@ -182,6 +210,29 @@ void draw_status_bar(AppState& app) {
   ImGui::TextDisabled("%s", fps);
 }
 
+void draw_export_dialog(AppState& app) {
+  if (app.export_requested) {
+    ImGui::OpenPopup("Export");
+    app.export_requested = false;
+  }
+  if (!ImGui::BeginPopupModal("Export", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return;
+  ImGui::Text("Export %s to", app.doc ? app.doc->label().c_str() : "");
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 36);
+  ImGui::InputText("##exportpath", &app.export_path);
+  if (ImGui::Button("Export", ImVec2(ImGui::GetFontSize() * 6, 0))) {
+    try {
+      sessions::export_session(app.doc->label(), static_cast<sessions::ExportFormat>(app.export_format), app.export_path);
+      app.status_line = "exported " + app.export_path;
+    } catch (const std::exception& e) {
+      app.error_message = e.what();
+    }
+    ImGui::CloseCurrentPopup();
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Cancel", ImVec2(ImGui::GetFontSize() * 6, 0))) ImGui::CloseCurrentPopup();
+  ImGui::EndPopup();
+}
+
 void draw_error_dialog(AppState& app) {
   if (app.error_message.empty()) return;
   if (!ImGui::IsPopupOpen("Error")) ImGui::OpenPopup("Error");
@@ -249,6 +300,7 @@ void draw_shell(AppState& app) {
       app.view = ViewId::start;
     }
   }
+  draw_export_dialog(app);
   draw_error_dialog(app);
   ImGui::End();
 }

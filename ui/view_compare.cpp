@@ -253,11 +253,13 @@ void draw_compare_view(AppState& app) {
   auto pick_run = [&](const char* id, int64_t& run) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 9);
-    const std::string current = "#" + std::to_string(run);
-    if (ImGui::BeginCombo(id, current.c_str())) {
+    char current[32];
+    std::snprintf(current, sizeof current, "#%lld", static_cast<long long>(run));
+    if (ImGui::BeginCombo(id, current)) {
       for (const auto& r : app.doc->runs()) {
-        const std::string label = "#" + std::to_string(r.id) + " " + r.tag;
-        if (ImGui::Selectable(label.c_str(), r.id == run)) run = r.id;
+        char label[96];
+        std::snprintf(label, sizeof label, "#%lld %s", static_cast<long long>(r.id), r.tag.c_str());
+        if (ImGui::Selectable(label, r.id == run)) run = r.id;
       }
       ImGui::EndCombo();
     }
@@ -305,7 +307,7 @@ void draw_compare_view(AppState& app) {
     upload_heatmap(app.heat_diff, render_heatmap(c.n_layers, c.n_experts, c.diff.data(), -max_abs, max_abs, diverging_lut(), kMaxTextureSide, kMaxTextureSide), 1);
   }
   const ImVec2 inner = ImGui::GetContentRegionAvail();
-  const float bar_w = ImGui::GetFontSize() * 4.5f;
+  const float bar_w = ImGui::GetFontSize() * 5.5f;
   const GridCell cell = draw_heatmap("##diffmap", app.heat_diff, ImVec2(inner.x - bar_w, inner.y), {"expert", "layer"});
   ImGui::SetCursorPos(ImVec2(inner.x - bar_w + ImGui::GetStyle().WindowPadding.x + 6, ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().WindowPadding.y));
   draw_colorbar(diverging_lut(), -max_abs, max_abs, "", ImVec2(bar_w - 6, inner.y));

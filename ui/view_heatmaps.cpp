@@ -98,7 +98,7 @@ void draw_panel(AppState& app, const char* id, const char* title, const char* su
   ImGui::BeginChild(id, size, true);
   panel_title(title, subtitle);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float bar_w = categorical ? 0.0f : ImGui::GetFontSize() * 4.2f;
+  const float bar_w = categorical ? 0.0f : ImGui::GetFontSize() * 5.2f;
   const ImVec2 map_size(avail.x - bar_w, avail.y);
   const GridCell cell = draw_heatmap(id, slot, map_size, axes);
   if (!categorical) {

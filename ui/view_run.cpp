@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "sessions/default_path.h"
+#include "sessions/prompt_set.h"
 #include "ui/assets.h"
 #include "ui/colormap.h"
 #include "ui/run_controller.h"
@@ -44,7 +46,7 @@ void start_run(AppState& app) {
   r.prompt = f.prompt;
   r.tag = f.tag == 4 ? f.custom_tag : kRunTags[f.tag];
   const auto sets = prompt_sets();
-  if (f.prompt_set >= 0 && f.prompt_set < static_cast<int>(sets.size())) r.batch = load_prompt_set(sets[static_cast<size_t>(f.prompt_set)]);
+  if (f.prompt_set >= 0 && f.prompt_set < static_cast<int>(sets.size())) r.batch = sessions::load_prompt_set(sets[static_cast<size_t>(f.prompt_set)]);
   r.max_new_tokens = f.max_new_tokens;
   r.sampling.temperature = f.temperature;
   r.sampling.top_p = f.top_p;

@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "sessions/default_path.h"
+#include "sessions/prompt_set.h"
 #include "ui/assets.h"
 #include "ui/model_card.h"
 #include "ui/run_controller.h"
@@ -136,11 +138,11 @@ void demo_card(AppState& app, float width, float height) {
         RunRequest request;
         request.model_dir = models.front();
         for (const auto& set : sets) {
-          for (auto& item : load_prompt_set(set)) request.batch.push_back(std::move(item));
+          for (auto& item : sessions::load_prompt_set(set)) request.batch.push_back(std::move(item));
         }
         request.max_new_tokens = 16;
         request.session_file = app.doc && std::filesystem::exists(app.doc->label()) ? app.doc->label()
-                                                                                     : (config_dir() / "demo-session.db").string();
+                                                                                     : sessions::default_session_path().string();
         app.runner->start(request);
         app.demo_session = request.session_file.string();
         app.view = ViewId::run;

@@ -63,7 +63,7 @@ const PlacedZone* draw_track(ImDrawList* dl, const std::vector<PlacedZone>& trac
       const ImU32 col = IM_COL32(128, 128, 140, 200);
       dl->AddRectFilled(ImVec2(xa, y0), ImVec2(std::max(end, xa + 1), y1), col);
       if (j - i > 1 && end - xa > 24) {
-        char buf[16];
+        char buf[24];
         std::snprintf(buf, sizeof buf, "%zu", j - i);
         dl->AddText(ImVec2(xa + 2, y0 + 1), text_dark, buf);
       }
