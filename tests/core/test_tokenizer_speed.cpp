@@ -37,7 +37,11 @@ TEST_P(TokenizerSpeed, TenThousandTokensUnderASecond) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: %zu tokens from %zu bytes in %.3f s\n", GetParam().c_str(), ids.size(), text.size(), seconds);
   EXPECT_GT(ids.size(), 10'000u);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  std::printf("sanitizer build: the time limit is not checked\n");
+#else
   EXPECT_LT(seconds, 1.0);
+#endif
   EXPECT_TRUE(tokenizer->decode(ids) == text);  // not EXPECT_EQ: a failure would print 60 kB
 }
 
