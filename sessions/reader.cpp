@@ -136,6 +136,7 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
   arrays.layer_ids = summary.moe_layers;
   const int32_t n_layers = arrays.n_layers;
   const int32_t k = arrays.top_k;
+  // int32 sizes in arrays; 64-bit arithmetic here.
   const size_t n_experts = static_cast<size_t>(arrays.n_experts);
   if (n_layers == 0) {
     analysis::validate(arrays);
@@ -144,114 +145,94 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
   std::vector<int32_t> slot_of_layer(static_cast<size_t>(summary.moe_layers.back()) + 1, -1);
   for (int32_t slot = 0; slot < n_layers; ++slot) slot_of_layer[static_cast<size_t>(summary.moe_layers[slot])] = slot;
 
-  // Top-k rows arrive in key order (position, layer, rank): for a complete run that is exactly
-  // the dense (token, layer, rank) order, so each row must be the next index, which both checks
-  // the file and bounds every buffer by what the file really holds.
-  std::vector<int32_t> ids_by_token;  // (n_tokens, n_layers, top_k)
-  std::vector<float> weights_by_token;
+  // The run's length from its last routing row (one B-tree seek), trusted only as far as the file
+  // can hold that many rows: every buffer below is sized from it, so a hostile value must not
+  // allocate more than the file's own size justifies.
+  int64_t n_tokens = 0;
   {
-    Statement query = connection_.prepare(
-        "SELECT position, layer, rank, expert, weight FROM routing_topk WHERE run_id = ?"
-        " ORDER BY position, layer, rank");
-    query.bind(1, run_id);
-    const int64_t per_token = static_cast<int64_t>(n_layers) * k;
-    int64_t index = 0;
-    while (query.step()) {
-      int64_t position = query.column_int(0);
-      int64_t layer = query.column_int(1);
-      int64_t rank = query.column_int(2);
-      int64_t slot = layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
-      if (position != index / per_token || slot != (index / k) % n_layers || rank != index % k) {
-        bad_run(path(), run_id, "has incomplete or malformed routing_topk rows near position " +
-                                    std::to_string(position) + ", layer " + std::to_string(layer));
-      }
-      ids_by_token.push_back(static_cast<int32_t>(query.column_int(3)));
-      weights_by_token.push_back(static_cast<float>(query.column_double(4)));
-      ++index;
-    }
-    if (index % per_token != 0) bad_run(path(), run_id, "has routing_topk rows for only some layers of its last token");
-    int64_t n_tokens = index / per_token;
-    if (n_tokens > INT32_MAX) bad_run(path(), run_id, "has too many tokens");
-    arrays.n_tokens = static_cast<int32_t>(n_tokens);
+    Statement last = connection_.prepare("SELECT max(position) FROM routing WHERE run_id = ?");
+    last.bind(1, run_id);
+    if (last.step() && !last.column_is_null(0)) n_tokens = last.column_int(0) + 1;
   }
-  const int32_t n_tokens = arrays.n_tokens;
-  const size_t n_assign = static_cast<size_t>(checked_mul(checked_mul(n_tokens, n_layers, "routing"), k, "routing"));
+  // Committed data may still sit in the write-ahead log beside the file.
+  int64_t file_bytes = 0;
+  for (const auto& file : {path(), std::filesystem::path(path().string() + "-wal")}) {
+    std::error_code size_error;
+    auto size = std::filesystem::file_size(file, size_error);
+    if (!size_error) file_bytes += static_cast<int64_t>(size);
+  }
+  if (n_tokens < 0 || n_tokens > INT32_MAX || n_tokens * n_layers > file_bytes / 8) {
+    bad_run(path(), run_id, "claims " + std::to_string(n_tokens) + " tokens, more than the file can hold");
+  }
+  arrays.n_tokens = static_cast<int32_t>(n_tokens);
+  const int64_t n_rows = n_tokens * n_layers;
+  const size_t n_assign = static_cast<size_t>(checked_mul(n_rows, k, "routing"));
+  const size_t blob_bytes = n_experts * 2;
+  // Score vectors are float16 BLOBs inside the rows, so they cannot be larger than the file.
+  const bool scores_fit = static_cast<int64_t>(blob_bytes) * n_rows <= file_bytes;
   arrays.topk_ids.resize(n_assign);
   arrays.topk_weights.resize(n_assign);
-  for (int32_t t = 0; t < n_tokens; ++t) {
-    for (int32_t slot = 0; slot < n_layers; ++slot) {
-      size_t from = (static_cast<size_t>(t) * n_layers + slot) * k;
-      size_t to = arrays.topk_offset(slot, t);
-      std::copy_n(ids_by_token.data() + from, k, arrays.topk_ids.data() + to);
-      std::copy_n(weights_by_token.data() + from, k, arrays.topk_weights.data() + to);
-    }
-  }
-  ids_by_token = {};
-  weights_by_token = {};
-
-  // Routing rows: step per token and the score/logit vectors, also in (position, layer) order.
   arrays.step_of_token.assign(static_cast<size_t>(n_tokens), 0);
-  std::vector<float> scores_by_token;  // (n_tokens, n_layers, n_experts) while every row has them
-  std::vector<float> logits_by_token;
-  bool all_scores = load.scores;
-  bool all_logits = load.router_logits;
+  bool all_scores = load.scores && scores_fit && n_rows > 0;
+  bool all_logits = load.router_logits && scores_fit && n_rows > 0;
+  if (all_scores) arrays.scores.resize(static_cast<size_t>(n_rows) * n_experts);
+  if (all_logits) arrays.router_logits.resize(static_cast<size_t>(n_rows) * n_experts);
+
+  // Rows arrive in key order (position, layer): for a complete run that is exactly the dense
+  // (token, layer) order, so each row must be the next index; anything else is a damaged run.
   {
-    Statement query = connection_.prepare(
-        std::string("SELECT position, layer, step, ") + (load.scores ? "scores" : "NULL") + ", " +
-        (load.router_logits ? "router_logits" : "NULL") + " FROM routing WHERE run_id = ? ORDER BY position, layer");
+    std::string columns = "position, layer, step";
+    for (int32_t r = 0; r < k; ++r) columns += ", expert_" + std::to_string(r);
+    for (int32_t r = 0; r < k; ++r) columns += ", weight_" + std::to_string(r);
+    columns += load.scores ? ", scores" : ", NULL";
+    columns += load.router_logits ? ", router_logits" : ", NULL";
+    Statement query = connection_.prepare("SELECT " + columns + " FROM routing WHERE run_id = ? ORDER BY position, layer");
     query.bind(1, run_id);
+    const int scores_column = 3 + 2 * k;
     int64_t index = 0;
-    const size_t blob_bytes = n_experts * 2;
     while (query.step()) {
       int64_t position = query.column_int(0);
       int64_t layer = query.column_int(1);
       int64_t slot = layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
-      if (index >= static_cast<int64_t>(n_tokens) * n_layers || position != index / n_layers ||
-          slot != index % n_layers) {
-        bad_run(path(), run_id, "has routing rows that do not match its routing_topk rows near position " +
-                                    std::to_string(position) + ", layer " + std::to_string(layer));
+      if (index >= n_rows || position != index / n_layers || slot != index % n_layers) {
+        bad_run(path(), run_id, "has incomplete or malformed routing rows near position " + std::to_string(position) +
+                                    ", layer " + std::to_string(layer));
       }
-      if (slot == 0) arrays.step_of_token[static_cast<size_t>(position)] = query.column_int(2);
+      const int32_t t = static_cast<int32_t>(position);
+      const int32_t s = static_cast<int32_t>(slot);
+      if (s == 0) arrays.step_of_token[static_cast<size_t>(t)] = query.column_int(2);
+      const size_t topk_at = arrays.topk_offset(s, t);
+      for (int32_t r = 0; r < k; ++r) {
+        if (query.column_is_null(3 + r)) bad_run(path(), run_id, "has a routing row with fewer than top_k experts");
+        arrays.topk_ids[topk_at + r] = static_cast<int32_t>(query.column_int(3 + r));
+        arrays.topk_weights[topk_at + r] = static_cast<float>(query.column_double(3 + k + r));
+      }
       if (all_scores) {
-        auto blob = query.column_blob(3);
+        auto blob = query.column_blob(scores_column);
         if (blob.size() == blob_bytes) {
-          size_t at = scores_by_token.size();
-          scores_by_token.resize(at + n_experts);
-          decode_float16_le(blob, std::span(scores_by_token).subspan(at, n_experts));
+          decode_float16_le(blob, std::span(arrays.scores).subspan(arrays.score_offset(s, t), n_experts));
         } else {
           all_scores = false;
-          scores_by_token = {};
         }
       }
       if (all_logits) {
-        auto blob = query.column_blob(4);
+        auto blob = query.column_blob(scores_column + 1);
         if (blob.size() == blob_bytes) {
-          size_t at = logits_by_token.size();
-          logits_by_token.resize(at + n_experts);
-          decode_float16_le(blob, std::span(logits_by_token).subspan(at, n_experts));
+          decode_float16_le(blob, std::span(arrays.router_logits).subspan(arrays.score_offset(s, t), n_experts));
         } else {
           all_logits = false;
-          logits_by_token = {};
         }
       }
       ++index;
     }
-    if (index != static_cast<int64_t>(n_tokens) * n_layers) {
-      bad_run(path(), run_id, "has " + std::to_string(index) + " routing rows, expected " +
-                                  std::to_string(static_cast<int64_t>(n_tokens) * n_layers));
+    if (index != n_rows) {
+      bad_run(path(), run_id, "has " + std::to_string(index) + " routing rows, expected " + std::to_string(n_rows) +
+                                  " (every layer of positions 0.." + std::to_string(n_tokens - 1) + ")");
     }
   }
-  auto to_layer_major = [&](const std::vector<float>& by_token, std::vector<float>& out) {
-    out.resize(by_token.size());
-    for (int32_t t = 0; t < n_tokens; ++t) {
-      for (int32_t slot = 0; slot < n_layers; ++slot) {
-        std::copy_n(by_token.data() + (static_cast<size_t>(t) * n_layers + slot) * n_experts, n_experts,
-                    out.data() + arrays.score_offset(slot, t));
-      }
-    }
-  };
-  if (all_scores && n_tokens > 0) to_layer_major(scores_by_token, arrays.scores);
-  if (all_logits && n_tokens > 0) to_layer_major(logits_by_token, arrays.router_logits);
+  // A run recorded without scores (or with some rows missing them) has none.
+  if (!all_scores) arrays.scores = {};
+  if (!all_logits) arrays.router_logits = {};
 
   arrays.token_ids.assign(static_cast<size_t>(n_tokens), -1);
   Statement token_query = connection_.prepare("SELECT position, token_id FROM tokens WHERE run_id = ? AND position < ?");

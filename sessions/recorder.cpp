@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -22,6 +24,12 @@ namespace moescope::sessions {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t thread_cpu_us() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
 
 double microseconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
@@ -123,8 +131,11 @@ struct SessionWriter::State : ForwardObserver {
       if (failed) {
         refuse(item.command);
       } else {
+        int64_t cpu_start = thread_cpu_us();
         try {
           execute(item.command);
+          std::lock_guard lock(mutex);
+          stats.writer_cpu_us += thread_cpu_us() - cpu_start;
         } catch (...) {
           record_failure(std::current_exception());
           refuse(item.command);

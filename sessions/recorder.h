@@ -98,8 +98,9 @@ struct RunEnd {
 struct WriterStats {
   int64_t steps = 0;
   int64_t routing_rows = 0;  // rows in `routing`: one per (token, MoE layer)
-  int64_t topk_rows = 0;     // rows in `routing_topk`: one per (token, MoE layer, rank)
+  int64_t topk_rows = 0;     // top-k assignments in them: routing_rows x top_k
   int64_t engine_wait_us = 0;  // time observer callbacks spent blocked on a full queue
+  int64_t writer_cpu_us = 0;   // CPU time of the writer thread (encoding + SQLite), load-independent
   int64_t peak_queue_bytes = 0;
 };
 

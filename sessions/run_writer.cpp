@@ -6,6 +6,7 @@
 
 #include "core/analysis/capacity.h"
 #include "sessions/float16.h"
+#include "sessions/schema.h"
 
 namespace moescope::sessions {
 namespace {
@@ -30,6 +31,10 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
   if (info.n_experts < 1 || info.top_k < 1 || info.top_k > info.n_experts) {
     fail_input("run to record: need 1 <= top_k <= n_experts, got top_k " + std::to_string(info.top_k) +
                " and n_experts " + std::to_string(info.n_experts));
+  }
+  if (info.top_k > kMaxTopK) {
+    fail_input("run to record: top_k " + std::to_string(info.top_k) + " exceeds the " + std::to_string(kMaxTopK) +
+               " expert columns of the session format");
   }
   for (size_t slot = 0; slot < info.moe_layers.size(); ++slot) {
     slot_of_layer_[info.moe_layers[slot]] = static_cast<int32_t>(slot);
@@ -60,10 +65,12 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
 
   insert_step_ = connection.prepare(
       "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
+  // Columns past top_k are never bound and stay NULL.
   insert_routing_ = connection.prepare(
-      "INSERT INTO routing(run_id, position, layer, step, scores, router_logits) VALUES(?, ?, ?, ?, ?, ?)");
-  insert_topk_ = connection.prepare(
-      "INSERT INTO routing_topk(run_id, position, layer, rank, expert, weight, dropped) VALUES(?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO routing(run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
+      " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
+      " dropped_mask, scores, router_logits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+      " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
   insert_timing_ = connection.prepare(
       "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
   insert_exchange_ = connection.prepare(
@@ -144,7 +151,7 @@ void RunWriter::write_step(const StepRecord& step) {
     decode_us_ += step.duration_us;
   }
 
-  // Layers in ascending order, then rows in (position, layer, rank) order: the primary-key order,
+  // Layers in ascending order, then rows in (position, layer) order: the primary-key order,
   // so every insert appends at the right edge of its B-tree.
   std::vector<const LayerRouting*> layers;
   layers.reserve(step.routing.size());
@@ -167,31 +174,32 @@ void RunWriter::write_step(const StepRecord& step) {
     const int64_t position = step.info.first_position + t;
     for (const LayerRouting* layer : layers) {
       insert_routing_.bind(1, run_id_).bind(2, position).bind(3, layer->layer).bind(4, step.info.step);
+      int64_t dropped_mask = 0;
+      for (int32_t r = 0; r < k; ++r) {
+        size_t i = static_cast<size_t>(t) * static_cast<size_t>(k) + static_cast<size_t>(r);
+        insert_routing_.bind(5 + r, layer->topk_ids[i]);
+        insert_routing_.bind(13 + r, static_cast<double>(layer->topk_weights[i]));
+        if (!layer->dropped.empty() && layer->dropped[i] != 0) dropped_mask |= int64_t{1} << r;
+      }
+      insert_routing_.bind(21, dropped_mask);
       if (options_.store_scores && !layer->scores.empty()) {
         blob_.clear();
         append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts), blob_);
-        insert_routing_.bind_blob(5, blob_);
+        insert_routing_.bind_blob(22, blob_);
       } else {
-        insert_routing_.bind_null(5);
+        insert_routing_.bind_null(22);
       }
       if (options_.store_router_logits && !layer->router_logits.empty()) {
         blob_.clear();
         append_float16_le(std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts),
                           blob_);
-        insert_routing_.bind_blob(6, blob_);
+        insert_routing_.bind_blob(23, blob_);
       } else {
-        insert_routing_.bind_null(6);
+        insert_routing_.bind_null(23);
       }
       insert_routing_.run();
       ++routing_rows_;
-      for (int32_t r = 0; r < k; ++r) {
-        size_t i = static_cast<size_t>(t) * static_cast<size_t>(k) + static_cast<size_t>(r);
-        insert_topk_.bind(1, run_id_).bind(2, position).bind(3, layer->layer).bind(4, r);
-        insert_topk_.bind(5, layer->topk_ids[i]).bind(6, static_cast<double>(layer->topk_weights[i]));
-        insert_topk_.bind(7, layer->dropped.empty() ? 0 : static_cast<int>(layer->dropped[i] != 0));
-        insert_topk_.run();
-        ++topk_rows_;
-      }
+      topk_rows_ += k;
     }
   }
 

@@ -30,7 +30,7 @@ class RunWriter {
   void finish(const RunEnd& end, double total_us);
 
   int64_t routing_rows() const { return routing_rows_; }
-  int64_t topk_rows() const { return topk_rows_; }
+  int64_t topk_rows() const { return topk_rows_; }  // assignments: routing rows x top_k
 
  private:
   void check_layer(const LayerRouting& layer, const StepRecord& step) const;
@@ -45,7 +45,6 @@ class RunWriter {
 
   Statement insert_step_;
   Statement insert_routing_;
-  Statement insert_topk_;
   Statement insert_timing_;
   Statement insert_exchange_;
   Statement insert_exchange_cell_;

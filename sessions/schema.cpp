@@ -5,9 +5,11 @@
 namespace moescope::sessions {
 namespace {
 
-// Version 1. Routing is append-only in key order: the recorder writes a step's rows sorted by
-// (position, layer, rank) and positions only grow within a run, so every WITHOUT ROWID table
-// below grows at its right edge (no page splits in the middle, pages stay full).
+// Version 1. One routing row per (token, MoE layer) with the top-k as columns: a row per
+// assignment would multiply the rows SQLite must build (and the reader must step through) by k,
+// which is what bounds both rates. Routing is append-only in key order: the recorder writes a
+// step's rows sorted by (position, layer) and positions only grow within a run, so the WITHOUT
+// ROWID tables grow at their right edge (no page splits in the middle, pages stay full).
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE sessions(
   id INTEGER PRIMARY KEY,
@@ -82,19 +84,14 @@ CREATE TABLE routing(
   position INTEGER NOT NULL,
   layer INTEGER NOT NULL,
   step INTEGER NOT NULL,
+  expert_0 INTEGER, expert_1 INTEGER, expert_2 INTEGER, expert_3 INTEGER,
+  expert_4 INTEGER, expert_5 INTEGER, expert_6 INTEGER, expert_7 INTEGER,
+  weight_0 REAL, weight_1 REAL, weight_2 REAL, weight_3 REAL,
+  weight_4 REAL, weight_5 REAL, weight_6 REAL, weight_7 REAL,
+  dropped_mask INTEGER NOT NULL,
   scores BLOB,
   router_logits BLOB,
   PRIMARY KEY(run_id, position, layer)
-) WITHOUT ROWID;
-CREATE TABLE routing_topk(
-  run_id INTEGER NOT NULL,
-  position INTEGER NOT NULL,
-  layer INTEGER NOT NULL,
-  rank INTEGER NOT NULL,
-  expert INTEGER NOT NULL,
-  weight REAL NOT NULL,
-  dropped INTEGER NOT NULL,
-  PRIMARY KEY(run_id, position, layer, rank)
 ) WITHOUT ROWID;
 CREATE TABLE expert_hits(
   run_id INTEGER NOT NULL,
@@ -159,10 +156,10 @@ constexpr std::array<std::string_view, 7> kTokens{"run_id", "position", "token_i
                                                   "is_prompt", "logprob", "kl_to_dropless"};
 constexpr std::array<std::string_view, 6> kSteps{"run_id", "step", "first_position", "n_tokens", "start_us",
                                                  "duration_us"};
-constexpr std::array<std::string_view, 6> kRouting{"run_id", "position", "layer", "step", "scores",
-                                                   "router_logits"};
-constexpr std::array<std::string_view, 7> kRoutingTopk{"run_id", "position", "layer", "rank",
-                                                       "expert", "weight", "dropped"};
+constexpr std::array<std::string_view, 23> kRouting{
+    "run_id", "position", "layer", "step", "expert_0", "expert_1", "expert_2", "expert_3", "expert_4", "expert_5",
+    "expert_6", "expert_7", "weight_0", "weight_1", "weight_2", "weight_3", "weight_4", "weight_5", "weight_6",
+    "weight_7", "dropped_mask", "scores", "router_logits"};
 constexpr std::array<std::string_view, 5> kExpertHits{"run_id", "layer", "expert", "hits", "weight_sum"};
 constexpr std::array<std::string_view, 7> kCapacityOverflow{"run_id", "layer", "expert", "capacity_factor",
                                                             "assigned", "capacity", "overflow"};
@@ -180,7 +177,6 @@ constexpr std::array kTables{
     ExpectedTable{"tokens", kTokens},
     ExpectedTable{"steps", kSteps},
     ExpectedTable{"routing", kRouting},
-    ExpectedTable{"routing_topk", kRoutingTopk},
     ExpectedTable{"expert_hits", kExpertHits},
     ExpectedTable{"capacity_overflow", kCapacityOverflow},
     ExpectedTable{"timings", kTimings},

@@ -13,6 +13,9 @@ namespace moescope::sessions {
 inline constexpr int32_t kApplicationId = 0x4D6F4553;
 // PRAGMA user_version of the files this build writes; newer files are refused.
 inline constexpr int32_t kSchemaVersion = 1;
+// Top-k ids and weights are columns of the routing row (expert_0.., weight_0..), so a routing row
+// is one (token, MoE layer); every supported family routes to at most 8 experts.
+inline constexpr int32_t kMaxTopK = 8;
 
 struct Migration {
   int32_t to_version;    // applying `sql` to a file at to_version - 1 brings it to to_version

@@ -77,31 +77,38 @@ TEST(Export, Case1_CsvHasHeadersAndRoundTripsIntoTheSameNumbers) {
   auto out = test::scratch_dir("csv-out") / "tables";
   sessions::export_session(db, ExportFormat::csv, out);
   sessions::SessionReader reader(db);
-  for (const char* name : {"runs.csv", "tokens.csv", "steps.csv", "routing_topk.csv", "expert_hits.csv",
+  for (const char* name : {"runs.csv", "tokens.csv", "steps.csv", "routing.csv", "expert_hits.csv",
                            "capacity_overflow.csv", "timings.csv", "all_to_all.csv", "scores_run_1.csv",
                            "scores_run_2.csv"}) {
     ASSERT_TRUE(std::filesystem::exists(out / name)) << name;
   }
 
-  auto topk = parse_csv(out / "routing_topk.csv");
-  ASSERT_FALSE(topk.empty());
-  EXPECT_EQ(topk[0], (std::vector<std::string>{"run_id", "step", "position", "layer", "rank", "expert", "weight",
-                                               "dropped"}));
+  auto routing = parse_csv(out / "routing.csv");
+  ASSERT_FALSE(routing.empty());
+  auto rcol = header_index(routing[0]);
+  EXPECT_EQ(routing[0][0], "run_id");
+  for (const char* name : {"step", "position", "layer", "expert_0", "expert_7", "weight_0", "weight_7", "dropped_mask"}) {
+    EXPECT_TRUE(rcol.contains(name)) << name;
+  }
   for (int64_t run_id : {1, 2}) {
     auto arrays = reader.routing(run_id);
     size_t matched = 0;
-    for (size_t r = 1; r < topk.size(); ++r) {
-      const auto& row = topk[r];
-      ASSERT_EQ(row.size(), 8u);
+    for (size_t r = 1; r < routing.size(); ++r) {
+      const auto& row = routing[r];
+      ASSERT_EQ(row.size(), routing[0].size());
       if (std::stoll(row[0]) != run_id) continue;
-      int32_t t = std::stoi(row[2]);
-      int32_t slot = static_cast<int32_t>(
-          std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(), std::stoi(row[3])) - arrays.layer_ids.begin());
-      size_t at = arrays.topk_offset(slot, t) + std::stoul(row[4]);
-      EXPECT_EQ(std::stoi(row[5]), arrays.topk_ids[at]);
-      EXPECT_EQ(static_cast<float>(std::stod(row[6])), arrays.topk_weights[at]);  // bit-exact
-      EXPECT_EQ(std::stoll(row[1]), arrays.step_of_token[t]);
-      ++matched;
+      int32_t t = std::stoi(row[rcol.at("position")]);
+      int32_t slot = static_cast<int32_t>(std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(),
+                                                    std::stoi(row[rcol.at("layer")])) - arrays.layer_ids.begin());
+      EXPECT_EQ(std::stoll(row[rcol.at("step")]), arrays.step_of_token[t]);
+      for (int32_t i = 0; i < arrays.top_k; ++i) {
+        size_t at = arrays.topk_offset(slot, t) + i;
+        EXPECT_EQ(std::stoi(row[rcol.at("expert_" + std::to_string(i))]), arrays.topk_ids[at]);
+        // 17 significant digits: parses back to the stored double, hence to the same float.
+        EXPECT_EQ(static_cast<float>(std::stod(row[rcol.at("weight_" + std::to_string(i))])), arrays.topk_weights[at]);
+        ++matched;
+      }
+      EXPECT_EQ(row[rcol.at("expert_" + std::to_string(arrays.top_k))], "");  // NULL past top_k
     }
     EXPECT_EQ(matched, arrays.topk_ids.size());
 

@@ -163,10 +163,11 @@ TEST(RecorderRoundTrip, Case3_HitsEqualCountsOfTopkIds) {
     }
   }
   EXPECT_EQ(total, int64_t{arrays.n_layers} * arrays.n_tokens * arrays.top_k);
-  // The same numbers straight from SQL over the queryable top-k rows.
+  // The same numbers straight from SQL over the queryable top-k columns.
   auto query = reader.connection().prepare(
-      "SELECT h.hits, (SELECT count(*) FROM routing_topk t WHERE t.run_id = h.run_id AND t.layer = h.layer"
-      " AND t.expert = h.expert) FROM expert_hits h WHERE h.run_id = 1");
+      "SELECT h.hits, (SELECT count(*) FROM routing r WHERE r.run_id = h.run_id AND r.layer = h.layer"
+      " AND h.expert IN (r.expert_0, r.expert_1, r.expert_2, r.expert_3, r.expert_4, r.expert_5, r.expert_6,"
+      " r.expert_7)) FROM expert_hits h WHERE h.run_id = 1");
   int rows = 0;
   while (query.step()) {
     EXPECT_EQ(query.column_int(0), query.column_int(1));

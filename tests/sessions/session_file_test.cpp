@@ -204,12 +204,12 @@ TEST(SessionFile, Case11_HostileDimensionsInARunAreRefusedByTheReader) {
   }
   raw_exec(path, "UPDATE runs SET n_experts = 8, moe_layers = 'not json' WHERE id = 1;");
   EXPECT_THROW(reader.routing(1), InputError);
-  raw_exec(path, "UPDATE runs SET moe_layers = '[1,2,4]' WHERE id = 1; DELETE FROM routing_topk WHERE position = 3;");
+  raw_exec(path, "UPDATE runs SET moe_layers = '[1,2,4]' WHERE id = 1; DELETE FROM routing WHERE position = 3 AND layer = 2;");
   try {
     reader.routing(1);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("incomplete or malformed routing_topk"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("incomplete or malformed routing rows near position 3, layer 4"), std::string::npos) << e.what();
   }
 }
 
