@@ -20,6 +20,10 @@ std::optional<Interconnect> interconnect_preset(std::string_view name) {
 }
 
 int32_t token_owner(int32_t token, int32_t n_tokens, int32_t n_ranks) {
+  if (token < 0 || token >= n_tokens || n_ranks < 1) {
+    fail_input("token owner: token " + std::to_string(token) + " of a " + std::to_string(n_tokens) + "-token step over " +
+               std::to_string(n_ranks) + " ranks, expected 0 <= token < n_tokens and n_ranks >= 1");
+  }
   return static_cast<int32_t>(static_cast<int64_t>(token) * n_ranks / n_tokens);
 }
 

@@ -85,6 +85,8 @@ TEST(AnalysisEp, TokenOwnership) {
   EXPECT_EQ(token_owner(2, 3, 2), 1);
   EXPECT_EQ(token_owner(1, 3, 2), 0);
   EXPECT_EQ(token_owner(0, 1, 4), 0);  // a decode step lives on rank 0
+  EXPECT_THROW(token_owner(0, 0, 4), InputError);
+  EXPECT_THROW(token_owner(3, 3, 2), InputError);
 }
 
 // 6. E=4 on 2 ranks (experts 0,1 | 2,3), one step of 4 tokens (t0,t1 on rank 0; t2,t3 on rank 1):
