@@ -94,9 +94,11 @@ void launch_route(const RouteParams& p, cudaStream_t stream);
 // per-expert kept counts (capacity > 0 caps them and flags the rest in `dropped`), and offsets.
 void launch_dispatch_ranks(const int32_t* ids, int A, int E, int capacity, int32_t* rank, int32_t* counts,
                            uint8_t* dropped, int32_t* offsets, cudaStream_t stream);
-// xs (kept assignments, hidden) bf16 sorted by expert; slot_of (A) = row in xs or -1 when dropped.
+// xs bf16 rows sorted by expert; slot_of (A) = row in xs or -1 when dropped. pad == 0: experts packed
+// back to back (row offsets[e] + rank); pad > 0: expert e owns rows e*pad .. e*pad + pad - 1, so one
+// strided-batched GEMM covers every expert.
 void launch_gather(const int32_t* ids, const int32_t* rank, const uint8_t* dropped, const int32_t* offsets, int A,
-                   int k, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream);
+                   int k, int pad, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream);
 // act (N, I) = silu(gu[:, :I]) * gu[:, I:], gu (N, 2I) bf16.
 void launch_swiglu(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream);
 // h (T, hidden) += sum_k weights(t, k) * y(slot_of(t, k)), y (rows, hidden) bf16.

@@ -174,13 +174,14 @@ __global__ void offsets_kernel(const int32_t* counts, int E, int32_t* offsets) {
 
 // grid A
 __global__ void gather_kernel(const int32_t* ids, const int32_t* rank, const uint8_t* dropped,
-                              const int32_t* offsets, int k, const bf16* x, int hidden, bf16* xs, int32_t* slot_of) {
+                              const int32_t* offsets, int k, int pad, const bf16* x, int hidden, bf16* xs,
+                              int32_t* slot_of) {
   const int a = blockIdx.x;
   if (dropped[a]) {
     if (threadIdx.x == 0) slot_of[a] = -1;
     return;
   }
-  const int slot = offsets[ids[a]] + rank[a];
+  const int slot = (pad > 0 ? ids[a] * pad : offsets[ids[a]]) + rank[a];
   if (threadIdx.x == 0) slot_of[a] = slot;
   const uint4* src = reinterpret_cast<const uint4*>(x + static_cast<int64_t>(a / k) * hidden);
   uint4* dst = reinterpret_cast<uint4*>(xs + static_cast<int64_t>(slot) * hidden);
@@ -230,8 +231,8 @@ void launch_dispatch_ranks(const int32_t* ids, int A, int E, int capacity, int32
 }
 
 void launch_gather(const int32_t* ids, const int32_t* rank, const uint8_t* dropped, const int32_t* offsets, int A,
-                   int k, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream) {
-  gather_kernel<<<A, 128, 0, stream>>>(ids, rank, dropped, offsets, k, x, hidden, xs, slot_of);
+                   int k, int pad, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream) {
+  gather_kernel<<<A, 128, 0, stream>>>(ids, rank, dropped, offsets, k, pad, x, hidden, xs, slot_of);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -265,7 +265,6 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     launch_dispatch_ranks(ws.ids, A, E, plan.capacity, ws.rank, ws.counts, ws.dropped, ws.offsets, stream_);
   }
   if (!plan.gemv) {
-    launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
     CUDA_CHECK(cudaMemcpyAsync(offsets_host_.data(), ws.offsets, static_cast<size_t>(E + 1) * sizeof(int32_t),
                                cudaMemcpyDeviceToHost, stream_));
   }
@@ -283,7 +282,18 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     copy(host.weights.data(), sizeof(float), k, ws.weights);
     if (capped) copy(host.dropped.data(), 1, k, ws.dropped);
   }
-  if (!plan.gemv) CUDA_CHECK(cudaStreamSynchronize(stream_));  // per-expert counts for the GEMM shapes
+  // Prefill: the GEMM shapes need the per-expert counts on the host.
+  int pad = 0;
+  const int32_t* off = offsets_host_.as<int32_t>();
+  if (!plan.gemv) {
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    int64_t busiest = 0;
+    for (int e = 0; e < E; ++e) busiest = std::max<int64_t>(busiest, off[e + 1] - off[e]);
+    // Padding every expert to the busiest one's count turns E small GEMMs into one batched GEMM;
+    // worth it while the padding at most doubles the rows (balanced routing).
+    if (busiest > 0 && busiest * E <= 2LL * off[E]) pad = static_cast<int>(busiest);
+    launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
+  }
   rec.end();
 
   const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
@@ -293,8 +303,13 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     // The weighted combine is fused into the down projection on this path.
     launch_down_combine_gemv(L.experts_down, down_stride, ws.ids, ws.weights, capped ? ws.dropped : nullptr, T, k,
                              ws.act, I, hidden, ws.h, stream_);
+  } else if (pad > 0) {
+    gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden, L.experts_gate_up,
+                    hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E, 1.0f);
+    launch_swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act, stream_);
+    gemm_nt_batched(blas_, pad, hidden, I, ws.act, I, static_cast<int64_t>(pad) * I, L.experts_down, I, down_stride,
+                    ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
   } else {
-    const int32_t* off = offsets_host_.as<int32_t>();
     for (int e = 0; e < E; ++e) {
       const int64_t n = off[e + 1] - off[e];
       if (n == 0) continue;

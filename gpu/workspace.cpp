@@ -24,7 +24,10 @@ size_t place(const ModelConfig& c, const WorkspaceShape& s, char* base, Workspac
     in_rows = (H + 2 * c.num_kv_heads) * c.head_dim;
   }
   const int64_t shared_width = c.n_shared_experts * c.moe_intermediate_size;
-  const int64_t ffn_elems = std::max({T * c.intermediate_size, T * k * c.moe_intermediate_size, T * shared_width});
+  // Expert rows: up to 2*T*k when experts are padded to the busiest one's count (step_forward.cpp).
+  const int64_t expert_rows = 2 * T * k;
+  const int64_t ffn_elems =
+      std::max({T * c.intermediate_size, expert_rows * c.moe_intermediate_size, T * shared_width});
   const int64_t latent = c.kv_lora_rank + c.qk_rope_head_dim;
   const int64_t decode_dv = c.use_mla ? c.kv_lora_rank : dv;
 
@@ -56,8 +59,8 @@ size_t place(const ModelConfig& c, const WorkspaceShape& s, char* base, Workspac
   }
   take(w.gu, 2 * ffn_elems);
   take(w.act, ffn_elems);
-  take(w.xs, T * k * hidden);
-  take(w.ys, T * k * hidden);
+  take(w.xs, expert_rows * hidden);
+  take(w.ys, expert_rows * hidden);
   take(w.router_logits, T * E);
   take(w.scores, T * E);
   take(w.ids, T * k);

@@ -39,8 +39,8 @@ struct Workspace {
   bf16* kfull = nullptr;        // (Lk, H, qk) MLA prefill
   bf16* gu = nullptr;           // (ffn rows, 2*width)
   bf16* act = nullptr;          // (ffn rows, width)
-  bf16* xs = nullptr;           // (T*k, hidden) tokens sorted by expert
-  bf16* ys = nullptr;           // (T*k, hidden) expert outputs
+  bf16* xs = nullptr;           // (2*T*k, hidden) tokens sorted by expert (room for padding)
+  bf16* ys = nullptr;           // (2*T*k, hidden) expert outputs
   float* router_logits = nullptr;  // (T, E)
   float* scores = nullptr;         // (T, E)
   int32_t* ids = nullptr;          // (T, k)

@@ -30,6 +30,8 @@ if [ "$mode" = stage ]; then
       *) cp -L "$lib" .devshared/lib/ ;;
     esac
   done
+  # Compressed: the device call's working tree is limited to 64 MiB.
+  (cd .devshared && tar -cf - bin lib | xz -T0 -6 > payload.tar.xz && rm -rf bin lib)
   du -sh .devshared
   exit 0
 fi
@@ -40,6 +42,7 @@ if [ "$mode" = build ]; then
   cmake --build build-gpu --target moescope moescope_gpu_tests -j"$(nproc)" 2>&1 | tail -20 | tee "$out/build.log"
 elif [ "$mode" = carried ]; then
   if [ "$root" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$root" /work/main; fi
+  (cd .devshared && xz -dc payload.tar.xz | tar -xf -)
   mkdir -p build-gpu/app build-gpu/tests
   cp .devshared/bin/moescope build-gpu/app/
   cp .devshared/bin/moescope_gpu_tests build-gpu/tests/
