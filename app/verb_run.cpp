@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "app/verb_registry.h"
+#include "core/analysis/divergence.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
@@ -62,7 +63,7 @@ std::vector<double> kl_against_dropless(const Model& model, EngineOptions option
   const size_t vocab = static_cast<size_t>(model.config.vocab_size);
   std::vector<double> kl(ids.size());
   for (size_t p = 0; p < ids.size(); ++p)
-    kl[p] = kl_divergence_logits(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
+    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
   return kl;
 }
 

@@ -56,20 +56,4 @@ GenerationResult generate(Engine& engine, const GenerationRequest& request,
   return result;
 }
 
-double kl_divergence_logits(std::span<const float> p_logits, std::span<const float> q_logits) {
-  auto log_softmax = [](std::span<const float> l) {
-    const double max_l = *std::max_element(l.begin(), l.end());
-    double sum = 0;
-    for (float v : l) sum += std::exp(v - max_l);
-    const double log_z = max_l + std::log(sum);
-    std::vector<double> out(l.size());
-    for (size_t i = 0; i < l.size(); ++i) out[i] = l[i] - log_z;
-    return out;
-  };
-  const auto lp = log_softmax(p_logits), lq = log_softmax(q_logits);
-  double kl = 0;
-  for (size_t i = 0; i < lp.size(); ++i) kl += std::exp(lp[i]) * (lp[i] - lq[i]);
-  return std::max(0.0, kl);
-}
-
 }  // namespace moescope

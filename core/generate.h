@@ -38,7 +38,4 @@ struct GenerationResult {
 GenerationResult generate(Engine& engine, const GenerationRequest& request,
                           const std::function<void(const GeneratedToken&)>& on_token = {});
 
-// KL(p || q) between the softmax distributions of two logit rows.
-double kl_divergence_logits(std::span<const float> p_logits, std::span<const float> q_logits);
-
 }  // namespace moescope
