@@ -23,6 +23,7 @@ void add_gui(CLI::App& app) {
   cmd->add_option("--size", *size, "Window size WIDTHxHEIGHT, e.g. 1600x1000");
   cmd->add_option("--theme", *theme, "dark or light")->check(CLI::IsMember({"dark", "light"}));
   cmd->add_option("--prompt", options->prompt, "Start a run of this prompt on --model at launch (recorded into --session)");
+  cmd->add_option("--prompts", options->prompts_file, "Run this JSONL prompt set on --model at launch, one run per prompt");
   cmd->add_option("--max-new-tokens", options->max_new_tokens, "Tokens to generate for --prompt")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--cancel-after", options->cancel_after_s, "Test hook: cancel the --prompt run after SECONDS");
   cmd->add_option("--close-after", options->close_after_s, "Test hook: close the window after SECONDS");
@@ -38,8 +39,8 @@ void add_gui(CLI::App& app) {
       options->width = w;
       options->height = h;
     }
-    if (!options->prompt.empty() && options->model_dir.empty()) {
-      throw CLI::ValidationError("--prompt", "needs --model DIR");
+    if ((!options->prompt.empty() || !options->prompts_file.empty()) && options->model_dir.empty()) {
+      throw CLI::ValidationError("--prompt/--prompts", "needs --model DIR");
     }
     const int code = ui::run_gui(*options);
     if (code != 0) throw ExitWith{code};

@@ -18,6 +18,7 @@ struct GuiOptions {
   // Test hooks for live runs: start a run with `prompt` at launch, then cancel it or close the
   // window after the given seconds, writing what happened to `report_json`.
   std::string prompt;
+  std::string prompts_file;  // a JSONL prompt set, run one after another
   int max_new_tokens = 32;
   double cancel_after_s = -1;
   double close_after_s = -1;

@@ -1,6 +1,7 @@
 #include "ui/run_controller.h"
 
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
 #include <random>
 
@@ -281,6 +282,10 @@ void RunController::work(RunRequest request) {
       const sessions::PromptEntry& item = request.batch[p];
       const std::vector<int32_t> prompt_ids = tokenizer->encode(item.text, true);
       if (prompt_ids.empty()) fail_input("prompt " + std::to_string(p + 1) + " is empty after tokenisation");
+      // Generation stops where the KV cache ends rather than failing the run.
+      const int64_t context = std::min<int64_t>(request.engine.max_context > 0 ? request.engine.max_context : INT64_MAX,
+                                                model->config.max_position_embeddings);
+      const int max_new_tokens = static_cast<int>(std::clamp<int64_t>(context - static_cast<int64_t>(prompt_ids.size()), 0, request.max_new_tokens));
       {
         // A fresh live run per prompt: the UI shows the one in progress.
         std::lock_guard lock(live.mutex);
@@ -292,7 +297,7 @@ void RunController::work(RunRequest request) {
         live.progress.prompt_index = static_cast<int32_t>(p);
         live.progress.prompt_count = static_cast<int32_t>(request.batch.size());
         live.progress.tokens_done = 0;
-        live.progress.tokens_total = static_cast<int32_t>(prompt_ids.size()) + request.max_new_tokens;
+        live.progress.tokens_total = static_cast<int32_t>(prompt_ids.size()) + max_new_tokens;
         live.summary = summary;
         live.summary.tag = item.tag;
         live.summary.prompt = item.text;
@@ -324,7 +329,7 @@ void RunController::work(RunRequest request) {
       std::vector<int32_t> ids = prompt_ids;
       engine->forward(prompt_ids, false, logits);
       set_stage("generating");
-      for (int n = 0; n < request.max_new_tokens; ++n) {
+      for (int n = 0; n < max_new_tokens; ++n) {
         const int32_t next = sample_token(logits, request.sampling, rng);
         records.push_back({static_cast<int64_t>(ids.size()), next, tokenizer->display_text(next), false,
                            token_logprob(logits, next), std::nullopt});
@@ -336,7 +341,7 @@ void RunController::work(RunRequest request) {
           live.generated.push_back(1);
         }
         if (tokenizer->eos_id() && next == *tokenizer->eos_id()) break;
-        if (n + 1 == request.max_new_tokens) break;  // the last token is sampled, not run
+        if (n + 1 == max_new_tokens) break;  // the last token is sampled, not run
         engine->forward(std::span<const int32_t>(&ids.back(), 1), false, logits);
       }
       engine->set_observer(nullptr);

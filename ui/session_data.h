@@ -43,7 +43,7 @@ struct RunSummary {
 
 struct TimingZone {
   int64_t step = 0;
-  int32_t layer = -1;  // -1: outside the layers (embed, lm_head)
+  int32_t layer = -1;  // the model's layer index; -1: outside the layers (embed, lm_head)
   Phase phase = Phase::attention;
   double start_us = 0;  // from the start of the step
   double duration_us = 0;
@@ -51,7 +51,7 @@ struct TimingZone {
 
 struct TrafficMatrix {
   int64_t step = 0;
-  int32_t layer = 0;
+  int32_t layer = 0;  // the model's layer index
   int32_t n_ranks = 0;
   std::vector<int64_t> tokens;  // (n_ranks, n_ranks) source-major
   std::vector<int64_t> bytes;   // (n_ranks, n_ranks)

@@ -99,7 +99,7 @@ void add_timings(RunData& run, int32_t n_layers, int32_t ep_degree, std::mt19937
       t += d;
     };
     zone(-1, Phase::embed, 4);
-    for (int32_t l = 0; l < n_layers; ++l) {
+    for (int32_t l = 1; l <= n_layers; ++l) {  // the model's layer ids, as engines report them
       zone(l, Phase::attention, 38);
       zone(l, Phase::router, 5);
       zone(l, Phase::dispatch, 7);
@@ -124,7 +124,7 @@ void add_traffic(RunData& run, int32_t ep_degree) {
     for (int32_t l = 0; l < r.n_layers; ++l) {
       TrafficMatrix m;
       m.step = step;
-      m.layer = l;
+      m.layer = r.layer_ids[static_cast<size_t>(l)];
       m.n_ranks = ep_degree;
       m.tokens.assign(static_cast<size_t>(ep_degree) * ep_degree, 0);
       for (int32_t t = t0; t < t1; ++t) {

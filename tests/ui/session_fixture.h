@@ -1,0 +1,16 @@
+// Test sessions written through the sessions writer API (SessionWriter and its observer), from
+// the GUI's synthetic runs, exactly as an engine would report them step by step.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "ui/synthetic_session.h"
+
+namespace moescope::test {
+
+// Writes runs of `spec` (tags cycling code, poetry, math, prose; the first run spec.n_tokens long,
+// the others shorter) into a new session file. Returns the runs written.
+std::vector<std::shared_ptr<ui::RunData>> write_synthetic_session(const std::filesystem::path& file, const ui::SyntheticSpec& spec);
+
+}  // namespace moescope::test
