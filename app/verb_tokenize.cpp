@@ -19,8 +19,8 @@ struct TokenizeArgs {
 };
 
 void run_tokenize(const TokenizeArgs& args) {
-  const auto tokenizer =
-      args.tokenizer_file.empty() ? load_tokenizer_for_model(args.model_dir) : load_tokenizer_file(args.tokenizer_file);
+  const auto tokenizer = args.tokenizer_file.empty() ? load_tokenizer_for_model(args.model_dir)
+                                                     : load_tokenizer_file(args.tokenizer_file);
   // Taken verbatim, trailing newline included: the ids must be those of exactly the bytes given.
   const std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
   const std::vector<int32_t> ids = tokenizer->encode(text, args.special);
@@ -40,11 +40,15 @@ void run_tokenize(const TokenizeArgs& args) {
 
 void add_tokenize(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
-  auto* cmd = app.add_subcommand("tokenize", "Tokenize the text read from stdin (taken verbatim, trailing newline included)");
-  auto* file = cmd->add_option("--tokenizer", args->tokenizer_file, "A tokenizer.model or tokenizer.json file");
-  auto* model = cmd->add_option("--model", args->model_dir, "Checkpoint folder: its tokenizer.model, else tokenizer.json");
+  auto* cmd = app.add_subcommand(
+      "tokenize", "Tokenize the text read from stdin (taken verbatim, trailing newline included)");
+  auto* file =
+      cmd->add_option("--tokenizer", args->tokenizer_file, "A tokenizer.model or tokenizer.json file");
+  auto* model = cmd->add_option("--model", args->model_dir,
+                                "Checkpoint folder: its tokenizer.model, else tokenizer.json");
   file->excludes(model);
-  cmd->add_flag("--special", args->special, "Add the tokenizer's special tokens (BOS...) as its template says");
+  cmd->add_flag("--special", args->special,
+                "Add the tokenizer's special tokens (BOS...) as its template says");
   cmd->add_flag("--json", args->json, "Print one JSON array of ids instead of id<TAB>text lines");
   cmd->callback([args, file, model] {
     if (!file->count() && !model->count()) throw CLI::RequiredError("--tokenizer or --model");

@@ -36,7 +36,8 @@ char32_t code_point_at(std::string_view text, size_t pos, size_t* length) {
 
 }  // namespace
 
-AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens, const std::vector<std::string>& patterns)
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens,
+                                     const std::vector<std::string>& patterns)
     : nodes_(1) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     const std::string& pattern = patterns[i];

@@ -94,11 +94,12 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& context) {
     const auto left_id = token_to_id(left);
     const auto right_id = token_to_id(right);
     if (!left_id || !right_id) {
-      fail_input(context + ": merge #" + std::to_string(rank) + " uses a token missing from the vocabulary: '" +
-                 (left_id ? right : left) + "'");
+      fail_input(context + ": merge #" + std::to_string(rank) +
+                 " uses a token missing from the vocabulary: '" + (left_id ? right : left) + "'");
     }
     if (right.size() < continuing_subword_prefix_.size()) {
-      fail_input(context + ": merge '" + left + " " + right + "' is shorter than the continuing_subword_prefix");
+      fail_input(context + ": merge '" + left + " " + right +
+                 "' is shorter than the continuing_subword_prefix");
     }
     const std::string merged = left + right.substr(continuing_subword_prefix_.size());
     const auto merged_id = token_to_id(merged);
@@ -147,7 +148,6 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const 
     candidate.assign(word.substr(pos, length));
     if (!is_first && !continuing_subword_prefix_.empty()) candidate.insert(0, continuing_subword_prefix_);
     if (is_last) candidate += end_of_word_suffix_;
-    const std::string_view raw = word.substr(pos, length);
     pos += length;
 
     if (const auto id = token_to_id(candidate)) {
@@ -165,7 +165,6 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const 
         continue;
       }
     }
-    (void)raw;
     if (unk_id_) {
       if (pending_unk && !fuse_unk_) symbols.push_back(*unk_id_);
       pending_unk = true;
@@ -217,7 +216,8 @@ void BpeModel::merge_symbols(std::vector<int32_t>& ids) const {
       if (const Merge* m = find_merge(ids[left], ids[top.pos])) queue.push({m->rank, left, m->new_id});
     }
     if (next[top.pos] < n) {
-      if (const Merge* m = find_merge(ids[top.pos], ids[next[top.pos]])) queue.push({m->rank, top.pos, m->new_id});
+      if (const Merge* m = find_merge(ids[top.pos], ids[next[top.pos]]))
+        queue.push({m->rank, top.pos, m->new_id});
     }
   }
   size_t kept = 0;

@@ -14,7 +14,8 @@ std::string display_text_from_bytes(std::string_view bytes) {
   while (pos < bytes.size()) {
     const size_t length = utf8::sequence_length(bytes, pos);
     if (length == 0) {
-      std::snprintf(escape, sizeof escape, "\\x%02X", static_cast<unsigned>(static_cast<uint8_t>(bytes[pos])));
+      std::snprintf(escape, sizeof escape, "\\x%02X",
+                    static_cast<unsigned>(static_cast<uint8_t>(bytes[pos])));
       out += escape;
       ++pos;
       continue;

@@ -31,7 +31,8 @@ class SequenceDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(TextPattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(TextPattern pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (std::string& token : tokens) token = pattern_.replace_all(token, content_);
     return tokens;
@@ -173,16 +174,18 @@ std::unique_ptr<Decoder> parse_decoder(const nlohmann::json& json, const std::st
     return std::make_unique<SequenceDecoder>(std::move(steps));
   }
   if (type == "Replace") {
-    return std::make_unique<ReplaceDecoder>(TextPattern::from_json(json_fields::required(json, "pattern", where), where),
-                                            json_fields::string_field(json, "content", where));
+    return std::make_unique<ReplaceDecoder>(
+        TextPattern::from_json(json_fields::required(json, "pattern", where), where),
+        json_fields::string_field(json, "content", where));
   }
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip") {
     constexpr int64_t kMaxStrip = 1 << 20;
-    return std::make_unique<StripDecoder>(one_character(json, "content", where),
-                                          static_cast<size_t>(json_fields::int_field(json, "start", 0, 0, kMaxStrip, where)),
-                                          static_cast<size_t>(json_fields::int_field(json, "stop", 0, 0, kMaxStrip, where)));
+    return std::make_unique<StripDecoder>(
+        one_character(json, "content", where),
+        static_cast<size_t>(json_fields::int_field(json, "start", 0, 0, kMaxStrip, where)),
+        static_cast<size_t>(json_fields::int_field(json, "stop", 0, 0, kMaxStrip, where)));
   }
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace") {

@@ -50,7 +50,8 @@ class ReplaceNormalizer final : public Normalizer {
 // Unicode normalization forms through ICU (UTF-8 -> UTF-16 -> normalized -> UTF-8).
 class UnicodeFormNormalizer final : public Normalizer {
  public:
-  UnicodeFormNormalizer(const UNormalizer2* form, std::string where) : form_(form), where_(std::move(where)) {}
+  UnicodeFormNormalizer(const UNormalizer2* form, std::string where)
+      : form_(form), where_(std::move(where)) {}
   void apply(std::string& text) const override {
     if (text.empty()) return;
     UErrorCode status = U_ZERO_ERROR;
@@ -63,12 +64,13 @@ class UnicodeFormNormalizer final : public Normalizer {
                   static_cast<int32_t>(text.size()), &status);
     if (U_FAILURE(status)) fail(status);
     status = U_ZERO_ERROR;
-    const int32_t normalized_length = unorm2_normalize(form_, utf16.data(), utf16_length, nullptr, 0, &status);
+    const int32_t normalized_length =
+        unorm2_normalize(form_, utf16.data(), utf16_length, nullptr, 0, &status);
     if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) fail(status);
     std::vector<UChar> normalized(static_cast<size_t>(normalized_length) + 1);
     status = U_ZERO_ERROR;
-    unorm2_normalize(form_, utf16.data(), utf16_length, normalized.data(), static_cast<int32_t>(normalized.size()),
-                     &status);
+    unorm2_normalize(form_, utf16.data(), utf16_length, normalized.data(),
+                     static_cast<int32_t>(normalized.size()), &status);
     if (U_FAILURE(status)) fail(status);
     int32_t utf8_length = 0;
     status = U_ZERO_ERROR;
@@ -96,13 +98,15 @@ const UNormalizer2* unicode_form(const std::string& type, const std::string& whe
   if (type == "NFD") form = unorm2_getNFDInstance(&status);
   if (type == "NFKC") form = unorm2_getNFKCInstance(&status);
   if (type == "NFKD") form = unorm2_getNFKDInstance(&status);
-  if (U_FAILURE(status) || !form) fail_input(where + ": ICU has no " + type + " normalizer: " + u_errorName(status));
+  if (U_FAILURE(status) || !form)
+    fail_input(where + ": ICU has no " + type + " normalizer: " + u_errorName(status));
   return form;
 }
 
 }  // namespace
 
-std::unique_ptr<Normalizer> parse_normalizer(const nlohmann::json& json, const std::string& where, int depth) {
+std::unique_ptr<Normalizer> parse_normalizer(const nlohmann::json& json, const std::string& where,
+                                             int depth) {
   if (json.is_null()) return nullptr;
   if (depth > json_fields::kMaxSequenceDepth) fail_input(where + ": normalizers nested too deeply");
   const std::string type = json_fields::type_of(json, where);
@@ -117,10 +121,12 @@ std::unique_ptr<Normalizer> parse_normalizer(const nlohmann::json& json, const s
     }
     return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
-  if (type == "Prepend") return std::make_unique<PrependNormalizer>(json_fields::string_field(json, "prepend", where));
+  if (type == "Prepend")
+    return std::make_unique<PrependNormalizer>(json_fields::string_field(json, "prepend", where));
   if (type == "Replace") {
-    return std::make_unique<ReplaceNormalizer>(TextPattern::from_json(json_fields::required(json, "pattern", where), where),
-                                               json_fields::string_field(json, "content", where));
+    return std::make_unique<ReplaceNormalizer>(
+        TextPattern::from_json(json_fields::required(json, "pattern", where), where),
+        json_fields::string_field(json, "content", where));
   }
   if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
     return std::make_unique<UnicodeFormNormalizer>(unicode_form(type, where), where);

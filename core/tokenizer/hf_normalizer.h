@@ -15,6 +15,7 @@ class Normalizer {
 };
 
 // Null JSON -> nullptr. `where` names the file and field for errors.
-std::unique_ptr<Normalizer> parse_normalizer(const nlohmann::json& json, const std::string& where, int depth = 0);
+std::unique_ptr<Normalizer> parse_normalizer(const nlohmann::json& json, const std::string& where,
+                                             int depth = 0);
 
 }  // namespace moescope

@@ -83,7 +83,8 @@ std::unique_ptr<PostProcessor> parse_template(const nlohmann::json& json, const 
   }
   const auto special_ids = [&](const std::string& name) {
     const auto it = specials.find(name);
-    if (it == specials.end()) fail_input(where + ": template uses '" + name + "', which special_tokens does not define");
+    if (it == specials.end())
+      fail_input(where + ": template uses '" + name + "', which special_tokens does not define");
     return it->second;
   };
 
@@ -112,7 +113,8 @@ std::unique_ptr<PostProcessor> parse_template(const nlohmann::json& json, const 
       if (item.is_object() && item.contains("Sequence")) {
         parts.push_back({true, {}});
       } else if (item.is_object() && item.contains("SpecialToken")) {
-        parts.push_back({false, special_ids(json_fields::string_field(item["SpecialToken"], "id", where + ".single[]"))});
+        parts.push_back(
+            {false, special_ids(json_fields::string_field(item["SpecialToken"], "id", where + ".single[]"))});
       } else {
         fail_input(where + ".single items must be {\"Sequence\": ...} or {\"SpecialToken\": ...}");
       }
@@ -136,7 +138,8 @@ std::unique_ptr<PostProcessor> parse_cls_sep(const nlohmann::json& json, const s
 
 }  // namespace
 
-std::unique_ptr<PostProcessor> parse_post_processor(const nlohmann::json& json, const std::string& where, int depth) {
+std::unique_ptr<PostProcessor> parse_post_processor(const nlohmann::json& json, const std::string& where,
+                                                    int depth) {
   if (json.is_null()) return nullptr;
   if (depth > json_fields::kMaxSequenceDepth) fail_input(where + ": post-processors nested too deeply");
   const std::string type = json_fields::type_of(json, where);

@@ -79,13 +79,15 @@ namespace {
 
 void cut(std::vector<PreToken>& out, const PreToken& piece, const std::vector<TextRange>& ranges) {
   for (const TextRange& range : ranges) {
-    out.push_back({piece.text.substr(range.begin, range.end - range.begin), piece.at_text_start && range.begin == 0});
+    out.push_back(
+        {piece.text.substr(range.begin, range.end - range.begin), piece.at_text_start && range.begin == 0});
   }
 }
 
 class SequencePreTokenizer final : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
+      : steps_(std::move(steps)) {}
   void apply(std::vector<PreToken>& pieces) const override {
     for (const auto& step : steps_) step->apply(pieces);
   }
@@ -136,7 +138,8 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
       if (piece.text.empty()) continue;
       if (add_prefix_space_ && piece.text.front() != ' ') piece.text = " " + piece.text;
       if (regex_) {
-        cut(out, piece, split_ranges(piece.text.size(), regex_->find_all(piece.text), SplitBehavior::Isolated, false));
+        cut(out, piece,
+            split_ranges(piece.text.size(), regex_->find_all(piece.text), SplitBehavior::Isolated, false));
       } else {
         out.push_back(std::move(piece));
       }
@@ -166,12 +169,14 @@ class MetaspacePreTokenizer final : public PreTokenizer {
       if (piece.text.empty()) continue;
       piece.text = space.replace_all(piece.text, replacement_);
       const bool starts_with_marker = piece.text.starts_with(replacement_);
-      if (!starts_with_marker && (scheme_ == PrependScheme::Always ||
-                                  (scheme_ == PrependScheme::First && piece.at_text_start))) {
+      if (!starts_with_marker &&
+          (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && piece.at_text_start))) {
         piece.text.insert(0, replacement_);
       }
       if (split_) {
-        cut(out, piece, split_ranges(piece.text.size(), marker.find_all(piece.text), SplitBehavior::MergedWithNext, false));
+        cut(out, piece,
+            split_ranges(piece.text.size(), marker.find_all(piece.text), SplitBehavior::MergedWithNext,
+                         false));
       } else {
         out.push_back(std::move(piece));
       }
@@ -201,19 +206,25 @@ std::unique_ptr<PreTokenizer> parse_metaspace(const nlohmann::json& json, const 
   PrependScheme scheme = PrependScheme::Always;
   if (json.contains("prepend_scheme")) {
     const std::string name = json_fields::string_field(json, "prepend_scheme", where);
-    if (name == "always") scheme = PrependScheme::Always;
-    else if (name == "first") scheme = PrependScheme::First;
-    else if (name == "never") scheme = PrependScheme::Never;
-    else fail_input(where + ".prepend_scheme must be always, first or never, not '" + name + "'");
+    if (name == "always")
+      scheme = PrependScheme::Always;
+    else if (name == "first")
+      scheme = PrependScheme::First;
+    else if (name == "never")
+      scheme = PrependScheme::Never;
+    else
+      fail_input(where + ".prepend_scheme must be always, first or never, not '" + name + "'");
   } else if (!json_fields::bool_field(json, "add_prefix_space", true, where)) {
     scheme = PrependScheme::Never;  // the older spelling of the same setting
   }
-  return std::make_unique<MetaspacePreTokenizer>(replacement, scheme, json_fields::bool_field(json, "split", true, where));
+  return std::make_unique<MetaspacePreTokenizer>(replacement, scheme,
+                                                 json_fields::bool_field(json, "split", true, where));
 }
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& json, const std::string& where, int depth) {
+std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& json, const std::string& where,
+                                                  int depth) {
   if (json.is_null()) return nullptr;
   if (depth > json_fields::kMaxSequenceDepth) fail_input(where + ": pre-tokenizers nested too deeply");
   const std::string type = json_fields::type_of(json, where);
@@ -235,8 +246,9 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& json, co
         json_fields::bool_field(json, "invert", false, where));
   }
   if (type == "ByteLevel") {
-    return std::make_unique<ByteLevelPreTokenizer>(json_fields::bool_field(json, "add_prefix_space", true, where),
-                                                   json_fields::bool_field(json, "use_regex", true, where), where);
+    return std::make_unique<ByteLevelPreTokenizer>(
+        json_fields::bool_field(json, "add_prefix_space", true, where),
+        json_fields::bool_field(json, "use_regex", true, where), where);
   }
   if (type == "Metaspace") return parse_metaspace(json, where);
   fail_input(where + ": unsupported pre-tokenizer type '" + type +

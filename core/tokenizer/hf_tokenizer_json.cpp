@@ -42,8 +42,9 @@ std::vector<AddedToken> parse_added_tokens(const nlohmann::json& root, const Bpe
     if (!utf8::is_valid(token.content)) fail_input(entry_where + ".content is not valid UTF-8");
     // As `tokenizers`: a token the model already knows keeps the model's id.
     const auto model_id = model.token_to_id(token.content);
-    token.id = model_id ? *model_id
-                        : static_cast<int32_t>(json_fields::int_field(entry, "id", -1, 0, kMaxTokenId, entry_where));
+    token.id =
+        model_id ? *model_id
+                 : static_cast<int32_t>(json_fields::int_field(entry, "id", -1, 0, kMaxTokenId, entry_where));
     if (token.id < 0) fail_input(entry_where + " has no \"id\"");
     token.special = json_fields::bool_field(entry, "special", false, entry_where);
     token.normalized = json_fields::bool_field(entry, "normalized", !token.special, entry_where);
@@ -75,7 +76,8 @@ class HfJsonTokenizer final : public Tokenizer {
 
  private:
   using WordCache = std::unordered_map<std::string, std::vector<int32_t>>;
-  void encode_model_text(std::string text, bool at_text_start, WordCache& cache, std::vector<int32_t>& ids) const;
+  void encode_model_text(std::string text, bool at_text_start, WordCache& cache,
+                         std::vector<int32_t>& ids) const;
   // The piece of `id`, or null for an id inside the range that no token has.
   const std::string* token_of(int32_t id) const;
   void check_id(int32_t id) const;
@@ -88,7 +90,7 @@ class HfJsonTokenizer final : public Tokenizer {
   std::unique_ptr<PostProcessor> post_processor_;
   std::unique_ptr<Decoder> decoder_;
   std::vector<AddedToken> added_tokens_;
-  std::unordered_map<int32_t, size_t> added_by_id_;  // id -> index into added_tokens_
+  std::unordered_map<int32_t, size_t> added_by_id_;        // id -> index into added_tokens_
   std::unique_ptr<AddedTokenMatcher> raw_matcher_;         // tokens with normalized = false
   std::unique_ptr<AddedTokenMatcher> normalized_matcher_;  // tokens with normalized = true
   bool byte_level_ = false;
@@ -98,7 +100,8 @@ class HfJsonTokenizer final : public Tokenizer {
   std::optional<int32_t> eos_id_;
 };
 
-HfJsonTokenizer::HfJsonTokenizer(const nlohmann::json& root, const std::filesystem::path& file) : file_(file.string()) {
+HfJsonTokenizer::HfJsonTokenizer(const nlohmann::json& root, const std::filesystem::path& file)
+    : file_(file.string()) {
   if (!root.is_object()) fail_input(file_ + ": expected a JSON object at the top level");
   const auto& model = json_fields::required(root, "model", file_);
   if (!model.is_object()) fail_input(file_ + ": \"model\" must be an object");
@@ -111,9 +114,11 @@ HfJsonTokenizer::HfJsonTokenizer(const nlohmann::json& root, const std::filesyst
   model_ = std::make_unique<BpeModel>(model, file_);
   normalizer_ = parse_normalizer(optional_component(root, "normalizer"), file_ + ": normalizer");
   pre_tokenizer_ = parse_pre_tokenizer(optional_component(root, "pre_tokenizer"), file_ + ": pre_tokenizer");
-  post_processor_ = parse_post_processor(optional_component(root, "post_processor"), file_ + ": post_processor");
+  post_processor_ =
+      parse_post_processor(optional_component(root, "post_processor"), file_ + ": post_processor");
   decoder_ = parse_decoder(optional_component(root, "decoder"), file_ + ": decoder");
-  byte_level_ = (pre_tokenizer_ && pre_tokenizer_->is_byte_level()) || (decoder_ && decoder_->is_byte_level());
+  byte_level_ =
+      (pre_tokenizer_ && pre_tokenizer_->is_byte_level()) || (decoder_ && decoder_->is_byte_level());
 
   added_tokens_ = parse_added_tokens(root, *model_, file_);
   vocab_size_ = model_->id_bound();
@@ -229,7 +234,8 @@ std::string HfJsonTokenizer::display_text(int32_t id) const {
   if (!token) return {};
   if (added_by_id_.count(id)) return display_text_from_bytes(*token);
   if (model_->byte_fallback()) {
-    if (const auto byte = parse_byte_piece(*token)) return display_text_from_bytes(std::string(1, static_cast<char>(*byte)));
+    if (const auto byte = parse_byte_piece(*token))
+      return display_text_from_bytes(std::string(1, static_cast<char>(*byte)));
   }
   if (byte_level_) {
     if (const auto bytes = byte_level::decode(*token)) return display_text_from_bytes(*bytes);

@@ -13,7 +13,8 @@ namespace moescope::json_fields {
 // recurse without limit.
 constexpr int kMaxSequenceDepth = 8;
 
-inline const nlohmann::json& required(const nlohmann::json& object, const char* key, const std::string& where) {
+inline const nlohmann::json& required(const nlohmann::json& object, const char* key,
+                                      const std::string& where) {
   if (!object.is_object()) fail_input(where + " must be a JSON object");
   const auto it = object.find(key);
   if (it == object.end()) fail_input(where + " has no \"" + key + "\"");
@@ -26,7 +27,8 @@ inline std::string string_field(const nlohmann::json& object, const char* key, c
   return value.get<std::string>();
 }
 
-inline bool bool_field(const nlohmann::json& object, const char* key, bool fallback, const std::string& where) {
+inline bool bool_field(const nlohmann::json& object, const char* key, bool fallback,
+                       const std::string& where) {
   if (!object.is_object()) fail_input(where + " must be a JSON object");
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return fallback;
@@ -34,13 +36,14 @@ inline bool bool_field(const nlohmann::json& object, const char* key, bool fallb
   return it->get<bool>();
 }
 
-inline int64_t int_field(const nlohmann::json& object, const char* key, int64_t fallback, int64_t min, int64_t max,
-                         const std::string& where) {
+inline int64_t int_field(const nlohmann::json& object, const char* key, int64_t fallback, int64_t min,
+                         int64_t max, const std::string& where) {
   if (!object.is_object()) fail_input(where + " must be a JSON object");
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return fallback;
   if (!it->is_number_integer() || it->get<int64_t>() < min || it->get<int64_t>() > max) {
-    fail_input(where + "." + key + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    fail_input(where + "." + key + " must be an integer in [" + std::to_string(min) + ", " +
+               std::to_string(max) + "]");
   }
   return it->get<int64_t>();
 }

@@ -10,7 +10,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_file(const std::filesystem::path& file
   const auto extension = file.extension();
   if (extension == ".model") return load_sentencepiece_tokenizer(file);
   if (extension == ".json") return load_hf_tokenizer_json(file);
-  fail_input(file.string() + ": unknown tokenizer file type (expected a SentencePiece .model or a tokenizer.json)");
+  fail_input(file.string() +
+             ": unknown tokenizer file type (expected a SentencePiece .model or a tokenizer.json)");
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer_for_model(const std::filesystem::path& dir) {

@@ -42,15 +42,14 @@ struct RegionDeleter {
 
 }  // namespace
 
-CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& context)
-    : context_(context) {
+CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& context) : context_(context) {
   initialize_oniguruma();
   if (!utf8::is_valid(pattern)) fail_input(context + ": regex pattern is not valid UTF-8");
   OnigRegex regex = nullptr;
   OnigErrorInfo info;
   const auto* begin = reinterpret_cast<const OnigUChar*>(pattern.data());
-  const int code = onig_new(&regex, begin, begin + pattern.size(), ONIG_OPTION_NONE,
-                            ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
+  const int code = onig_new(&regex, begin, begin + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
+                            ONIG_SYNTAX_DEFAULT, &info);
   if (code != ONIG_NORMAL) {
     fail_input(context + ": bad regex pattern '" + std::string(pattern) + "': " + onig_message(code, &info));
   }
@@ -75,9 +74,8 @@ std::vector<std::pair<size_t, size_t>> CompiledRegex::find_all(std::string_view 
   size_t last_match_end = 0;
   while (search_from <= text.size()) {
     onig_region_clear(region.get());
-    const int found = onig_search_with_param(static_cast<OnigRegex>(regex_), str, end,
-                                             str + search_from, end, region.get(),
-                                             ONIG_OPTION_NONE, param.get());
+    const int found = onig_search_with_param(static_cast<OnigRegex>(regex_), str, end, str + search_from, end,
+                                             region.get(), ONIG_OPTION_NONE, param.get());
     if (found == ONIG_MISMATCH) break;
     if (found < 0) fail_input(context_ + ": regex search failed: " + onig_message(found, nullptr));
     const auto begin = static_cast<size_t>(region->beg[0]);

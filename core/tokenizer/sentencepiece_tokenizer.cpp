@@ -65,7 +65,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     check_id(id);
     const std::string token = processor_.IdToPiece(id);
     if (processor_.IsByte(id)) {
-      if (const auto byte = parse_byte_piece(token)) return display_text_from_bytes(std::string(1, static_cast<char>(*byte)));
+      if (const auto byte = parse_byte_piece(token))
+        return display_text_from_bytes(std::string(1, static_cast<char>(*byte)));
     }
     if (processor_.IsControl(id) || processor_.IsUnknown(id)) return display_text_from_bytes(token);
     std::string text;

@@ -12,7 +12,8 @@ namespace {
 constexpr size_t kMaxConfigBytes = 64u << 20;
 
 // A token is written either as its text or as {"content": text, ...} (an AddedToken).
-std::optional<std::string> token_text(const nlohmann::json& config, const char* key, const std::string& where) {
+std::optional<std::string> token_text(const nlohmann::json& config, const char* key,
+                                      const std::string& where) {
   const auto it = config.find(key);
   if (it == config.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();

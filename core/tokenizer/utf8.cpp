@@ -42,19 +42,26 @@ size_t sequence_length(std::string_view text, size_t pos) {
   if (b0 < 0x80) return 1;
   const size_t length = maximal_subpart(text, pos);
   size_t need = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) need = 2;
-  else if (b0 >= 0xE0 && b0 <= 0xEF) need = 3;
-  else if (b0 >= 0xF0 && b0 <= 0xF4) need = 4;
+  if (b0 >= 0xC2 && b0 <= 0xDF)
+    need = 2;
+  else if (b0 >= 0xE0 && b0 <= 0xEF)
+    need = 3;
+  else if (b0 >= 0xF0 && b0 <= 0xF4)
+    need = 4;
   return length == need ? need : 0;
 }
 
 char32_t decode_at(std::string_view text, size_t pos, size_t length) {
   const auto b = [&](size_t i) { return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i])); };
   switch (length) {
-    case 1: return b(0);
-    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    case 1:
+      return b(0);
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    default:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
   }
 }
 

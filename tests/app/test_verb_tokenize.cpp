@@ -15,7 +15,8 @@ namespace {
 test::CommandResult run_tokenize(const std::string& text, const std::string& args) {
   const auto dir = test::scratch_dir("verb-tokenize");
   std::ofstream(dir / "stdin.txt", std::ios::binary) << text;
-  return test::run_command(test::moescope_binary().string() + " tokenize " + args + " < " + (dir / "stdin.txt").string());
+  return test::run_command(test::moescope_binary().string() + " tokenize " + args + " < " +
+                           (dir / "stdin.txt").string());
 }
 
 std::string golden_tokenizer(const std::string& name) {
@@ -31,7 +32,8 @@ TEST(VerbTokenize, JsonIdsMatchGolden) {
     const auto plain = run_tokenize(c.at("text"), "--tokenizer " + golden_tokenizer(name) + " --json");
     ASSERT_EQ(plain.exit_code, 0) << plain.output;
     EXPECT_EQ(nlohmann::json::parse(plain.output), c.at("ids")) << name;
-    const auto special = run_tokenize(c.at("text"), "--tokenizer " + golden_tokenizer(name) + " --json --special");
+    const auto special =
+        run_tokenize(c.at("text"), "--tokenizer " + golden_tokenizer(name) + " --json --special");
     ASSERT_EQ(special.exit_code, 0) << special.output;
     EXPECT_EQ(nlohmann::json::parse(special.output), c.at("ids_with_special")) << name;
   }
@@ -39,14 +41,16 @@ TEST(VerbTokenize, JsonIdsMatchGolden) {
 
 // 2. Without --json: one "id<TAB>display text" line per token.
 TEST(VerbTokenize, LinesShowIdAndDisplayText) {
-  const auto result = run_tokenize("Hello world\n", "--tokenizer " + golden_tokenizer("mistral-v0.1") + " --special");
+  const auto result =
+      run_tokenize("Hello world\n", "--tokenizer " + golden_tokenizer("mistral-v0.1") + " --special");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "1\t<s>\n22557\t␣Hello\n1526\t␣world\n13\t\\n\n");
 }
 
 // 3. --model DIR uses the folder's tokenizer.model; --special adds its BOS (the config's id).
 TEST(VerbTokenize, ModelFolderUsesItsTokenizer) {
-  const auto result = run_tokenize("Hello", "--model " + test::golden_model("deepseek-v2-lite-tiny").string() + " --special --json");
+  const auto result = run_tokenize(
+      "Hello", "--model " + test::golden_model("deepseek-v2-lite-tiny").string() + " --special --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto ids = nlohmann::json::parse(result.output);
   ASSERT_FALSE(ids.empty());
@@ -58,7 +62,8 @@ TEST(VerbTokenize, BadInputFailsWithOneLine) {
   const auto empty_dir = test::scratch_dir("verb-tokenize-empty");
   const auto missing = run_tokenize("x", "--model " + empty_dir.string());
   EXPECT_NE(missing.exit_code, 0);
-  EXPECT_NE(missing.output.find("looked for tokenizer.model and tokenizer.json"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("looked for tokenizer.model and tokenizer.json"), std::string::npos)
+      << missing.output;
   EXPECT_EQ(std::count(missing.output.begin(), missing.output.end(), '\n'), 1) << missing.output;
 
   EXPECT_NE(run_tokenize("x", "").exit_code, 0);

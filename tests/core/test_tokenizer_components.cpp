@@ -56,7 +56,8 @@ TEST(BpeModel, TiesMergeLeftmostAndChain) {
 //    error naming it.
 TEST(BpeModel, PairMergesAndUnknownMergeTokens) {
   const json vocab = {{"a", 0}, {"b", 1}, {"ab", 2}};
-  EXPECT_EQ(load_json(bpe_file(vocab, json::array({json::array({"a", "b"})})), "pairs")->encode("ab", false), (Ids{2}));
+  EXPECT_EQ(load_json(bpe_file(vocab, json::array({json::array({"a", "b"})})), "pairs")->encode("ab", false),
+            (Ids{2}));
   try {
     load_json(bpe_file(vocab, {"a z"}), "badmerge");
     FAIL() << "expected InputError";
@@ -77,7 +78,7 @@ TEST(BpeModel, ByteFallbackAndUnk) {
   const auto tokenizer = load_json(file, "bytefallback");
   EXPECT_EQ(tokenizer->encode("aé", false), (Ids{3, 1, 2}));
   EXPECT_EQ(tokenizer->decode(Ids{3, 1, 2}), "aé");
-  EXPECT_EQ(tokenizer->decode(Ids{3, 1}), "a\xEF\xBF\xBD");  // a lone lead byte: U+FFFD
+  EXPECT_EQ(tokenizer->decode(Ids{3, 1}), "a\xEF\xBF\xBD");       // a lone lead byte: U+FFFD
   EXPECT_EQ(tokenizer->encode("a日本a", false), (Ids{3, 0, 3}));  // two unknown characters, one unk
   EXPECT_EQ(tokenizer->display_text(1), "\\xC3");
 }
@@ -105,12 +106,30 @@ TEST(SplitBehavior, AllFiveBehaviours) {
 // 6. Metaspace: spaces become ▁, a ▁ is prepended, words split before each ▁, and the decoder
 //    undoes it all.
 TEST(Metaspace, PreTokenizerAndDecoderRoundTrip) {
-  json file = bpe_file({{"▁hello", 0}, {"▁world", 1}, {"▁", 2}, {"h", 3}, {"e", 4}, {"l", 5}, {"o", 6}, {"w", 7},
-                        {"r", 8}, {"d", 9}, {"▁h", 10}, {"▁w", 11}, {"el", 12}, {"▁hel", 13}, {"▁hell", 14},
-                        {"or", 15}, {"▁wor", 16}, {"▁worl", 17}},
-                       {"▁ h", "▁ w", "e l", "▁h el", "▁hel l", "▁hell o", "o r", "▁w or", "▁wor l", "▁worl d"});
-  file["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}, {"split", true}};
-  file["decoder"] = {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}, {"split", true}};
+  json file =
+      bpe_file({{"▁hello", 0},
+                {"▁world", 1},
+                {"▁", 2},
+                {"h", 3},
+                {"e", 4},
+                {"l", 5},
+                {"o", 6},
+                {"w", 7},
+                {"r", 8},
+                {"d", 9},
+                {"▁h", 10},
+                {"▁w", 11},
+                {"el", 12},
+                {"▁hel", 13},
+                {"▁hell", 14},
+                {"or", 15},
+                {"▁wor", 16},
+                {"▁worl", 17}},
+               {"▁ h", "▁ w", "e l", "▁h el", "▁hel l", "▁hell o", "o r", "▁w or", "▁wor l", "▁worl d"});
+  file["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}, {"split", true}};
+  file["decoder"] = {
+      {"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "always"}, {"split", true}};
   const auto tokenizer = load_json(file, "metaspace");
   const auto ids = tokenizer->encode("hello world", false);
   EXPECT_EQ(ids, (Ids{0, 1}));
@@ -176,9 +195,11 @@ TEST(Normalizers, NfcReplacePrepend) {
 TEST(Utf8, LossyDecoding) {
   const std::string fffd = "\xEF\xBF\xBD";
   EXPECT_EQ(utf8::lossy("ok"), "ok");
-  EXPECT_EQ(utf8::lossy("\xF0\x9F\x98"), fffd);                     // truncated 4-byte sequence
-  EXPECT_EQ(utf8::lossy("\xC0\x80"), fffd + fffd);                  // overlong lead, lone continuation
-  EXPECT_EQ(utf8::lossy("a\xED\xA0\x80" "b"), "a" + fffd + fffd + fffd + "b");  // surrogate
+  EXPECT_EQ(utf8::lossy("\xF0\x9F\x98"), fffd);     // truncated 4-byte sequence
+  EXPECT_EQ(utf8::lossy("\xC0\x80"), fffd + fffd);  // overlong lead, lone continuation
+  EXPECT_EQ(utf8::lossy("a\xED\xA0\x80"
+                        "b"),
+            "a" + fffd + fffd + fffd + "b");  // surrogate
   EXPECT_FALSE(utf8::is_valid("\xFF"));
   EXPECT_TRUE(utf8::is_valid("混合"));
 }

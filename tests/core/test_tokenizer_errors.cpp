@@ -36,7 +36,8 @@ json full_file() {
   })");
 }
 
-std::filesystem::path write_file(const std::string& label, const std::string& bytes, const char* name = "tokenizer.json") {
+std::filesystem::path write_file(const std::string& label, const std::string& bytes,
+                                 const char* name = "tokenizer.json") {
   const auto dir = test::scratch_dir("tokenizer-err-" + label);
   std::ofstream(dir / name, std::ios::binary) << bytes;
   return dir / name;
@@ -49,7 +50,8 @@ std::string load_error(const std::string& label, const std::string& bytes) {
     load_tokenizer_file(file);
   } catch (const InputError& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find(file.string()), std::string::npos) << "message does not name the file: " << message;
+    EXPECT_NE(message.find(file.string()), std::string::npos)
+        << "message does not name the file: " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << "message is not one line: " << message;
     return message;
   }
@@ -72,7 +74,8 @@ TEST(TokenizerErrors, ReferenceFileLoads) {
 TEST(TokenizerErrors, MalformedJson) {
   EXPECT_NE(load_error("garbage", "this is not json").find("not valid JSON"), std::string::npos);
   const std::string whole = full_file().dump();
-  EXPECT_NE(load_error("truncated", whole.substr(0, whole.size() / 2)).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(load_error("truncated", whole.substr(0, whole.size() / 2)).find("not valid JSON"),
+            std::string::npos);
   EXPECT_NE(load_error("array", "[1, 2]").find("JSON object"), std::string::npos);
   EXPECT_NE(load_error("nomodel", "{}").find("\"model\""), std::string::npos);
 }
@@ -82,7 +85,8 @@ TEST(TokenizerErrors, UnsupportedModelTypes) {
   for (const char* type : {"WordPiece", "Unigram", "WordLevel"}) {
     json file = full_file();
     file["model"]["type"] = type;
-    expect_error(std::string("model-") + type, file, std::string("unsupported tokenizer model type '") + type + "'");
+    expect_error(std::string("model-") + type, file,
+                 std::string("unsupported tokenizer model type '") + type + "'");
   }
 }
 
@@ -193,10 +197,18 @@ TEST(TokenizerErrors, MutatedFilesNeverCrash) {
     for (int e = 0; e < edits && !bytes.empty(); ++e) {
       const size_t at = random() % bytes.size();
       switch (random() % 4) {
-        case 0: bytes[at] = static_cast<char>(random() % 256); break;
-        case 1: bytes.erase(at, 1 + random() % 8); break;
-        case 2: bytes.insert(at, bytes.substr(at, 1 + random() % 16)); break;
-        case 3: bytes.resize(at); break;
+        case 0:
+          bytes[at] = static_cast<char>(random() % 256);
+          break;
+        case 1:
+          bytes.erase(at, 1 + random() % 8);
+          break;
+        case 2:
+          bytes.insert(at, bytes.substr(at, 1 + random() % 16));
+          break;
+        case 3:
+          bytes.resize(at);
+          break;
       }
     }
     const auto file = write_file("fuzz", bytes);
@@ -232,8 +244,9 @@ void collect_nodes(json& node, std::vector<json*>& out) {
 // 10. Structurally valid JSON with one or two values replaced by values of other types or
 //     extreme numbers either loads or gives an InputError, and what loads works on any text.
 TEST(TokenizerErrors, MistypedValuesNeverCrash) {
-  const json replacements[] = {nullptr, -1, 0, 4194304, 2147483647, -9223372036854775807LL, 1.5, true,
-                               "", "Sequence", "\\p{", json::array(), json::object(), json::array({1, "x"})};
+  const json replacements[] = {
+      nullptr, -1, 0,          4194304, 2147483647,    -9223372036854775807LL, 1.5,
+      true,    "", "Sequence", "\\p{",  json::array(), json::object(),         json::array({1, "x"})};
   std::mt19937 random(99);
   int loaded = 0, refused = 0;
   for (int round = 0; round < 600; ++round) {

@@ -29,7 +29,8 @@ std::vector<GoldenCase> golden_cases(const std::string& tokenizer) {
   std::vector<GoldenCase> cases;
   for (const auto& entry : expected.at(tokenizer)) {
     cases.push_back({entry.at("text").get<std::string>(), entry.at("ids").get<std::vector<int32_t>>(),
-                     entry.at("ids_with_special").get<std::vector<int32_t>>(), entry.at("decoded").get<std::string>()});
+                     entry.at("ids_with_special").get<std::vector<int32_t>>(),
+                     entry.at("decoded").get<std::string>()});
   }
   return cases;
 }
@@ -43,7 +44,8 @@ class GoldenTokenizer : public ::testing::TestWithParam<std::string> {
 
 // 1. The golden texts are the ones texts.json lists, 25 of them for each tokenizer.
 TEST_P(GoldenTokenizer, CoversEveryTextOfTextsJson) {
-  const auto texts = read_json(test::golden_dir() / "tokenizers" / "texts.json").get<std::vector<std::string>>();
+  const auto texts =
+      read_json(test::golden_dir() / "tokenizers" / "texts.json").get<std::vector<std::string>>();
   const auto cases = golden_cases(GetParam());
   ASSERT_EQ(cases.size(), texts.size());
   for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(cases[i].text, texts[i]);
@@ -74,7 +76,9 @@ TEST_P(GoldenTokenizer, DecodesEveryIdListExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RealTokenizers, GoldenTokenizer, ::testing::Values("mistral-v0.1", "deepseek-v3"),
-                         [](const auto& info) { return info.param == "mistral-v0.1" ? "Mistral" : "DeepSeekV3"; });
+                         [](const auto& info) {
+                           return info.param == "mistral-v0.1" ? "Mistral" : "DeepSeekV3";
+                         });
 
 // 5. Vocabulary sizes and BOS/EOS come from the files (model vocabulary plus added tokens;
 //    tokenizer_config.json names BOS and EOS).

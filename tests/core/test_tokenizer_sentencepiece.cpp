@@ -36,8 +36,8 @@ TEST(SentencePieceTokenizer, GoldenModelsLoadWithConfigBosEos) {
 
 // 2. Text, including characters outside the 512 pieces (byte fallback), decodes back unchanged.
 TEST(SentencePieceTokenizer, TextRoundTrips) {
-  const std::string texts[] = {"Hello world", "The experts route tokens. Second line", "naïve café 混合专家 🚀",
-                               "1234567890", "x^2 + y_i = {a, b}; // ok?"};
+  const std::string texts[] = {"Hello world", "The experts route tokens. Second line",
+                               "naïve café 混合专家 🚀", "1234567890", "x^2 + y_i = {a, b}; // ok?"};
   for (const char* model : kModels) {
     const auto tokenizer = load_tokenizer_for_model(test::golden_model(model));
     for (const std::string& text : texts) {
@@ -54,7 +54,8 @@ TEST(SentencePieceTokenizer, TextRoundTrips) {
 //    transformers' slow tokenizer) decodes such text without them. We pass that through unchanged.
 TEST(SentencePieceTokenizer, ModelNormalizationFoldsWhitespace) {
   const auto tokenizer = load_tokenizer_for_model(test::golden_model("qwen3-moe-tiny"));
-  EXPECT_EQ(tokenizer->decode(tokenizer->encode("tabs\tand  double\nspaces", false)), "tabs and double spaces");
+  EXPECT_EQ(tokenizer->decode(tokenizer->encode("tabs\tand  double\nspaces", false)),
+            "tabs and double spaces");
 }
 
 // 4. With special tokens the ids start with BOS and are otherwise those without (Llama convention:
@@ -91,7 +92,8 @@ TEST(SentencePieceTokenizer, DisplayTextMakesBytesAndSpacesVisible) {
 TEST(TokenizerLoading, FolderPrefersTokenizerModel) {
   const auto dir = test::scratch_dir("tokenizer-both");
   std::filesystem::copy_file(test::golden_model("mixtral-tiny") / "tokenizer.model", dir / "tokenizer.model");
-  std::filesystem::copy_file(test::golden_dir() / "tokenizers/mistral-v0.1/tokenizer.json", dir / "tokenizer.json");
+  std::filesystem::copy_file(test::golden_dir() / "tokenizers/mistral-v0.1/tokenizer.json",
+                             dir / "tokenizer.json");
   EXPECT_EQ(load_tokenizer_for_model(dir)->vocab_size(), 512);
   std::filesystem::remove(dir / "tokenizer.model");
   EXPECT_EQ(load_tokenizer_for_model(dir)->vocab_size(), 32000);

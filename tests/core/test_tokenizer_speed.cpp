@@ -30,12 +30,14 @@ class TokenizerSpeed : public ::testing::TestWithParam<std::string> {};
 
 // 1. >10k tokens in under a second, and the ids decode back to the text.
 TEST_P(TokenizerSpeed, TenThousandTokensUnderASecond) {
-  const auto tokenizer = load_tokenizer_file(test::golden_dir() / "tokenizers" / GetParam() / "tokenizer.json");
+  const auto tokenizer =
+      load_tokenizer_file(test::golden_dir() / "tokenizers" / GetParam() / "tokenizer.json");
   const std::string text = long_text();
   const auto start = std::chrono::steady_clock::now();
   const auto ids = tokenizer->encode(text, false);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s: %zu tokens from %zu bytes in %.3f s\n", GetParam().c_str(), ids.size(), text.size(), seconds);
+  std::printf("%s: %zu tokens from %zu bytes in %.3f s\n", GetParam().c_str(), ids.size(), text.size(),
+              seconds);
   EXPECT_GT(ids.size(), 10'000u);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   std::printf("sanitizer build: the time limit is not checked\n");
@@ -46,7 +48,9 @@ TEST_P(TokenizerSpeed, TenThousandTokensUnderASecond) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RealTokenizers, TokenizerSpeed, ::testing::Values("mistral-v0.1", "deepseek-v3"),
-                         [](const auto& info) { return info.param == "mistral-v0.1" ? "Mistral" : "DeepSeekV3"; });
+                         [](const auto& info) {
+                           return info.param == "mistral-v0.1" ? "Mistral" : "DeepSeekV3";
+                         });
 
 }  // namespace
 }  // namespace moescope
