@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz: clang, -fsanitize=fuzzer,address,undefined) and runs
+# each from its seed corpus (tests/fuzz/seeds/ plus seeds generated from ../shared/golden).
+#   tools/fuzz.sh smoke          each target ~20 s (CI)
+#   tools/fuzz.sh long [RUNS]    each target RUNS executions (default 10,000,000)
+#   tools/fuzz.sh time SECONDS   each target SECONDS
+# Environment: FUZZ_TARGETS (names, default all six), FUZZ_BUILD (build folder, default
+# build/fuzz), FUZZ_JOBS (targets run at the same time, default 1), FUZZ_WORKERS (libFuzzer
+# processes per target in long runs, default 1).
+# Each target's log is $FUZZ_BUILD/logs/<target>.log, its growing corpus $FUZZ_BUILD/corpus/<target>/,
+# and a crashing input lands in $FUZZ_BUILD/findings/<target>/; any finding makes the script fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-smoke}
+case "$mode" in
+  smoke) limit=(-max_total_time=20) ;;
+  long) limit=(-runs="${2:-10000000}") ;;
+  time) limit=(-max_total_time="${2:?tools/fuzz.sh time SECONDS}") ;;
+  *) echo "fuzz.sh: unknown mode '$mode' (expected smoke, long or time)" >&2; exit 2 ;;
+esac
+
+all_targets="fuzz_safetensors_header fuzz_checkpoint_index fuzz_model_config fuzz_tokenizer_json
+  fuzz_sentencepiece_model fuzz_session_reader"
+targets=${FUZZ_TARGETS:-$all_targets}
+build=${FUZZ_BUILD:-build/fuzz}
+jobs=${FUZZ_JOBS:-1}
+workers=${FUZZ_WORKERS:-1}
+golden=$(realpath ../shared/golden)
+
+# -O1 keeps the build quick on small CI machines; the sanitizers do the checking.
+cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMOESCOPE_FUZZ=ON \
+  -DMOESCOPE_CUDA=OFF -DMOESCOPE_GUI=OFF -DMOESCOPE_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$build" -j"$(nproc)" --target fuzz_make_seeds $targets
+
+"$build/tests/fuzz/fuzz_make_seeds" "$golden" "$build/seeds"
+mkdir -p "$build/logs"
+
+# The dictionary of each target (fuzz_<name> -> tests/fuzz/dictionaries/<name>.dict), when there is one.
+dictionary() {
+  local dict=tests/fuzz/dictionaries/${1#fuzz_}.dict
+  [ "$1" = fuzz_sentencepiece_model ] || [ "$1" = fuzz_session_reader ] && return 0
+  [ "$1" = fuzz_safetensors_header ] && dict=tests/fuzz/dictionaries/safetensors.dict
+  [ -f "$dict" ] && echo "-dict=$dict"
+  return 0
+}
+
+run_target() {
+  local target=$1 corpus=$build/corpus/$1 findings=$build/findings/$1
+  mkdir -p "$corpus" "$findings"
+  for seeds in "tests/fuzz/seeds/$target" "$build/seeds/$target"; do
+    [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
+  done
+  local parallel=()
+  [ "$mode" = long ] && [ "$workers" -gt 1 ] && parallel=(-fork="$workers" -ignore_crashes=0)
+  # The file-based targets run each input through SQLite, protobuf or the filesystem: 2 GiB and
+  # 20 s per input are far above what a valid input needs.
+  # shellcheck disable=SC2046
+  "$build/tests/fuzz/$target" "$corpus" $(dictionary "$target") "${limit[@]}" "${parallel[@]}" \
+    -rss_limit_mb=2048 -timeout=20 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="$findings/" >"$build/logs/$target.log" 2>&1
+}
+
+status=0
+pids=()
+names=()
+for target in $targets; do
+  run_target "$target" &
+  pids+=($!)
+  names+=("$target")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+done
+printf '%-26s %12s %9s %8s %8s  %s\n' target executions seconds cov corpus result
+for i in "${!pids[@]}"; do
+  target=${names[$i]}
+  result=ok
+  wait "${pids[$i]}" || result="FAILED (see $build/logs/$target.log)"
+  log=$build/logs/$target.log
+  # libFuzzer's closing "Done N runs in S second(s)" and its last "cov:"/"corp:" status line.
+  execs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $2}')
+  secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  if ls "$build/findings/$target"/* >/dev/null 2>&1; then result="FINDINGS in $build/findings/$target"; fi
+  [ "$result" = ok ] || status=1
+  printf '%-26s %12s %9s %8s %8s  %s\n' "$target" "${execs:--}" "${secs:--}" "${cov:--}" "${corp:--}" "$result"
+done
+exit $status
