@@ -8,7 +8,8 @@ set -eu
 packages="build-essential cmake pkg-config
   libimgui-dev libglfw3-dev libsqlite3-dev libsentencepiece-dev sentencepiece libonig-dev libicu-dev
   nlohmann-json3-dev libcli11-dev libstb-dev libgtest-dev libbenchmark-dev xvfb xauth
-  fonts-dejavu-core fonts-noto-cjk"
+  fonts-dejavu-core fonts-noto-cjk
+  clang libclang-rt-14-dev"
 
 # The demo model's corpus: verse and prose from the fortune files (English, German, Spanish, Italian).
 training_packages="fortune-mod fortunes fortunes-min fortunes-de fortunes-es fortunes-it
