@@ -222,5 +222,26 @@ TEST(GoldenRecordingCli, Case3_BadPromptSetAndForeignDbAreOneLineErrors) {
                                 ": not a moescope session file (not a SQLite database)\n");
 }
 
+TEST(GoldenRecordingCli, Case4_EnforcedCapacityRecordsDropsAndKlToDropless) {
+  auto model = test::golden_model("qwen3-moe-tiny");
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "golden model missing";
+  auto dir = test::scratch_dir("record-enforce");
+  std::ofstream(dir / "p.jsonl") << R"({"text": "347 + 589 = 936\n1204 - 378 = 826\n23 * 17 =", "tag": "maths"})" << "\n";
+  auto result = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
+                                  " --prompts " + (dir / "p.jsonl").string() + " --db " + (dir / "s.db").string() +
+                                  " --max-new-tokens 6 --enforce-capacity 1.0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  sessions::SessionReader reader(dir / "s.db");
+  // Capacity 1.0 on a prefill with 16 experts, top-4 always overflows some expert somewhere.
+  EXPECT_GT(reader.connection().query_int("SELECT count(*) FROM routing WHERE dropped_mask <> 0"), 0);
+  auto tokens = reader.tokens(1);
+  ASSERT_FALSE(tokens.empty());
+  for (const auto& token : tokens) {
+    ASSERT_TRUE(token.kl_to_dropless.has_value()) << "position " << token.position;
+    EXPECT_GE(*token.kl_to_dropless, -1e-9);
+  }
+  EXPECT_NE(reader.run(1).settings_json.find("\"enforce_capacity_factor\":1.0"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace moescope
