@@ -3,6 +3,7 @@
 namespace moescope::gpu {
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  (void)cudaGetLastError();  // a non-sticky error must not resurface at the next launch check
   throw ResourceError(std::string("CUDA error: ") + cudaGetErrorString(status) + " (" + call + " at " +
                       file + ":" + std::to_string(line) + ")");
 }

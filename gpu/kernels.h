@@ -25,8 +25,11 @@ void launch_embed(const int32_t* tokens, int T, const bf16* embed, int hidden, f
 
 // out[r] = bf16(rmsnorm(x[r]) * w) for `rows` rows of n; out row index is offset by *row_offset
 // when given (writing straight into a cache at the step's position).
+// When `out_lo` is given, it receives bf16(v - out) (rows, n): out + out_lo carries the fp32 value to
+// about 16 mantissa bits, so the router, run as two bf16 products, sees the unrounded normed hidden
+// state as the reference's fp32 gate does and bf16 rounding does not flip near-tied experts.
 void launch_rmsnorm(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
-                    int rows, const int* row_offset, cudaStream_t stream);
+                    int rows, const int* row_offset, cudaStream_t stream, bf16* out_lo = nullptr);
 
 // GQA: qkv (T, (H + 2*kvH)*d) fp32 -> optional per-head RMSNorm of q, k (Qwen3), rotate-half RoPE,
 // q (T, H, d) bf16; k and v into the caches (ctx, kvH, d) at the step's positions.

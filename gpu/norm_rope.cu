@@ -13,7 +13,7 @@ __global__ void embed_kernel(const int32_t* tokens, const bf16* embed, int hidde
 }
 
 __global__ void rmsnorm_kernel(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out,
-                               int64_t ldo, const int* row_offset) {
+                               int64_t ldo, const int* row_offset, bf16* out_lo) {
   const int r = blockIdx.x;
   const float* xr = x + r * ldx;
   float ss = 0.0f;
@@ -22,7 +22,13 @@ __global__ void rmsnorm_kernel(const float* x, int64_t ldx, const float* w, int 
   const float inv = rsqrtf(ss / n + eps);
   const int64_t out_row = r + (row_offset ? *row_offset : 0);
   bf16* o = out + out_row * ldo;
-  for (int i = threadIdx.x; i < n; i += blockDim.x) o[i] = __float2bfloat16(xr[i] * inv * w[i]);
+  bf16* lo = out_lo ? out_lo + static_cast<int64_t>(r) * n : nullptr;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    const float v = xr[i] * inv * w[i];
+    const bf16 hi = __float2bfloat16(v);
+    o[i] = hi;
+    if (lo) lo[i] = __float2bfloat16(v - __bfloat162float(hi));
+  }
 }
 
 __device__ __forceinline__ void rope_cos_sin(RopeParams rope, int pos, int j, float* c, float* s) {
@@ -155,8 +161,8 @@ void launch_embed(const int32_t* tokens, int T, const bf16* embed, int hidden, f
 }
 
 void launch_rmsnorm(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo, int rows,
-                    const int* row_offset, cudaStream_t stream) {
-  rmsnorm_kernel<<<rows, 256, 0, stream>>>(x, ldx, w, n, eps, out, ldo, row_offset);
+                    const int* row_offset, cudaStream_t stream, bf16* out_lo) {
+  rmsnorm_kernel<<<rows, 256, 0, stream>>>(x, ldx, w, n, eps, out, ldo, row_offset, out_lo);
   CUDA_CHECK_LAUNCH();
 }
 

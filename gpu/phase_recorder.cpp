@@ -21,8 +21,19 @@ cudaEvent_t PhaseRecorder::next_event() {
   return pool_[used_++];
 }
 
+void PhaseRecorder::record(cudaEvent_t event) {
+  if (capturing_) {
+    CUDA_CHECK(cudaEventRecordWithFlags(event, stream_, cudaEventRecordExternal));
+  } else {
+    CUDA_CHECK(cudaEventRecord(event, stream_));
+  }
+}
+
 void PhaseRecorder::start(cudaStream_t stream, bool timing, bool nvtx) {
   stream_ = stream;
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  capturing_ = status == cudaStreamCaptureStatusActive;
   timing_ = timing;
   nvtx_ = nvtx;
   used_ = 0;
@@ -30,7 +41,7 @@ void PhaseRecorder::start(cudaStream_t stream, bool timing, bool nvtx) {
   open_ = false;
   if (timing_) {
     step_start_ = next_event();
-    CUDA_CHECK(cudaEventRecordWithFlags(step_start_, stream_, cudaEventRecordExternal));
+    record(step_start_);
   }
 }
 
@@ -38,7 +49,7 @@ void PhaseRecorder::begin(int32_t layer, Phase phase) {
   if (nvtx_) nvtxRangePushA(std::string(phase_name(phase)).c_str());
   if (!timing_) return;
   Mark m{layer, phase, next_event(), next_event()};
-  CUDA_CHECK(cudaEventRecordWithFlags(m.begin, stream_, cudaEventRecordExternal));
+  record(m.begin);
   marks_.push_back(m);
   open_ = true;
 }
@@ -46,7 +57,7 @@ void PhaseRecorder::begin(int32_t layer, Phase phase) {
 void PhaseRecorder::end() {
   if (nvtx_) nvtxRangePop();
   if (!timing_ || !open_) return;
-  CUDA_CHECK(cudaEventRecordWithFlags(marks_.back().end, stream_, cudaEventRecordExternal));
+  record(marks_.back().end);
   open_ = false;
 }
 

@@ -1,6 +1,6 @@
-// Per-phase GPU timings from CUDA events, and NVTX ranges named by phase_name(). Events are recorded
-// with cudaEventRecordExternal so the same code works inside a captured decode graph: the graph
-// re-records them on every replay and the marks stay valid.
+// Per-phase GPU timings from CUDA events, and NVTX ranges named by phase_name(). Inside a captured
+// decode graph events are recorded as external event nodes: the graph re-records them on every
+// replay and the marks stay valid.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -33,7 +33,9 @@ class PhaseRecorder {
     cudaEvent_t begin;
     cudaEvent_t end;
   };
+  void record(cudaEvent_t event);
   cudaStream_t stream_ = nullptr;
+  bool capturing_ = false;  // inside a graph capture events must be recorded as external nodes
   bool timing_ = false;
   bool nvtx_ = false;
   std::vector<cudaEvent_t> pool_;

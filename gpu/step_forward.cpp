@@ -32,7 +32,8 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
     }
     rec.end();
 
-    launch_rmsnorm(ws.h, hidden, L.post_attn_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_);
+    launch_rmsnorm(ws.h, hidden, L.post_attn_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_,
+                   L.is_moe ? ws.xlo : nullptr);
     if (L.is_moe) {
       moe(plan, ws, host, rec, l, moe_index++);
     } else {
@@ -234,10 +235,13 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int A = T * k;
 
   rec.begin(layer, Phase::router);
+  // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
   if (plan.gemv) {
     launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, ws.router_logits, E, GemvOut::store_f32, stream_);
+    launch_gemv(L.router.data, E, hidden, ws.xlo, hidden, T, ws.router_logits, E, GemvOut::add_f32, stream_);
   } else {
     gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, ws.router_logits, OutType::f32, E);
+    gemm_nt(blas_, T, E, hidden, ws.xlo, hidden, L.router.data, hidden, ws.router_logits, OutType::f32, E, 1.0f, 1.0f);
   }
   RouteParams rp;
   rp.logits = ws.router_logits;

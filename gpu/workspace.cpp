@@ -34,6 +34,7 @@ size_t place(const ModelConfig& c, const WorkspaceShape& s, char* base, Workspac
   take(w.tokens, T);
   take(w.h, T * hidden);
   take(w.xb, T * hidden);
+  take(w.xlo, T * hidden);
   take(w.proj, T * in_rows);
   take(w.attn, T * H * dv);
   take(w.q, T * H * qk);

@@ -24,6 +24,7 @@ struct Workspace {
   int32_t* tokens = nullptr;    // (T)
   float* h = nullptr;           // (T, hidden) residual stream
   bf16* xb = nullptr;           // (T, hidden) normed input of a block
+  bf16* xlo = nullptr;          // (T, hidden) what bf16 rounding took off xb (router input)
   float* proj = nullptr;        // (T, in_proj rows) fp32
   float* qf = nullptr;          // (T, H*qk) fp32 (MLA q_b output)
   bf16* qa = nullptr;           // (T, q_lora)
