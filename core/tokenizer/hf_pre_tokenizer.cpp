@@ -1,11 +1,14 @@
 #include "core/tokenizer/hf_pre_tokenizer.h"
 
+#include <unicode/uchar.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/tokenizer/byte_level.h"
 #include "core/tokenizer/json_fields.h"
 #include "core/tokenizer/text_pattern.h"
+#include "core/tokenizer/utf8.h"
 
 namespace moescope {
 
@@ -154,6 +157,39 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
   std::unique_ptr<CompiledRegex> regex_;
 };
 
+// Digits apart from the rest: each digit alone (individual_digits, as DeepSeek-MoE) or runs of
+// digits. "Digit" is Rust's char::is_numeric: general categories Nd, Nl and No.
+class DigitsPreTokenizer final : public PreTokenizer {
+ public:
+  explicit DigitsPreTokenizer(bool individual) : individual_(individual) {}
+  void apply(std::vector<PreToken>& pieces) const override {
+    std::vector<PreToken> out;
+    out.reserve(pieces.size());
+    for (const PreToken& piece : pieces) {
+      std::vector<std::pair<size_t, size_t>> digits;
+      for (size_t pos = 0; pos < piece.text.size();) {
+        const size_t length = utf8::sequence_length(piece.text, pos);
+        if (length == 0) {  // not reached with validated text; a stray byte is no digit
+          ++pos;
+          continue;
+        }
+        const auto type = u_charType(static_cast<UChar32>(utf8::decode_at(piece.text, pos, length)));
+        if (type == U_DECIMAL_DIGIT_NUMBER || type == U_LETTER_NUMBER || type == U_OTHER_NUMBER) {
+          digits.emplace_back(pos, pos + length);
+        }
+        pos += length;
+      }
+      cut(out, piece,
+          split_ranges(piece.text.size(), digits,
+                       individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous, false));
+    }
+    pieces = std::move(out);
+  }
+
+ private:
+  bool individual_;
+};
+
 enum class PrependScheme { Always, First, Never };
 
 class MetaspacePreTokenizer final : public PreTokenizer {
@@ -251,8 +287,12 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& json, co
         json_fields::bool_field(json, "use_regex", true, where), where);
   }
   if (type == "Metaspace") return parse_metaspace(json, where);
+  if (type == "Digits") {
+    return std::make_unique<DigitsPreTokenizer>(
+        json_fields::bool_field(json, "individual_digits", false, where));
+  }
   fail_input(where + ": unsupported pre-tokenizer type '" + type +
-             "' (supported: Sequence, Split, ByteLevel, Metaspace)");
+             "' (supported: Sequence, Split, ByteLevel, Metaspace, Digits)");
 }
 
 }  // namespace moescope

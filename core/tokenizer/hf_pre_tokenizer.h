@@ -1,5 +1,5 @@
 // tokenizer.json pre-tokenizers: Sequence, Split (literal or Oniguruma regex, every split
-// behaviour), ByteLevel and Metaspace. Each cuts text pieces into smaller pieces ("words") that
+// behaviour), ByteLevel, Metaspace and Digits. Each cuts text pieces into smaller pieces ("words") that
 // the BPE model then encodes one by one.
 #pragma once
 

@@ -137,6 +137,16 @@ TEST(Metaspace, PreTokenizerAndDecoderRoundTrip) {
   EXPECT_EQ(tokenizer->display_text(1), "␣world");
 }
 
+// 6b. Digits: each digit its own word with individual_digits (DeepSeek-MoE), else runs of digits;
+//     other numerals (here "²", category No) count as digits, as Rust's char::is_numeric.
+TEST(Digits, IndividualAndContiguous) {
+  json file = bpe_file({{"a", 0}, {"1", 1}, {"2", 2}, {"12", 3}, {"²", 4}}, {"1 2"});
+  file["pre_tokenizer"] = {{"type", "Digits"}, {"individual_digits", true}};
+  EXPECT_EQ(load_json(file, "digits1")->encode("a12²", false), (Ids{0, 1, 2, 4}));
+  file["pre_tokenizer"]["individual_digits"] = false;
+  EXPECT_EQ(load_json(file, "digits2")->encode("a12a", false), (Ids{0, 3, 0}));
+}
+
 // 7. Added tokens: leftmost-longest match; lstrip/rstrip take the neighbouring spaces;
 //    single_word refuses a match inside a word.
 TEST(AddedTokens, MatchingFlags) {
