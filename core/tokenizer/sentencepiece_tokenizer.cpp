@@ -43,16 +43,29 @@ class SentencePieceTokenizer final : public Tokenizer {
     return ids;
   }
 
+  // libsentencepiece drops control tokens (<s>, </s>) when decoding; like HF's decode with
+  // skip_special_tokens=False we keep them as their text, decoding the runs between them.
   std::string decode(std::span<const int32_t> ids) const override {
-    std::vector<int> checked;
-    checked.reserve(ids.size());
+    std::string text;
+    std::vector<int> run;
+    const auto flush = [&] {
+      if (run.empty()) return;
+      std::string part;
+      const auto status = processor_.Decode(run, &part);
+      if (!status.ok()) fail_input(file_ + ": decoding failed: " + status.ToString());
+      text += part;
+      run.clear();
+    };
     for (const int32_t id : ids) {
       check_id(id);
-      checked.push_back(id);
+      if (processor_.IsControl(id)) {
+        flush();
+        text += processor_.IdToPiece(id);
+      } else {
+        run.push_back(id);
+      }
     }
-    std::string text;
-    const auto status = processor_.Decode(checked, &text);
-    if (!status.ok()) fail_input(file_ + ": decoding failed: " + status.ToString());
+    flush();
     return text;
   }
 

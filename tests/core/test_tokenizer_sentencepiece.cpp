@@ -68,6 +68,8 @@ TEST(SentencePieceTokenizer, SpecialTokensPrependBos) {
   EXPECT_EQ(special.front(), 160);  // this model's <s>
   EXPECT_TRUE(std::equal(plain.begin(), plain.end(), special.begin() + 1));
   EXPECT_EQ(tokenizer->encode("", true), std::vector<int32_t>{160});
+  // Decoding keeps control tokens as their text (libsentencepiece alone would drop them).
+  EXPECT_EQ(tokenizer->decode(special), "<s>Hello world");
 }
 
 // 5. Pieces and display text: byte pieces show their character or an escape, ▁ shows as ␣.
