@@ -43,4 +43,6 @@ std::string display_text_from_bytes(std::string_view bytes) {
   return out;
 }
 
+std::string display_text_of_unknown_id(int32_t id) { return "<unknown id " + std::to_string(id) + ">"; }
+
 }  // namespace moescope

@@ -80,7 +80,6 @@ class HfJsonTokenizer final : public Tokenizer {
                          std::vector<int32_t>& ids) const;
   // The piece of `id`, or null for an id inside the range that no token has.
   const std::string* token_of(int32_t id) const;
-  void check_id(int32_t id) const;
   std::optional<int32_t> id_of_token(const std::optional<std::string>& token) const;
 
   std::string file_;
@@ -193,24 +192,17 @@ std::vector<int32_t> HfJsonTokenizer::encode(std::string_view text, bool add_spe
   return ids;
 }
 
-void HfJsonTokenizer::check_id(int32_t id) const {
-  if (id < 0 || id >= vocab_size_) {
-    fail_input("token id " + std::to_string(id) + " is outside the vocabulary of " + file_ + " [0, " +
-               std::to_string(vocab_size_) + ")");
-  }
-}
-
 const std::string* HfJsonTokenizer::token_of(int32_t id) const {
   const auto added = added_by_id_.find(id);
   if (added != added_by_id_.end()) return &added_tokens_[added->second].content;
   return model_->id_to_token(id);
 }
 
+// Ids without a token are left out, as `tokenizers` does.
 std::string HfJsonTokenizer::decode(std::span<const int32_t> ids) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (const int32_t id : ids) {
-    check_id(id);
     if (const std::string* token = token_of(id)) tokens.push_back(*token);
   }
   std::string text;
@@ -223,15 +215,13 @@ std::string HfJsonTokenizer::decode(std::span<const int32_t> ids) const {
 }
 
 std::string HfJsonTokenizer::piece(int32_t id) const {
-  check_id(id);
   const std::string* token = token_of(id);
   return token ? *token : std::string();
 }
 
 std::string HfJsonTokenizer::display_text(int32_t id) const {
-  check_id(id);
   const std::string* token = token_of(id);
-  if (!token) return {};
+  if (!token) return display_text_of_unknown_id(id);
   if (added_by_id_.count(id)) return display_text_from_bytes(*token);
   if (model_->byte_fallback()) {
     if (const auto byte = parse_byte_piece(*token))

@@ -44,7 +44,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   }
 
   // libsentencepiece drops control tokens (<s>, </s>) when decoding; like HF's decode with
-  // skip_special_tokens=False we keep them as their text, decoding the runs between them.
+  // skip_special_tokens=False we keep them as their text, decoding the runs between them. Ids
+  // outside the vocabulary are left out, as HF does.
   std::string decode(std::span<const int32_t> ids) const override {
     std::string text;
     std::vector<int> run;
@@ -57,7 +58,7 @@ class SentencePieceTokenizer final : public Tokenizer {
       run.clear();
     };
     for (const int32_t id : ids) {
-      check_id(id);
+      if (!in_vocabulary(id)) continue;
       if (processor_.IsControl(id)) {
         flush();
         text += processor_.IdToPiece(id);
@@ -70,12 +71,11 @@ class SentencePieceTokenizer final : public Tokenizer {
   }
 
   std::string piece(int32_t id) const override {
-    check_id(id);
-    return processor_.IdToPiece(id);
+    return in_vocabulary(id) ? processor_.IdToPiece(id) : std::string();
   }
 
   std::string display_text(int32_t id) const override {
-    check_id(id);
+    if (!in_vocabulary(id)) return display_text_of_unknown_id(id);
     const std::string token = processor_.IdToPiece(id);
     if (processor_.IsByte(id)) {
       if (const auto byte = parse_byte_piece(token))
@@ -99,12 +99,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::optional<int32_t> eos_id() const override { return valid_id(processor_.eos_id()); }
 
  private:
-  void check_id(int32_t id) const {
-    if (id < 0 || id >= vocab_size()) {
-      fail_input("token id " + std::to_string(id) + " is outside the vocabulary of " + file_ + " [0, " +
-                 std::to_string(vocab_size()) + ")");
-    }
-  }
+  bool in_vocabulary(int32_t id) const { return id >= 0 && id < vocab_size(); }
 
   std::string file_;
   sentencepiece::SentencePieceProcessor processor_;
