@@ -15,10 +15,10 @@ constexpr const char* kCjkFont = "/usr/share/fonts/opentype/noto/NotoSansCJK-Reg
 constexpr int kCjkSimplifiedChineseFace = 2;  // faces in the .ttc: JP, KR, SC, TC, HK
 
 // Latin with extensions (Ġ of byte-level BPE), Greek, Cyrillic, punctuation, arrows, maths,
-// box drawing and blocks (▁ of SentencePiece).
+// control pictures (␣, the token views' space marker), box drawing and blocks (▁ of SentencePiece).
 const ImWchar* western_ranges() {
   static const ImWchar ranges[] = {0x0020, 0x024F, 0x0370, 0x03FF, 0x0400, 0x04FF, 0x2000, 0x206F, 0x2190, 0x21FF,
-                                   0x2200, 0x22FF, 0x2500, 0x25FF, 0};
+                                   0x2200, 0x22FF, 0x2400, 0x243F, 0x2500, 0x25FF, 0};
   return ranges;
 }
 
