@@ -33,6 +33,8 @@ struct RunArgs {
   std::string tag = "custom";
   bool no_record = false;
   double enforce_capacity = 0.0;
+  int ep_degree = 1;
+  std::string interconnect = "nvlink4";
 };
 
 void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
@@ -71,8 +73,9 @@ void run_run(const RunArgs& args) {
   auto model = load_model(args.model_dir);
   auto tokenizer = load_tokenizer_for_model(args.model_dir);
   GenerationRequest request;
+  // Checked on the text: with the template's BOS an empty prompt would still encode to one id.
+  if (args.prompt.empty()) fail_input("--prompt is empty: give some text to run");
   request.prompt_ids = tokenizer->encode(args.prompt, true);
-  if (request.prompt_ids.empty()) fail_input("--prompt is empty: give some text to run");
   request.max_new_tokens = args.max_new_tokens;
   request.sampling = {args.temperature, args.top_p, args.seed};
   if (auto eos = tokenizer->eos_id()) request.stop_token = *eos;
@@ -81,6 +84,8 @@ void run_run(const RunArgs& args) {
   options.backend = parse_backend(args.backend);
   options.n_threads = args.threads;
   options.enforce_capacity_factor = args.enforce_capacity;
+  options.ep_degree = args.ep_degree;
+  options.ep_interconnect = args.interconnect;
   options.max_context = std::min<int64_t>(model->config.max_position_embeddings,
                                           static_cast<int64_t>(request.prompt_ids.size()) + args.max_new_tokens);
   if (static_cast<int64_t>(request.prompt_ids.size()) > model->config.max_position_embeddings)
@@ -104,7 +109,9 @@ void run_run(const RunArgs& args) {
                                         {"temperature", args.temperature},
                                         {"top_p", args.top_p},
                                         {"seed", args.seed},
-                                        {"enforce_capacity_factor", args.enforce_capacity}}
+                                        {"enforce_capacity_factor", args.enforce_capacity},
+                                        {"ep_degree", args.ep_degree},
+                                        {"interconnect", args.interconnect}}
                              .dump();
     writer->begin_run(info);
     fanout.targets.push_back(&writer->observer());
@@ -173,6 +180,11 @@ void add_run(CLI::App& app) {
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--ep-degree", args->ep_degree, "Emulated expert-parallel ranks (contiguous placement)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--interconnect", args->interconnect, "Modelled fabric for EP traffic: nvlink4, pcie5, ib400")
+      ->capture_default_str();
   cmd->callback([args] { run_run(*args); });
 }
 

@@ -29,6 +29,7 @@ struct EngineOptions {
   // Expert parallelism (emulated ranks on one device, or NCCL ranks).
   int ep_degree = 1;
   std::vector<int32_t> expert_to_rank;  // (n_routed_experts); empty = contiguous placement
+  std::string ep_interconnect = "nvlink4";  // modelled fabric: nvlink4, pcie5 or ib400
   // Device memory the engine may use, 0 = all free memory; makes out-of-memory testable.
   int64_t memory_cap_bytes = 0;
   int device = 0;
