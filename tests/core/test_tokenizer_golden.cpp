@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/tokenizer.h"
@@ -35,12 +36,16 @@ std::vector<GoldenCase> golden_cases(const std::string& tokenizer) {
   return cases;
 }
 
-class GoldenTokenizer : public ::testing::TestWithParam<std::string> {
- protected:
-  static std::unique_ptr<Tokenizer> load(const std::string& name) {
-    return load_tokenizer_file(test::golden_dir() / "tokenizers" / name / "tokenizer.json");
-  }
-};
+// Loaded once per tokenizer for the whole file (DeepSeek-V3's file is 7.8 MB of JSON).
+const Tokenizer& golden_tokenizer(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> loaded;
+  auto& tokenizer = loaded[name];
+  if (!tokenizer)
+    tokenizer = load_tokenizer_file(test::golden_dir() / "tokenizers" / name / "tokenizer.json");
+  return *tokenizer;
+}
+
+class GoldenTokenizer : public ::testing::TestWithParam<std::string> {};
 
 // 1. The golden texts are the ones texts.json lists, 25 of them for each tokenizer.
 TEST_P(GoldenTokenizer, CoversEveryTextOfTextsJson) {
@@ -53,25 +58,25 @@ TEST_P(GoldenTokenizer, CoversEveryTextOfTextsJson) {
 
 // 2. Encoding without special tokens gives exactly the expected ids.
 TEST_P(GoldenTokenizer, EncodesEveryTextExactly) {
-  const auto tokenizer = load(GetParam());
+  const Tokenizer& tokenizer = golden_tokenizer(GetParam());
   for (const GoldenCase& c : golden_cases(GetParam())) {
-    EXPECT_EQ(tokenizer->encode(c.text, false), c.ids) << "text: " << c.text;
+    EXPECT_EQ(tokenizer.encode(c.text, false), c.ids) << "text: " << c.text;
   }
 }
 
 // 3. With special tokens (the file's post-processor template) likewise.
 TEST_P(GoldenTokenizer, EncodesEveryTextWithSpecialTokensExactly) {
-  const auto tokenizer = load(GetParam());
+  const Tokenizer& tokenizer = golden_tokenizer(GetParam());
   for (const GoldenCase& c : golden_cases(GetParam())) {
-    EXPECT_EQ(tokenizer->encode(c.text, true), c.ids_with_special) << "text: " << c.text;
+    EXPECT_EQ(tokenizer.encode(c.text, true), c.ids_with_special) << "text: " << c.text;
   }
 }
 
 // 4. Decoding the ids gives the expected text, which for these texts is the input itself.
 TEST_P(GoldenTokenizer, DecodesEveryIdListExactly) {
-  const auto tokenizer = load(GetParam());
+  const Tokenizer& tokenizer = golden_tokenizer(GetParam());
   for (const GoldenCase& c : golden_cases(GetParam())) {
-    EXPECT_EQ(tokenizer->decode(c.ids), c.decoded) << "text: " << c.text;
+    EXPECT_EQ(tokenizer.decode(c.ids), c.decoded) << "text: " << c.text;
   }
 }
 
@@ -83,28 +88,28 @@ INSTANTIATE_TEST_SUITE_P(RealTokenizers, GoldenTokenizer, ::testing::Values("mis
 // 5. Vocabulary sizes and BOS/EOS come from the files (model vocabulary plus added tokens;
 //    tokenizer_config.json names BOS and EOS).
 TEST(GoldenTokenizerFacts, VocabularyAndSpecialIds) {
-  const auto mistral = load_tokenizer_file(test::golden_dir() / "tokenizers/mistral-v0.1/tokenizer.json");
-  EXPECT_EQ(mistral->vocab_size(), 32000);
-  EXPECT_EQ(mistral->bos_id(), 1);
-  EXPECT_EQ(mistral->eos_id(), 2);
-  EXPECT_EQ(mistral->piece(1), "<s>");
-  const auto deepseek = load_tokenizer_file(test::golden_dir() / "tokenizers/deepseek-v3/tokenizer.json");
-  EXPECT_EQ(deepseek->vocab_size(), 128815);
-  EXPECT_EQ(deepseek->bos_id(), 0);
-  EXPECT_EQ(deepseek->eos_id(), 1);
-  EXPECT_EQ(deepseek->piece(0), "<｜begin▁of▁sentence｜>");
+  const Tokenizer& mistral = golden_tokenizer("mistral-v0.1");
+  EXPECT_EQ(mistral.vocab_size(), 32000);
+  EXPECT_EQ(mistral.bos_id(), 1);
+  EXPECT_EQ(mistral.eos_id(), 2);
+  EXPECT_EQ(mistral.piece(1), "<s>");
+  const Tokenizer& deepseek = golden_tokenizer("deepseek-v3");
+  EXPECT_EQ(deepseek.vocab_size(), 128815);
+  EXPECT_EQ(deepseek.bos_id(), 0);
+  EXPECT_EQ(deepseek.eos_id(), 1);
+  EXPECT_EQ(deepseek.piece(0), "<｜begin▁of▁sentence｜>");
 }
 
 // 6. Added tokens written in the text are recognised before the model runs, and decode as
 //    themselves.
 TEST(GoldenTokenizerFacts, SpecialTokensInTextBecomeTheirIds) {
-  const auto deepseek = load_tokenizer_file(test::golden_dir() / "tokenizers/deepseek-v3/tokenizer.json");
-  const auto ids = deepseek->encode("<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>", false);
+  const Tokenizer& deepseek = golden_tokenizer("deepseek-v3");
+  const auto ids = deepseek.encode("<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>", false);
   EXPECT_EQ(ids, (std::vector<int32_t>{0, 19923, 2058, 1}));
-  EXPECT_EQ(deepseek->decode(ids), "<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>");
+  EXPECT_EQ(deepseek.decode(ids), "<｜begin▁of▁sentence｜>Hello world<｜end▁of▁sentence｜>");
 
-  const auto mistral = load_tokenizer_file(test::golden_dir() / "tokenizers/mistral-v0.1/tokenizer.json");
-  const auto mistral_ids = mistral->encode("Hello world</s>", true);
+  const Tokenizer& mistral = golden_tokenizer("mistral-v0.1");
+  const auto mistral_ids = mistral.encode("Hello world</s>", true);
   ASSERT_GE(mistral_ids.size(), 3u);
   EXPECT_EQ(mistral_ids.front(), 1);
   EXPECT_EQ(mistral_ids.back(), 2);
