@@ -104,7 +104,9 @@ TEST_P(GoldenRecording, Case1_StoredRoutingEqualsWhatTheEngineReported) {
           ASSERT_EQ(stored, sessions::half_to_float(sessions::float_to_half(sent)));
           sum += sent;
         }
-        if (config.scoring == ScoringFunc::softmax) EXPECT_NEAR(sum, 1.0, 1e-5);
+        if (config.scoring == ScoringFunc::softmax) {
+          EXPECT_NEAR(sum, 1.0, 1e-5);
+        }
         ++rows;
       }
     }

@@ -166,7 +166,10 @@ inline SentRun record_synthetic_run(sessions::SessionWriter& writer, int64_t mod
     sessions::TokenRecord token;
     token.position = p;
     token.token_id = 100 + p;
-    token.display_text = p % 3 == 0 ? "▁tok,\"" + std::to_string(p) + "\"\n" : "t" + std::to_string(p);
+    // Every third piece carries a comma, quotes and a line break, the characters CSV must escape.
+    token.display_text = p % 3 == 0 ? "▁tok,\"" : "t";
+    token.display_text += std::to_string(p);
+    if (p % 3 == 0) token.display_text += "\"\n";
     token.is_prompt = p < spec.prompt_tokens;
     if (p > 0) token.logprob = -0.25 * p;
     sent.tokens.push_back(token);
