@@ -7,7 +7,7 @@ set -eu
 
 packages="build-essential cmake pkg-config
   libimgui-dev libglfw3-dev libsqlite3-dev libsentencepiece-dev sentencepiece libonig-dev libicu-dev
-  nlohmann-json3-dev libcli11-dev libstb-dev libgtest-dev libbenchmark-dev xvfb xauth
+  nlohmann-json3-dev libcli11-dev libstb-dev libgtest-dev libbenchmark-dev xvfb xauth libgl1-mesa-dri
   fonts-dejavu-core fonts-noto-cjk
   clang libclang-rt-14-dev"
 

@@ -60,7 +60,7 @@ struct CompareState {
   std::vector<int32_t> layer_ids;  // (n_layers)
   std::vector<double> share_a, share_b;  // (n_layers, n_experts) load share of each group
   std::vector<float> diff;               // (n_layers, n_experts) share_a - share_b
-  std::vector<double> js;                // (n_layers) Jensen-Shannon divergence, nats
+  std::vector<double> js;                // (n_layers) Jensen-Shannon divergence, bits
   int64_t tokens_a = 0, tokens_b = 0;
   std::string error;
 };

@@ -60,18 +60,4 @@ std::vector<LayerBalance> layer_balance(const analysis::RoutingArrays& r, const 
   return out;
 }
 
-double jensen_shannon(const std::vector<double>& p, const std::vector<double>& q) {
-  double sp = 0, sq = 0;
-  for (double v : p) sp += v;
-  for (double v : q) sq += v;
-  if (sp <= 0 || sq <= 0 || p.size() != q.size()) return 0.0;
-  double js = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    const double a = p[i] / sp, b = q[i] / sq, m = 0.5 * (a + b);
-    if (a > 0) js += 0.5 * a * std::log(a / m);
-    if (b > 0) js += 0.5 * b * std::log(b / m);
-  }
-  return js;
-}
-
 }  // namespace moescope::ui

@@ -32,8 +32,4 @@ struct LayerBalance {
 };
 std::vector<LayerBalance> layer_balance(const analysis::RoutingArrays& routing, const RoutingSummary& summary);
 
-// Jensen-Shannon divergence (natural log, in [0, ln 2]) between two distributions of equal size;
-// each is normalised first.
-double jensen_shannon(const std::vector<double>& p, const std::vector<double>& q);
-
 }  // namespace moescope::ui

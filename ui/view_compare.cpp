@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/analysis/divergence.h"
 #include "ui/colormap.h"
 #include "ui/heatmap_image.h"
 #include "ui/views.h"
@@ -100,7 +101,8 @@ void update_groups(AppState& app) {
     const auto begin = static_cast<ptrdiff_t>(l) * c.n_experts;
     const std::vector<double> pa(c.share_a.begin() + begin, c.share_a.begin() + begin + c.n_experts);
     const std::vector<double> pb(c.share_b.begin() + begin, c.share_b.begin() + begin + c.n_experts);
-    c.js[static_cast<size_t>(l)] = jensen_shannon(pa, pb);
+    const double js = analysis::js_divergence(pa, pb);  // NaN when a side routed nothing
+    c.js[static_cast<size_t>(l)] = std::isnan(js) ? 0.0 : js;
     for (int32_t e = 0; e < c.n_experts; ++e) c.diff[static_cast<size_t>(begin + e)] = static_cast<float>(pa[e] - pb[e]);
   }
   app.heat_diff.key = 0;  // rebuild the texture
@@ -141,7 +143,7 @@ void draw_js_bars(AppState& app, const CompareState& c, ImVec2 size) {
     }
     const ImVec2 m = ImGui::GetIO().MousePos;
     if (ImGui::IsItemHovered() && m.x >= x0 - 1 && m.x < x1 + 1) {
-      ImGui::SetTooltip("layer %d: JS divergence %.4f nats (max ln 2 = 0.693)", c.layer_ids.empty() ? l : c.layer_ids[static_cast<size_t>(l)], v);
+      ImGui::SetTooltip("layer %d: JS divergence %.4f bits (max 1)", c.layer_ids.empty() ? l : c.layer_ids[static_cast<size_t>(l)], v);
       if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) app.layer = l;
     }
   }

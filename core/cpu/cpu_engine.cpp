@@ -1,7 +1,5 @@
 // The CPU reference engine: float32 arithmetic over the stored weights, one layer after another,
 // reading like the model's maths. It is what the CUDA engine is checked against.
-#include <chrono>
-
 #include "core/analysis/ep_traffic.h"
 #include "core/cpu/attention.h"
 #include "core/cpu/feed_forward.h"
@@ -12,11 +10,6 @@
 namespace moescope {
 
 namespace {
-
-double now_us() {
-  using namespace std::chrono;
-  return static_cast<double>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count()) / 1e3;
-}
 
 class CpuEngine final : public Engine {
  public:
@@ -72,19 +65,18 @@ class CpuEngine final : public Engine {
       if (id < 0 || id >= c.vocab_size)
         fail_input("token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
     const StepInfo step{step_, position_, static_cast<int32_t>(n)};
-    const double step_start = now_us();
-    auto clock = [&](Phase phase, int32_t layer) {
-      return [this, phase, layer, step_start, &step](double start, double duration) {
-        if (observer_) observer_->on_timing({step.step, layer, phase, start - step_start, duration});
-      };
+    const double step_start = cpu::now_us();
+    // Phase start times are reported relative to the step's start.
+    auto timing = [&](Phase phase, int32_t layer, double start_us, double duration_us) {
+      if (observer_) observer_->on_timing({step.step, layer, phase, start_us - step_start, duration_us});
     };
     if (observer_) observer_->on_step_begin(step);
 
     const int64_t hidden = c.hidden_size;
     std::vector<float> h(static_cast<size_t>(n * hidden));  // (n, hidden) residual stream
-    double t = now_us();
+    double t = cpu::now_us();
     for (int64_t i = 0; i < n; ++i) cpu::weight_row_f32(model_.weights.embed_tokens, tokens[i], &h[i * hidden]);
-    clock(Phase::embed, -1)(t, now_us() - t);
+    timing(Phase::embed, -1, t, cpu::now_us() - t);
 
     std::vector<float> normed(h.size()), block_out(h.size());
     cpu::MoeRouting routing;
@@ -93,16 +85,16 @@ class CpuEngine final : public Engine {
       const int32_t layer = static_cast<int32_t>(l);
       caches_[l].reserve_positions(position_ + n);
 
-      t = now_us();
+      t = cpu::now_us();
       cpu::rms_norm(h.data(), n, hidden, input_norms_[l].data(), c.rms_norm_eps, normed.data());
       cpu::attention_forward(pool_, c, w.attention, rope_, normed.data(), n, position_, caches_[l], block_out.data());
       for (size_t i = 0; i < h.size(); ++i) h[i] += block_out[i];
-      clock(Phase::attention, layer)(t, now_us() - t);
+      timing(Phase::attention, layer, t, cpu::now_us() - t);
 
       cpu::rms_norm(h.data(), n, hidden, post_attn_norms_[l].data(), c.rms_norm_eps, normed.data());
       if (c.is_moe_layer(l)) {
         cpu::moe_forward(pool_, c, w, normed.data(), n, options_.enforce_capacity_factor, routing, block_out.data(),
-                         [&](Phase phase, double start, double duration) { clock(phase, layer)(start, duration); });
+                         [&](Phase phase, double start, double duration) { timing(phase, layer, start, duration); });
         if (observer_) {
           RoutingEvent event;
           event.step = step_;
@@ -120,20 +112,20 @@ class CpuEngine final : public Engine {
           if (options_.ep_degree > 1) report_all_to_all(step_, layer, routing, static_cast<int32_t>(n));
         }
       } else {
-        t = now_us();
+        t = cpu::now_us();
         cpu::swiglu_forward(pool_, w.dense, normed.data(), n, block_out.data());
-        clock(Phase::dense_mlp, layer)(t, now_us() - t);
+        timing(Phase::dense_mlp, layer, t, cpu::now_us() - t);
       }
       for (size_t i = 0; i < h.size(); ++i) h[i] += block_out[i];
     }
 
-    t = now_us();
+    t = cpu::now_us();
     const int64_t first_row = all_logits ? 0 : n - 1;
     const int64_t rows = n - first_row;
     cpu::rms_norm(&h[first_row * hidden], rows, hidden, final_norm_.data(), c.rms_norm_eps, normed.data());
     logits.resize(static_cast<size_t>(rows * c.vocab_size));
     cpu::matmul(pool_, normed.data(), rows, model_.weights.lm_head, logits.data());
-    clock(Phase::lm_head, -1)(t, now_us() - t);
+    timing(Phase::lm_head, -1, t, cpu::now_us() - t);
 
     position_ += n;
     ++step_;

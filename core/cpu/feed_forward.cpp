@@ -1,18 +1,11 @@
 #include "core/cpu/feed_forward.h"
 
-#include <chrono>
-
 #include "core/analysis/capacity.h"
 #include "core/routing.h"
 
 namespace moescope::cpu {
 
 namespace {
-
-double now_us() {
-  using namespace std::chrono;
-  return static_cast<double>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count()) / 1e3;
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "core/cpu/ops.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace moescope::cpu {
@@ -54,6 +55,11 @@ void rms_norm(const float* x, int64_t n, int64_t dim, const float* weight, doubl
 }
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+double now_us() {
+  using namespace std::chrono;
+  return static_cast<double>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count()) / 1e3;
+}
 
 namespace {
 

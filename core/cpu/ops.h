@@ -24,6 +24,9 @@ void rms_norm(const float* x, int64_t n, int64_t dim, const float* weight, doubl
 
 float silu(float x);
 
+// Microseconds on the steady clock, for phase timings.
+double now_us();
+
 // Rotary embedding inverse frequencies for a rotary width `dim` (YaRN-adjusted when configured),
 // and the factor YaRN applies to cos/sin.
 struct RopeTable {
