@@ -37,7 +37,9 @@ std::vector<std::string> split_pair(const std::string& text, const char* option)
   return parts;
 }
 
-nlohmann::json number_or_null(double value) { return std::isnan(value) ? nlohmann::json() : nlohmann::json(value); }
+nlohmann::json number_or_null(double value) {
+  return std::isnan(value) ? nlohmann::json() : nlohmann::json(value);
+}
 
 void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
   auto ids = split_pair(args.runs, "--runs");
@@ -52,9 +54,11 @@ void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
   analysis::RoutingArrays a = reader.routing(run_ids[0], {.scores = false});
   analysis::RoutingArrays b = reader.routing(run_ids[1], {.scores = false});
   if (a.layer_ids != b.layer_ids || a.n_experts != b.n_experts) {
-    fail_input("runs " + ids[0] + " and " + ids[1] + " come from models with different MoE layers or expert counts");
+    fail_input("runs " + ids[0] + " and " + ids[1] +
+               " come from models with different MoE layers or expert counts");
   }
-  auto jsd = analysis::js_divergence_per_layer(analysis::run_loads(a), analysis::run_loads(b), a.n_layers, a.n_experts);
+  auto jsd = analysis::js_divergence_per_layer(analysis::run_loads(a), analysis::run_loads(b), a.n_layers,
+                                               a.n_experts);
   std::vector<double> agreement;
   bool same_tokens = a.n_tokens == b.n_tokens && a.token_ids == b.token_ids && a.top_k == b.top_k;
   if (same_tokens) agreement = analysis::router_agreement(a, b);
@@ -66,7 +70,8 @@ void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
       if (same_tokens) row["topk_agreement"] = agreement[l];
       layers.push_back(std::move(row));
     }
-    std::printf("%s\n", nlohmann::json{{"runs", {run_ids[0], run_ids[1]}}, {"layers", layers}}.dump(2).c_str());
+    std::printf("%s\n",
+                nlohmann::json{{"runs", {run_ids[0], run_ids[1]}}, {"layers", layers}}.dump(2).c_str());
     return;
   }
   std::printf("runs %lld vs %lld: Jensen-Shannon divergence of expert loads per layer (bits, 0 = same)%s\n",
@@ -102,8 +107,9 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
   const int32_t n_layers = loads.n_layers;
   const int32_t n_experts = loads.n_experts;
   const size_t per_tag = static_cast<size_t>(n_layers) * static_cast<size_t>(n_experts);
-  auto jsd = analysis::js_divergence_per_layer(std::span(loads.load).subspan(0, per_tag),
-                                               std::span(loads.load).subspan(per_tag, per_tag), n_layers, n_experts);
+  auto jsd =
+      analysis::js_divergence_per_layer(std::span(loads.load).subspan(0, per_tag),
+                                        std::span(loads.load).subspan(per_tag, per_tag), n_layers, n_experts);
   std::optional<analysis::PermutationTest> test;
   if (group[0].size() >= 2 && group[1].size() >= 2) {
     test = analysis::jsd_permutation_test(group[0], group[1], n_layers, n_experts, args.permutations);
@@ -113,15 +119,19 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
   nlohmann::json layers = nlohmann::json::array();
   for (int32_t l = 0; l < n_layers; ++l) {
     auto preferences = analysis::expert_tag_preference(loads, l);
-    std::sort(preferences.begin(), preferences.end(), [](const auto& x, const auto& y) { return x.p_value < y.p_value; });
+    std::sort(preferences.begin(), preferences.end(),
+              [](const auto& x, const auto& y) { return x.p_value < y.p_value; });
     nlohmann::json experts = nlohmann::json::array();
     for (size_t i = 0; i < preferences.size() && i < 3; ++i) {
       const auto& p = preferences[i];
       if (p.preferred_tag < 0) continue;
-      experts.push_back({{"expert", p.expert}, {"prefers", loads.tags[static_cast<size_t>(p.preferred_tag)]},
-                         {"lift", p.lift}, {"p_value", p.p_value}});
+      experts.push_back({{"expert", p.expert},
+                         {"prefers", loads.tags[static_cast<size_t>(p.preferred_tag)]},
+                         {"lift", p.lift},
+                         {"p_value", p.p_value}});
     }
-    layers.push_back({{"layer", layer_ids[static_cast<size_t>(l)]}, {"jsd_bits", number_or_null(jsd[l])},
+    layers.push_back({{"layer", layer_ids[static_cast<size_t>(l)]},
+                      {"jsd_bits", number_or_null(jsd[l])},
                       {"most_tag_specific_experts", experts}});
   }
   if (args.json) {
@@ -129,23 +139,27 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
                           {"runs", {group[0].size(), group[1].size()}},
                           {"tokens", loads.tokens},
                           {"layers", layers}};
-    if (test) out["permutation_test"] = {{"mean_jsd_bits", test->observed}, {"p_value", test->p_value},
-                                         {"permutations", test->n_permutations}};
+    if (test)
+      out["permutation_test"] = {{"mean_jsd_bits", test->observed},
+                                 {"p_value", test->p_value},
+                                 {"permutations", test->n_permutations}};
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("'%s' (%zu runs, %lld tokens) vs '%s' (%zu runs, %lld tokens)\n", tags[0].c_str(), group[0].size(),
-              static_cast<long long>(loads.tokens[0]), tags[1].c_str(), group[1].size(),
+  std::printf("'%s' (%zu runs, %lld tokens) vs '%s' (%zu runs, %lld tokens)\n", tags[0].c_str(),
+              group[0].size(), static_cast<long long>(loads.tokens[0]), tags[1].c_str(), group[1].size(),
               static_cast<long long>(loads.tokens[1]));
   if (test) {
-    std::printf("mean JSD %.4f bits; permutation test over %d random splits of the runs: p = %.4f\n", test->observed,
-                test->n_permutations, test->p_value);
+    std::printf("mean JSD %.4f bits; permutation test over %d random splits of the runs: p = %.4f\n",
+                test->observed, test->n_permutations, test->p_value);
   } else {
     std::printf("(a permutation test needs at least 2 runs per tag)\n");
   }
-  std::printf("\n%5s %9s  %s\n", "layer", "JSD", "most tag-specific experts (preferred tag, lift, chi-square p)");
+  std::printf("\n%5s %9s  %s\n", "layer", "JSD",
+              "most tag-specific experts (preferred tag, lift, chi-square p)");
   for (const auto& layer : layers) {
-    std::printf("%5d %9.4f ", layer["layer"].get<int>(), layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
+    std::printf("%5d %9.4f ", layer["layer"].get<int>(),
+                layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
     for (const auto& e : layer["most_tag_specific_experts"]) {
       std::printf("  e%d %s x%.2f p=%.2g", e["expert"].get<int>(), e["prefers"].get<std::string>().c_str(),
                   e["lift"].get<double>(), e["p_value"].get<double>());
@@ -167,7 +181,8 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
     if (args->tags.empty() == args->runs.empty()) fail_input("compare needs either --tags A,B or --runs A,B");
-    std::filesystem::path db = args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
+    std::filesystem::path db =
+        args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::SessionReader reader(db);
     if (!args->runs.empty()) {
       compare_runs(reader, *args);

@@ -17,14 +17,16 @@ struct ExportArgs {
 
 void add_export(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
-  auto* cmd = app.add_subcommand("export", "Export a session: csv (a folder of tables), json, chrome-trace, sqlite");
+  auto* cmd =
+      app.add_subcommand("export", "Export a session: csv (a folder of tables), json, chrome-trace, sqlite");
   cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
   cmd->add_option("--format", args->format, "csv, json, chrome-trace or sqlite")->required();
   cmd->add_option("--out", args->out, "Output folder (csv) or file")->required();
   cmd->add_option("--run", args->run_id, "Only this run");
   cmd->callback([args] {
     auto format = sessions::parse_export_format(args->format);
-    std::filesystem::path db = args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
+    std::filesystem::path db =
+        args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::ExportOptions options;
     if (args->run_id > 0) options.run_id = args->run_id;
     sessions::export_session(db, format, args->out, options);

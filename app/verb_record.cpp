@@ -50,7 +50,8 @@ class ProgressBar {
     int filled = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(kWidth, '.');
-    std::fprintf(stderr, "\r[%s] %zu/%zu prompts  %-10.10s %7.1f tok/s", bar.c_str(), done, total_, tag.c_str(), rate);
+    std::fprintf(stderr, "\r[%s] %zu/%zu prompts  %-10.10s %7.1f tok/s", bar.c_str(), done, total_,
+                 tag.c_str(), rate);
     if (done == total_) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
@@ -62,7 +63,8 @@ class ProgressBar {
 
 // Per position, KL(dropless || enforced) of the next-token distribution over the final tokens:
 // what enforcing capacity cost the run (the same measure `moescope run` records).
-std::vector<double> kl_to_dropless(const Model& model, EngineOptions options, const std::vector<int32_t>& ids) {
+std::vector<double> kl_to_dropless(const Model& model, EngineOptions options,
+                                   const std::vector<int32_t>& ids) {
   std::vector<float> enforced;
   std::vector<float> dropless;
   create_engine(model, options)->forward(ids, true, enforced);
@@ -71,7 +73,8 @@ std::vector<double> kl_to_dropless(const Model& model, EngineOptions options, co
   const size_t vocab = static_cast<size_t>(model.config.vocab_size);
   std::vector<double> kl(ids.size());
   for (size_t p = 0; p < ids.size(); ++p) {
-    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
+    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab),
+                                    std::span(enforced).subspan(p * vocab, vocab));
   }
   return kl;
 }
@@ -87,19 +90,20 @@ void run_record(const RecordArgs& args) {
   options.enforce_capacity_factor = args.enforce_capacity;
   auto engine = create_engine(*model, options);
 
-  const std::filesystem::path db = args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
+  const std::filesystem::path db =
+      args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
   if (!db.parent_path().empty()) std::filesystem::create_directories(db.parent_path());
   sessions::RecorderOptions recorder_options;
   recorder_options.store_router_logits = args.store_router_logits;
   sessions::SessionWriter writer(db, "record", recorder_options);
   const int64_t model_id = writer.add_model(sessions::describe_model(*model));
-  const std::string settings = nlohmann::json{{"max_new_tokens", args.max_new_tokens},
-                                              {"temperature", args.temperature},
-                                              {"top_p", args.top_p},
-                                              {"seed", args.seed},
-                                              {"enforce_capacity_factor", args.enforce_capacity},
-                                              {"prompt_set", args.prompts}}
-                                   .dump();
+  const std::string settings = nlohmann::json{
+      {"max_new_tokens", args.max_new_tokens},
+      {"temperature", args.temperature},
+      {"top_p", args.top_p},
+      {"seed", args.seed},
+      {"enforce_capacity_factor", args.enforce_capacity},
+      {"prompt_set", args.prompts}}.dump();
 
   ProgressBar progress(prompts.size());
   auto start = std::chrono::steady_clock::now();
@@ -118,8 +122,9 @@ void run_record(const RecordArgs& args) {
       const int64_t limit = model->config.max_position_embeddings;
       if (static_cast<int64_t>(request.prompt_ids.size()) + args.max_new_tokens > limit) {
         fail_input(args.prompts + ":" + std::to_string(prompt.line) + ": the prompt has " +
-                   std::to_string(request.prompt_ids.size()) + " tokens; with " + std::to_string(args.max_new_tokens) +
-                   " new tokens that exceeds max_position_embeddings " + std::to_string(limit));
+                   std::to_string(request.prompt_ids.size()) + " tokens; with " +
+                   std::to_string(args.max_new_tokens) + " new tokens that exceeds max_position_embeddings " +
+                   std::to_string(limit));
       }
       request.max_new_tokens = args.max_new_tokens;
       request.sampling = {args.temperature, args.top_p, args.seed};
@@ -163,14 +168,19 @@ void add_record(CLI::App& app) {
   auto args = std::make_shared<RecordArgs>();
   auto* cmd = app.add_subcommand("record", "Record a prompt set (JSON Lines: text, tag) into a session file");
   cmd->add_option("--model", args->model_dir, "Checkpoint folder")->required();
-  cmd->add_option("--prompts", args->prompts, "Prompt set: one JSON object per line with text and tag")->required();
+  cmd->add_option("--prompts", args->prompts, "Prompt set: one JSON object per line with text and tag")
+      ->required();
   cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
   cmd->add_option("--tag", args->default_tag, "Tag for prompts that have none");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate per prompt")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
-  cmd->add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--temperature", args->temperature, "0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();

@@ -46,13 +46,13 @@ void list_runs(sessions::SessionReader& reader, bool json) {
     return;
   }
   std::printf("%s: %zu runs\n", reader.path().c_str(), runs.size());
-  std::printf("%5s  %-9s %-12s %-10s %6s %6s  %-5s %10s  %s\n", "run", "status", "model", "tag", "prompt", "gen",
-              "back", "total ms", "started");
+  std::printf("%5s  %-9s %-12s %-10s %6s %6s  %-5s %10s  %s\n", "run", "status", "model", "tag", "prompt",
+              "gen", "back", "total ms", "started");
   for (const auto& run : runs) {
-    std::printf("%5lld  %-9s %-12.12s %-10.10s %6lld %6lld  %-5s %10.1f  %s\n", static_cast<long long>(run.id),
-                run.status.c_str(), run.model_type.c_str(), run.tag.c_str(), static_cast<long long>(run.n_prompt_tokens),
-                static_cast<long long>(run.n_generated_tokens), run.backend.c_str(), run.total_us / 1000.0,
-                run.started_at.c_str());
+    std::printf("%5lld  %-9s %-12.12s %-10.10s %6lld %6lld  %-5s %10.1f  %s\n",
+                static_cast<long long>(run.id), run.status.c_str(), run.model_type.c_str(), run.tag.c_str(),
+                static_cast<long long>(run.n_prompt_tokens), static_cast<long long>(run.n_generated_tokens),
+                run.backend.c_str(), run.total_us / 1000.0, run.started_at.c_str());
   }
 }
 
@@ -67,7 +67,8 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   sessions::RunSummary run = reader.run(run_id);
   if (run.status != "complete") {
     throw InputError(reader.path().string() + ": run " + std::to_string(run_id) + " is " + run.status +
-                     (run.error.empty() ? "" : " (" + run.error + ")") + "; only complete runs have a report");
+                     (run.error.empty() ? "" : " (" + run.error + ")") +
+                     "; only complete runs have a report");
   }
   analysis::RoutingArrays arrays = reader.routing(run_id, {.scores = true, .router_logits = true});
   analysis::MetricsOptions options;
@@ -98,19 +99,21 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
     return;
   }
 
-  std::printf("run %lld: %s [%s] on %s (%s), %lld prompt + %lld generated tokens, %d MoE layers, %d experts, top-%d\n",
-              static_cast<long long>(run.id), run.model_type.c_str(), run.tag.c_str(), run.device.c_str(),
-              run.backend.c_str(), static_cast<long long>(run.n_prompt_tokens),
-              static_cast<long long>(run.n_generated_tokens), arrays.n_layers, arrays.n_experts, arrays.top_k);
+  std::printf(
+      "run %lld: %s [%s] on %s (%s), %lld prompt + %lld generated tokens, %d MoE layers, %d experts, "
+      "top-%d\n",
+      static_cast<long long>(run.id), run.model_type.c_str(), run.tag.c_str(), run.device.c_str(),
+      run.backend.c_str(), static_cast<long long>(run.n_prompt_tokens),
+      static_cast<long long>(run.n_generated_tokens), arrays.n_layers, arrays.n_experts, arrays.top_k);
   std::printf("prefill %.1f ms, decode %.1f ms\n\n", run.prefill_us / 1000.0, run.decode_us / 1000.0);
-  std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux", "entropy",
-              "z-loss");
+  std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux",
+              "entropy", "z-loss");
   for (double factor : options.capacity_factors) std::printf("  drop@%-4g", factor);
   std::printf("\n");
   for (const analysis::LayerMetrics& layer : metrics.layers) {
-    std::printf("%5d %8.3f %7.3f %7.3f %7.3f %8s %8s %8s", layer.layer_id, layer.max_over_mean, layer.cv, layer.gini,
-                layer.balancedness, optional_text(layer.aux_loss).c_str(), optional_text(layer.token_entropy).c_str(),
-                optional_text(layer.z_loss).c_str());
+    std::printf("%5d %8.3f %7.3f %7.3f %7.3f %8s %8s %8s", layer.layer_id, layer.max_over_mean, layer.cv,
+                layer.gini, layer.balancedness, optional_text(layer.aux_loss).c_str(),
+                optional_text(layer.token_entropy).c_str(), optional_text(layer.z_loss).c_str());
     for (const analysis::DropRate& drop : layer.drop_rates) std::printf("  %8.2f%%", 100.0 * drop.rate);
     std::printf("\n");
   }
@@ -118,7 +121,8 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
     double share = assigned_per_factor[f] ? 100.0 * overflow_per_factor[f] / assigned_per_factor[f] : 0.0;
     std::printf("  C=%-5g %8lld of %lld assignments (%.2f%%)\n", overflow.capacity_factors[f],
-                static_cast<long long>(overflow_per_factor[f]), static_cast<long long>(assigned_per_factor[f]), share);
+                static_cast<long long>(overflow_per_factor[f]),
+                static_cast<long long>(assigned_per_factor[f]), share);
   }
 }
 
@@ -129,7 +133,8 @@ void add_report(CLI::App& app) {
   cmd->add_option("--run", args->run_id, "Report this run");
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
-    std::filesystem::path db = args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
+    std::filesystem::path db =
+        args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::SessionReader reader(db);
     if (args->run_id > 0) {
       report_run(reader, args->run_id, args->json);

@@ -12,7 +12,8 @@ ExportFormat parse_export_format(std::string_view name) {
   if (name == "json") return ExportFormat::json;
   if (name == "chrome-trace") return ExportFormat::chrome_trace;
   if (name == "sqlite") return ExportFormat::sqlite;
-  fail_input("unknown export format '" + std::string(name) + "' (expected csv, json, chrome-trace or sqlite)");
+  fail_input("unknown export format '" + std::string(name) +
+             "' (expected csv, json, chrome-trace or sqlite)");
 }
 
 void export_session(const std::filesystem::path& db, ExportFormat format, const std::filesystem::path& out,
@@ -20,10 +21,18 @@ void export_session(const std::filesystem::path& db, ExportFormat format, const 
   SessionReader reader(db);
   if (options.run_id) reader.run(*options.run_id);  // a missing run fails before anything is written
   switch (format) {
-    case ExportFormat::csv: export_csv(reader, out, options); break;
-    case ExportFormat::json: export_json(reader, out, options); break;
-    case ExportFormat::chrome_trace: export_chrome_trace(reader, out, options); break;
-    case ExportFormat::sqlite: export_sqlite(reader, out, options); break;
+    case ExportFormat::csv:
+      export_csv(reader, out, options);
+      break;
+    case ExportFormat::json:
+      export_json(reader, out, options);
+      break;
+    case ExportFormat::chrome_trace:
+      export_chrome_trace(reader, out, options);
+      break;
+    case ExportFormat::sqlite:
+      export_sqlite(reader, out, options);
+      break;
   }
 }
 

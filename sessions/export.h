@@ -31,7 +31,9 @@ void export_session(const std::filesystem::path& db, ExportFormat format, const 
 class SessionReader;
 void export_csv(SessionReader& reader, const std::filesystem::path& out_dir, const ExportOptions& options);
 void export_json(SessionReader& reader, const std::filesystem::path& out_file, const ExportOptions& options);
-void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out_file, const ExportOptions& options);
-void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file, const ExportOptions& options);
+void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out_file,
+                         const ExportOptions& options);
+void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file,
+                   const ExportOptions& options);
 
 }  // namespace moescope::sessions

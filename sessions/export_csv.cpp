@@ -50,10 +50,17 @@ void write_query(Connection& connection, const std::string& sql, const ExportOpt
     for (int c = 0; c < query.column_count(); ++c) {
       if (c) out << ',';
       switch (query.column_type(c)) {
-        case SQLITE_INTEGER: out << query.column_int(c); break;
-        case SQLITE_FLOAT: write_real(out, query.column_double(c)); break;
-        case SQLITE_NULL: break;
-        default: write_text(out, query.column_text(c)); break;
+        case SQLITE_INTEGER:
+          out << query.column_int(c);
+          break;
+        case SQLITE_FLOAT:
+          write_real(out, query.column_double(c));
+          break;
+        case SQLITE_NULL:
+          break;
+        default:
+          write_text(out, query.column_text(c));
+          break;
       }
     }
     out << "\r\n";
@@ -74,46 +81,55 @@ void export_csv(SessionReader& reader, const std::filesystem::path& out_dir, con
     throw InputError(out_dir.string() + ": cannot create the CSV export directory");
   }
   Connection& db = reader.connection();
+  write_query(
+      db,
+      "SELECT r.id AS run_id, r.session_id, r.status, r.error, m.path AS model_path, m.model_type,"
+      " p.tag, p.text AS prompt, r.backend, r.device, r.settings_json, r.n_experts, r.top_k, r.moe_layers,"
+      " r.capacity_factors, r.started_at, r.finished_at, r.n_prompt_tokens, r.n_generated_tokens,"
+      " r.prefill_us, r.decode_us, r.total_us FROM runs r JOIN models m ON m.id = r.model_id"
+      " LEFT JOIN prompts p ON p.id = r.prompt_id" +
+          where_run(options, "r.id") + " ORDER BY r.id",
+      options, out_dir / "runs.csv");
+  write_query(
+      db,
+      "SELECT run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens" +
+          where_run(options) + " ORDER BY run_id, position",
+      options, out_dir / "tokens.csv");
   write_query(db,
-              "SELECT r.id AS run_id, r.session_id, r.status, r.error, m.path AS model_path, m.model_type,"
-              " p.tag, p.text AS prompt, r.backend, r.device, r.settings_json, r.n_experts, r.top_k, r.moe_layers,"
-              " r.capacity_factors, r.started_at, r.finished_at, r.n_prompt_tokens, r.n_generated_tokens,"
-              " r.prefill_us, r.decode_us, r.total_us FROM runs r JOIN models m ON m.id = r.model_id"
-              " LEFT JOIN prompts p ON p.id = r.prompt_id" + where_run(options, "r.id") + " ORDER BY r.id",
-              options, out_dir / "runs.csv");
-  write_query(db,
-              "SELECT run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens" +
-                  where_run(options) + " ORDER BY run_id, position",
-              options, out_dir / "tokens.csv");
-  write_query(db,
-              "SELECT run_id, step, first_position, n_tokens, start_us, duration_us FROM steps" + where_run(options) +
-                  " ORDER BY run_id, step",
+              "SELECT run_id, step, first_position, n_tokens, start_us, duration_us FROM steps" +
+                  where_run(options) + " ORDER BY run_id, step",
               options, out_dir / "steps.csv");
-  write_query(db,
-              "SELECT run_id, step, position, layer, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
-              " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
-              " dropped_mask FROM routing" + where_run(options) + " ORDER BY run_id, position, layer",
-              options, out_dir / "routing.csv");
+  write_query(
+      db,
+      "SELECT run_id, step, position, layer, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
+      " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
+      " dropped_mask FROM routing" +
+          where_run(options) + " ORDER BY run_id, position, layer",
+      options, out_dir / "routing.csv");
   write_query(db,
               "SELECT run_id, layer, expert, hits, weight_sum FROM expert_hits" + where_run(options) +
                   " ORDER BY run_id, layer, expert",
               options, out_dir / "expert_hits.csv");
-  write_query(db,
-              "SELECT run_id, layer, expert, capacity_factor, assigned, capacity, overflow FROM capacity_overflow" +
-                  where_run(options) + " ORDER BY run_id, capacity_factor, layer, expert",
-              options, out_dir / "capacity_overflow.csv");
+  write_query(
+      db,
+      "SELECT run_id, layer, expert, capacity_factor, assigned, capacity, overflow FROM capacity_overflow" +
+          where_run(options) + " ORDER BY run_id, capacity_factor, layer, expert",
+      options, out_dir / "capacity_overflow.csv");
   write_query(db,
               "SELECT run_id, step, layer, phase, start_us, duration_us FROM timings" + where_run(options) +
                   " ORDER BY run_id, step, start_us, rowid",
               options, out_dir / "timings.csv");
   write_query(db,
-              "SELECT a.run_id, a.step, a.layer, a.src_rank, a.dst_rank, a.tokens, a.bytes, s.measured_us, s.modeled_us"
+              "SELECT a.run_id, a.step, a.layer, a.src_rank, a.dst_rank, a.tokens, a.bytes, s.measured_us, "
+              "s.modeled_us"
               " FROM all_to_all a JOIN all_to_all_steps s USING (run_id, step, layer)" +
-                  where_run(options, "a.run_id") + " ORDER BY a.run_id, a.step, a.layer, a.src_rank, a.dst_rank",
+                  where_run(options, "a.run_id") +
+                  " ORDER BY a.run_id, a.step, a.layer, a.src_rank, a.dst_rank",
               options, out_dir / "all_to_all.csv");
 
   // Score vectors: decoded from their float16 BLOBs, one column per expert.
-  std::vector<RunSummary> runs = options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
+  std::vector<RunSummary> runs =
+      options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
   for (const RunSummary& run : runs) {
     if (run.status != "complete") continue;
     analysis::RoutingArrays arrays = reader.routing(run.id, {.scores = true, .router_logits = false});

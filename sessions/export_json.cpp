@@ -32,8 +32,10 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
 
   nlohmann::json tokens = nlohmann::json::array();
   for (const TokenRecord& token : reader.tokens(run.id)) {
-    nlohmann::json t = {{"position", token.position}, {"token_id", token.token_id},
-                        {"text", token.display_text}, {"is_prompt", token.is_prompt}};
+    nlohmann::json t = {{"position", token.position},
+                        {"token_id", token.token_id},
+                        {"text", token.display_text},
+                        {"is_prompt", token.is_prompt}};
     t["logprob"] = token.logprob ? nlohmann::json(*token.logprob) : nlohmann::json();
     if (token.kl_to_dropless) t["kl_to_dropless"] = *token.kl_to_dropless;
     tokens.push_back(std::move(t));
@@ -42,8 +44,11 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
 
   nlohmann::json steps = nlohmann::json::array();
   for (const StepRow& step : reader.steps(run.id)) {
-    steps.push_back({{"step", step.step}, {"first_position", step.first_position}, {"n_tokens", step.n_tokens},
-                     {"start_us", step.start_us}, {"duration_us", step.duration_us}});
+    steps.push_back({{"step", step.step},
+                     {"first_position", step.first_position},
+                     {"n_tokens", step.n_tokens},
+                     {"start_us", step.start_us},
+                     {"duration_us", step.duration_us}});
   }
   j["steps"] = std::move(steps);
 
@@ -61,25 +66,37 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
                     {"scores", arrays.scores},
                     {"scores_shape", "(n_layers, n_tokens, n_experts), empty when not recorded"}};
     ExpertHits hits = reader.expert_hits(run.id);
-    j["expert_hits"] = {{"layer_ids", hits.layer_ids}, {"hits", hits.hits}, {"weight_sum", hits.weight_sum},
+    j["expert_hits"] = {{"layer_ids", hits.layer_ids},
+                        {"hits", hits.hits},
+                        {"weight_sum", hits.weight_sum},
                         {"shape", "(n_layers, n_experts)"}};
     OverflowTable overflow = reader.capacity_overflow(run.id);
-    j["capacity_overflow"] = {{"capacity_factors", overflow.capacity_factors}, {"layer_ids", overflow.layer_ids},
-                              {"assigned", overflow.assigned}, {"capacity", overflow.capacity},
-                              {"overflow", overflow.overflow}, {"shape", "(n_factors, n_layers, n_experts)"}};
+    j["capacity_overflow"] = {{"capacity_factors", overflow.capacity_factors},
+                              {"layer_ids", overflow.layer_ids},
+                              {"assigned", overflow.assigned},
+                              {"capacity", overflow.capacity},
+                              {"overflow", overflow.overflow},
+                              {"shape", "(n_factors, n_layers, n_experts)"}};
   }
 
   nlohmann::json timings = nlohmann::json::array();
   for (const TimingRow& timing : reader.timings(run.id)) {
-    timings.push_back({{"step", timing.step}, {"layer", timing.layer}, {"phase", timing.phase},
-                       {"start_us", timing.start_us}, {"duration_us", timing.duration_us}});
+    timings.push_back({{"step", timing.step},
+                       {"layer", timing.layer},
+                       {"phase", timing.phase},
+                       {"start_us", timing.start_us},
+                       {"duration_us", timing.duration_us}});
   }
   j["timings"] = std::move(timings);
   nlohmann::json exchanges = nlohmann::json::array();
   for (const AllToAllStep& exchange : reader.all_to_all(run.id)) {
-    exchanges.push_back({{"step", exchange.step}, {"layer", exchange.layer}, {"n_ranks", exchange.n_ranks},
-                         {"tokens", exchange.tokens}, {"bytes", exchange.bytes},
-                         {"measured_us", exchange.measured_us}, {"modeled_us", exchange.modeled_us}});
+    exchanges.push_back({{"step", exchange.step},
+                         {"layer", exchange.layer},
+                         {"n_ranks", exchange.n_ranks},
+                         {"tokens", exchange.tokens},
+                         {"bytes", exchange.bytes},
+                         {"measured_us", exchange.measured_us},
+                         {"modeled_us", exchange.modeled_us}});
   }
   j["all_to_all"] = std::move(exchanges);
   return j;
@@ -92,7 +109,8 @@ void export_json(SessionReader& reader, const std::filesystem::path& out_file, c
   document["format"] = "moescope-session";
   document["schema_version"] = kSchemaVersion;
   nlohmann::json runs = nlohmann::json::array();
-  std::vector<RunSummary> summaries = options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
+  std::vector<RunSummary> summaries =
+      options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
   for (const RunSummary& run : summaries) runs.push_back(run_json(reader, run));
   document["runs"] = std::move(runs);
   std::ofstream out(out_file, std::ios::binary | std::ios::trunc);

@@ -8,7 +8,8 @@
 
 namespace moescope::sessions {
 
-void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file, const ExportOptions& options) {
+void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file,
+                   const ExportOptions& options) {
   std::error_code error;
   if (std::filesystem::exists(out_file, error)) {
     throw InputError(out_file.string() + ": already exists; the SQLite export writes a new file");
@@ -18,15 +19,16 @@ void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file,
   try {
     vacuum.run();
   } catch (const SqlError& e) {
-    throw ResourceError(out_file.string() + ": cannot write the SQLite export (" + sqlite3_errstr(e.code) + ")");
+    throw ResourceError(out_file.string() + ": cannot write the SQLite export (" + sqlite3_errstr(e.code) +
+                        ")");
   }
   if (!options.run_id) return;
   Connection copy(out_file, SQLITE_OPEN_READWRITE);
   harden_connection(copy);
   {
     Transaction transaction(copy);
-    for (const char* table : {"tokens", "steps", "routing", "expert_hits", "capacity_overflow",
-                              "timings", "all_to_all", "all_to_all_steps"}) {
+    for (const char* table : {"tokens", "steps", "routing", "expert_hits", "capacity_overflow", "timings",
+                              "all_to_all", "all_to_all_steps"}) {
       Statement remove = copy.prepare(std::string("DELETE FROM ") + table + " WHERE run_id <> ?");
       remove.bind(1, *options.run_id).run();
     }

@@ -25,9 +25,11 @@ nlohmann::json metadata(const char* name, int64_t pid, int tid, const std::strin
 
 }  // namespace
 
-void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out_file, const ExportOptions& options) {
+void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out_file,
+                         const ExportOptions& options) {
   nlohmann::json events = nlohmann::json::array();
-  std::vector<RunSummary> runs = options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
+  std::vector<RunSummary> runs =
+      options.run_id ? std::vector<RunSummary>{reader.run(*options.run_id)} : reader.runs();
   for (const RunSummary& run : runs) {
     const int64_t pid = run.id;
     std::string label = "run " + std::to_string(run.id) + ": " + run.model_type +
@@ -35,7 +37,9 @@ void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out
     events.push_back(metadata("process_name", pid, kStepThread, label));
     events.push_back(metadata("thread_name", pid, kStepThread, "forward steps"));
     events.push_back(metadata("thread_name", pid, kOutsideLayersThread, "embedding / lm_head"));
-    for (int32_t layer : run.moe_layers) events.push_back(metadata("thread_name", pid, thread_of_layer(layer), "layer " + std::to_string(layer)));
+    for (int32_t layer : run.moe_layers)
+      events.push_back(
+          metadata("thread_name", pid, thread_of_layer(layer), "layer " + std::to_string(layer)));
 
     // Steps are timed by the recorder's clock and phases by the engine's, relative to their step.
     // Where a step's phases end after the step (clocks disagree), the step is stretched and later
@@ -54,14 +58,16 @@ void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out
       double dur = std::max(step.duration_us, phase_end.contains(step.step) ? phase_end[step.step] : 0.0);
       step_ts[step.step] = ts;
       previous_end = ts + dur;
-      events.push_back({{"name", step.n_tokens > 1 || step.step == 0 ? "prefill" : "decode"},
-                        {"cat", "step"},
-                        {"ph", "X"},
-                        {"pid", pid},
-                        {"tid", kStepThread},
-                        {"ts", ts},
-                        {"dur", dur},
-                        {"args", {{"step", step.step}, {"first_position", step.first_position}, {"n_tokens", step.n_tokens}}}});
+      events.push_back(
+          {{"name", step.n_tokens > 1 || step.step == 0 ? "prefill" : "decode"},
+           {"cat", "step"},
+           {"ph", "X"},
+           {"pid", pid},
+           {"tid", kStepThread},
+           {"ts", ts},
+           {"dur", dur},
+           {"args",
+            {{"step", step.step}, {"first_position", step.first_position}, {"n_tokens", step.n_tokens}}}});
     }
     auto start_of = [&](int64_t step) { return step_ts.contains(step) ? step_ts[step] : 0.0; };
     for (const TimingRow& timing : timings) {
@@ -90,7 +96,8 @@ void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out
                         {"args", {{"tokens", remote}}}});
     }
   }
-  nlohmann::json document = {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ms"},
+  nlohmann::json document = {{"traceEvents", std::move(events)},
+                             {"displayTimeUnit", "ms"},
                              {"otherData", {{"producer", "moescope"}, {"source", reader.path().string()}}}};
   std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
   if (!out) throw ResourceError(out_file.string() + ": cannot write the export file");

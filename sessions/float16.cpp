@@ -77,7 +77,8 @@ void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out) {
   size_t n = std::min(bytes.size() / 2, out.size());
   const std::byte* in = bytes.data();
   for (size_t i = 0; i < n; ++i) {
-    uint16_t half = static_cast<uint16_t>(static_cast<uint16_t>(in[2 * i]) | (static_cast<uint16_t>(in[2 * i + 1]) << 8));
+    uint16_t half =
+        static_cast<uint16_t>(static_cast<uint16_t>(in[2 * i]) | (static_cast<uint16_t>(in[2 * i + 1]) << 8));
     out[i] = table[half];
   }
 }

@@ -16,6 +16,7 @@ struct PromptEntry {
 
 // InputError naming FILE:LINE and what was expected on the first bad line; an empty set is an
 // error too.
-std::vector<PromptEntry> load_prompt_set(const std::filesystem::path& file, const std::string& default_tag = "");
+std::vector<PromptEntry> load_prompt_set(const std::filesystem::path& file,
+                                         const std::string& default_tag = "");
 
 }  // namespace moescope::sessions

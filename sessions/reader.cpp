@@ -33,8 +33,10 @@ std::vector<T> parse_json_array(const std::filesystem::path& path, int64_t run_i
 }
 
 const char* kRunColumns =
-    "SELECT r.id, r.session_id, r.model_id, r.status, coalesce(r.error, ''), r.backend, r.device, r.settings_json,"
-    " r.started_at, coalesce(r.finished_at, ''), m.path, m.model_type, coalesce(p.text, ''), coalesce(p.tag, ''),"
+    "SELECT r.id, r.session_id, r.model_id, r.status, coalesce(r.error, ''), r.backend, r.device, "
+    "r.settings_json,"
+    " r.started_at, coalesce(r.finished_at, ''), m.path, m.model_type, coalesce(p.text, ''), coalesce(p.tag, "
+    "''),"
     " r.moe_layers, r.n_experts, r.top_k, r.capacity_factors, r.n_prompt_tokens, r.n_generated_tokens,"
     " coalesce(r.prefill_us, 0), coalesce(r.decode_us, 0), coalesce(r.total_us, 0)"
     " FROM runs r JOIN models m ON m.id = r.model_id LEFT JOIN prompts p ON p.id = r.prompt_id";
@@ -66,8 +68,9 @@ RunSummary read_run(const std::filesystem::path& path, const Statement& row) {
   run.total_us = row.column_double(22);
 
   if (n_experts < 1 || n_experts > kMaxExperts || top_k < 1 || top_k > n_experts) {
-    bad_run(path, run.id, "has impossible routing dimensions (n_experts " + std::to_string(n_experts) + ", top_k " +
-                              std::to_string(top_k) + ")");
+    bad_run(path, run.id,
+            "has impossible routing dimensions (n_experts " + std::to_string(n_experts) + ", top_k " +
+                std::to_string(top_k) + ")");
   }
   run.n_experts = static_cast<int32_t>(n_experts);
   run.top_k = static_cast<int32_t>(top_k);
@@ -83,7 +86,8 @@ RunSummary read_run(const std::filesystem::path& path, const Statement& row) {
 
 }  // namespace
 
-SessionReader::SessionReader(const std::filesystem::path& path) : connection_(open_session(path, OpenMode::read)) {}
+SessionReader::SessionReader(const std::filesystem::path& path)
+    : connection_(open_session(path, OpenMode::read)) {}
 
 std::vector<RunSummary> SessionReader::runs() {
   std::vector<RunSummary> result;
@@ -95,7 +99,8 @@ std::vector<RunSummary> SessionReader::runs() {
 RunSummary SessionReader::run(int64_t run_id) {
   Statement query = connection_.prepare(std::string(kRunColumns) + " WHERE r.id = ?");
   query.bind(1, run_id);
-  if (!query.step()) throw InputError(path().string() + ": no run " + std::to_string(run_id) + " in this session file");
+  if (!query.step())
+    throw InputError(path().string() + ": no run " + std::to_string(run_id) + " in this session file");
   return read_run(path(), query);
 }
 
@@ -112,7 +117,8 @@ std::vector<int64_t> SessionReader::runs_with_tag(const std::string& tag) {
 std::vector<TokenRecord> SessionReader::tokens(int64_t run_id) {
   std::vector<TokenRecord> tokens;
   Statement query = connection_.prepare(
-      "SELECT position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens WHERE run_id = ?"
+      "SELECT position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens WHERE run_id "
+      "= ?"
       " ORDER BY position");
   query.bind(1, run_id);
   while (query.step()) {
@@ -143,7 +149,8 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
     return arrays;
   }
   std::vector<int32_t> slot_of_layer(static_cast<size_t>(summary.moe_layers.back()) + 1, -1);
-  for (int32_t slot = 0; slot < n_layers; ++slot) slot_of_layer[static_cast<size_t>(summary.moe_layers[slot])] = slot;
+  for (int32_t slot = 0; slot < n_layers; ++slot)
+    slot_of_layer[static_cast<size_t>(summary.moe_layers[slot])] = slot;
 
   // The run's length from its last routing row (one B-tree seek), trusted only as far as the file
   // can hold that many rows: every buffer below is sized from it, so a hostile value must not
@@ -186,24 +193,28 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
     for (int32_t r = 0; r < k; ++r) columns += ", weight_" + std::to_string(r);
     columns += load.scores ? ", scores" : ", NULL";
     columns += load.router_logits ? ", router_logits" : ", NULL";
-    Statement query = connection_.prepare("SELECT " + columns + " FROM routing WHERE run_id = ? ORDER BY position, layer");
+    Statement query =
+        connection_.prepare("SELECT " + columns + " FROM routing WHERE run_id = ? ORDER BY position, layer");
     query.bind(1, run_id);
     const int scores_column = 3 + 2 * k;
     int64_t index = 0;
     while (query.step()) {
       int64_t position = query.column_int(0);
       int64_t layer = query.column_int(1);
-      int64_t slot = layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
+      int64_t slot =
+          layer >= 0 && layer < static_cast<int64_t>(slot_of_layer.size()) ? slot_of_layer[layer] : -1;
       if (index >= n_rows || position != index / n_layers || slot != index % n_layers) {
-        bad_run(path(), run_id, "has incomplete or malformed routing rows near position " + std::to_string(position) +
-                                    ", layer " + std::to_string(layer));
+        bad_run(path(), run_id,
+                "has incomplete or malformed routing rows near position " + std::to_string(position) +
+                    ", layer " + std::to_string(layer));
       }
       const int32_t t = static_cast<int32_t>(position);
       const int32_t s = static_cast<int32_t>(slot);
       if (s == 0) arrays.step_of_token[static_cast<size_t>(t)] = query.column_int(2);
       const size_t topk_at = arrays.topk_offset(s, t);
       for (int32_t r = 0; r < k; ++r) {
-        if (query.column_is_null(3 + r)) bad_run(path(), run_id, "has a routing row with fewer than top_k experts");
+        if (query.column_is_null(3 + r))
+          bad_run(path(), run_id, "has a routing row with fewer than top_k experts");
         arrays.topk_ids[topk_at + r] = static_cast<int32_t>(query.column_int(3 + r));
         arrays.topk_weights[topk_at + r] = static_cast<float>(query.column_double(3 + k + r));
       }
@@ -218,7 +229,8 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
       if (all_logits) {
         auto blob = query.column_blob(scores_column + 1);
         if (blob.size() == blob_bytes) {
-          decode_float16_le(blob, std::span(arrays.router_logits).subspan(arrays.score_offset(s, t), n_experts));
+          decode_float16_le(blob,
+                            std::span(arrays.router_logits).subspan(arrays.score_offset(s, t), n_experts));
         } else {
           all_logits = false;
         }
@@ -226,8 +238,9 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
       ++index;
     }
     if (index != n_rows) {
-      bad_run(path(), run_id, "has " + std::to_string(index) + " routing rows, expected " + std::to_string(n_rows) +
-                                  " (every layer of positions 0.." + std::to_string(n_tokens - 1) + ")");
+      bad_run(path(), run_id,
+              "has " + std::to_string(index) + " routing rows, expected " + std::to_string(n_rows) +
+                  " (every layer of positions 0.." + std::to_string(n_tokens - 1) + ")");
     }
   }
   // A run recorded without scores (or with some rows missing them) has none.
@@ -235,11 +248,13 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
   if (!all_logits) arrays.router_logits = {};
 
   arrays.token_ids.assign(static_cast<size_t>(n_tokens), -1);
-  Statement token_query = connection_.prepare("SELECT position, token_id FROM tokens WHERE run_id = ? AND position < ?");
+  Statement token_query =
+      connection_.prepare("SELECT position, token_id FROM tokens WHERE run_id = ? AND position < ?");
   token_query.bind(1, run_id).bind(2, static_cast<int64_t>(n_tokens));
   while (token_query.step()) {
     int64_t position = token_query.column_int(0);
-    if (position >= 0) arrays.token_ids[static_cast<size_t>(position)] = static_cast<int32_t>(token_query.column_int(1));
+    if (position >= 0)
+      arrays.token_ids[static_cast<size_t>(position)] = static_cast<int32_t>(token_query.column_int(1));
   }
   try {
     analysis::validate(arrays);
@@ -257,12 +272,14 @@ ExpertHits SessionReader::expert_hits(int64_t run_id) {
   size_t cells = summary.moe_layers.size() * static_cast<size_t>(summary.n_experts);
   result.hits.assign(cells, 0);
   result.weight_sum.assign(cells, 0.0);
-  Statement query = connection_.prepare("SELECT layer, expert, hits, weight_sum FROM expert_hits WHERE run_id = ?");
+  Statement query =
+      connection_.prepare("SELECT layer, expert, hits, weight_sum FROM expert_hits WHERE run_id = ?");
   query.bind(1, run_id);
   while (query.step()) {
     auto slot = std::lower_bound(result.layer_ids.begin(), result.layer_ids.end(), query.column_int(0));
     int64_t expert = query.column_int(1);
-    if (slot == result.layer_ids.end() || *slot != query.column_int(0) || expert < 0 || expert >= result.n_experts) {
+    if (slot == result.layer_ids.end() || *slot != query.column_int(0) || expert < 0 ||
+        expert >= result.n_experts) {
       bad_run(path(), run_id, "has an expert_hits row outside its layers and experts");
     }
     size_t i = static_cast<size_t>(slot - result.layer_ids.begin()) * static_cast<size_t>(result.n_experts) +
@@ -280,19 +297,22 @@ OverflowTable SessionReader::capacity_overflow(int64_t run_id) {
   table.layer_ids = summary.moe_layers;
   table.n_experts = summary.n_experts;
   if (table.capacity_factors.size() > 64) bad_run(path(), run_id, "lists too many capacity factors");
-  size_t cells = table.capacity_factors.size() * table.layer_ids.size() * static_cast<size_t>(table.n_experts);
+  size_t cells =
+      table.capacity_factors.size() * table.layer_ids.size() * static_cast<size_t>(table.n_experts);
   table.assigned.assign(cells, 0);
   table.capacity.assign(cells, 0);
   table.overflow.assign(cells, 0);
   Statement query = connection_.prepare(
-      "SELECT layer, expert, capacity_factor, assigned, capacity, overflow FROM capacity_overflow WHERE run_id = ?");
+      "SELECT layer, expert, capacity_factor, assigned, capacity, overflow FROM capacity_overflow WHERE "
+      "run_id = ?");
   query.bind(1, run_id);
   while (query.step()) {
     auto slot = std::lower_bound(table.layer_ids.begin(), table.layer_ids.end(), query.column_int(0));
     int64_t expert = query.column_int(1);
-    auto factor = std::find(table.capacity_factors.begin(), table.capacity_factors.end(), query.column_double(2));
-    if (slot == table.layer_ids.end() || *slot != query.column_int(0) || expert < 0 || expert >= table.n_experts ||
-        factor == table.capacity_factors.end()) {
+    auto factor =
+        std::find(table.capacity_factors.begin(), table.capacity_factors.end(), query.column_double(2));
+    if (slot == table.layer_ids.end() || *slot != query.column_int(0) || expert < 0 ||
+        expert >= table.n_experts || factor == table.capacity_factors.end()) {
       bad_run(path(), run_id, "has a capacity_overflow row outside its layers, experts and factors");
     }
     size_t i = (static_cast<size_t>(factor - table.capacity_factors.begin()) * table.layer_ids.size() +
@@ -309,7 +329,8 @@ OverflowTable SessionReader::capacity_overflow(int64_t run_id) {
 std::vector<StepRow> SessionReader::steps(int64_t run_id) {
   std::vector<StepRow> rows;
   Statement query = connection_.prepare(
-      "SELECT step, first_position, n_tokens, start_us, duration_us FROM steps WHERE run_id = ? ORDER BY step");
+      "SELECT step, first_position, n_tokens, start_us, duration_us FROM steps WHERE run_id = ? ORDER BY "
+      "step");
   query.bind(1, run_id);
   while (query.step()) {
     rows.push_back({query.column_int(0), query.column_int(1), static_cast<int32_t>(query.column_int(2)),
@@ -321,7 +342,8 @@ std::vector<StepRow> SessionReader::steps(int64_t run_id) {
 std::vector<TimingRow> SessionReader::timings(int64_t run_id) {
   std::vector<TimingRow> rows;
   Statement query = connection_.prepare(
-      "SELECT step, layer, phase, start_us, duration_us FROM timings WHERE run_id = ? ORDER BY step, start_us, rowid");
+      "SELECT step, layer, phase, start_us, duration_us FROM timings WHERE run_id = ? ORDER BY step, "
+      "start_us, rowid");
   query.bind(1, run_id);
   while (query.step()) {
     rows.push_back({query.column_int(0), static_cast<int32_t>(query.column_int(1)), query.column_text(2),
@@ -333,7 +355,8 @@ std::vector<TimingRow> SessionReader::timings(int64_t run_id) {
 std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
   std::vector<AllToAllStep> exchanges;
   Statement heads = connection_.prepare(
-      "SELECT step, layer, n_ranks, measured_us, modeled_us FROM all_to_all_steps WHERE run_id = ? ORDER BY step, layer");
+      "SELECT step, layer, n_ranks, measured_us, modeled_us FROM all_to_all_steps WHERE run_id = ? ORDER BY "
+      "step, layer");
   heads.bind(1, run_id);
   Statement cells = connection_.prepare(
       "SELECT src_rank, dst_rank, tokens, bytes FROM all_to_all WHERE run_id = ? AND step = ? AND layer = ?");
@@ -342,7 +365,8 @@ std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
     exchange.step = heads.column_int(0);
     exchange.layer = static_cast<int32_t>(heads.column_int(1));
     int64_t n_ranks = heads.column_int(2);
-    if (n_ranks < 1 || n_ranks > 4096) bad_run(path(), run_id, "has an all-to-all step with an impossible rank count");
+    if (n_ranks < 1 || n_ranks > 4096)
+      bad_run(path(), run_id, "has an all-to-all step with an impossible rank count");
     exchange.n_ranks = static_cast<int32_t>(n_ranks);
     exchange.measured_us = heads.column_double(3);
     exchange.modeled_us = heads.column_double(4);

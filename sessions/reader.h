@@ -72,8 +72,8 @@ struct AllToAllStep {
 struct ExpertHits {
   std::vector<int32_t> layer_ids;  // (n_layers)
   int32_t n_experts = 0;
-  std::vector<int64_t> hits;        // (n_layers, n_experts) top-k selections
-  std::vector<double> weight_sum;   // (n_layers, n_experts) summed combine weights
+  std::vector<int64_t> hits;       // (n_layers, n_experts) top-k selections
+  std::vector<double> weight_sum;  // (n_layers, n_experts) summed combine weights
 };
 
 struct OverflowTable {

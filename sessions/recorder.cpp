@@ -1,8 +1,7 @@
 #include "sessions/recorder.h"
 
-#include <unistd.h>
-
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -56,7 +55,8 @@ struct EndRunCommand {
 struct FlushCommand {
   std::promise<void> done;
 };
-using Command = std::variant<AddModelCommand, BeginRunCommand, StepCommand, TokensCommand, EndRunCommand, FlushCommand>;
+using Command =
+    std::variant<AddModelCommand, BeginRunCommand, StepCommand, TokensCommand, EndRunCommand, FlushCommand>;
 
 struct QueuedCommand {
   Command command;
@@ -96,7 +96,9 @@ struct SessionWriter::State : ForwardObserver {
     if (error) std::rethrow_exception(error);
     if (queued_bytes > 0 && queued_bytes + bytes > options.queue_capacity_bytes) {
       auto wait_start = Clock::now();
-      not_full.wait(lock, [&] { return error || queued_bytes == 0 || queued_bytes + bytes <= options.queue_capacity_bytes; });
+      not_full.wait(lock, [&] {
+        return error || queued_bytes == 0 || queued_bytes + bytes <= options.queue_capacity_bytes;
+      });
       stats.engine_wait_us += static_cast<int64_t>(microseconds_between(wait_start, Clock::now()));
       if (error) std::rethrow_exception(error);
     }
@@ -191,19 +193,22 @@ struct SessionWriter::State : ForwardObserver {
   void record_failure(std::exception_ptr failure) {
     int64_t run_id = run ? run->run_id() : 0;
     run.reset();  // rolls the run back; committed runs are untouched
-    std::string dropped = run_id ? "; run " + std::to_string(run_id) + " was dropped, earlier runs are intact" : "";
+    std::string dropped =
+        run_id ? "; run " + std::to_string(run_id) + " was dropped, earlier runs are intact" : "";
     std::exception_ptr shown = failure;
     try {
       std::rethrow_exception(failure);
     } catch (const SqlError& e) {
       if (e.code == SQLITE_FULL) {
-        shown = std::make_exception_ptr(
-            ResourceError(path.string() + ": disk full (or the session size cap reached) while recording" + dropped));
+        shown = std::make_exception_ptr(ResourceError(
+            path.string() + ": disk full (or the session size cap reached) while recording" + dropped));
       } else {
-        shown = std::make_exception_ptr(ResourceError("recording into " + path.string() + " failed: " + e.what() + dropped));
+        shown = std::make_exception_ptr(
+            ResourceError("recording into " + path.string() + " failed: " + e.what() + dropped));
       }
     } catch (const std::exception& e) {
-      shown = std::make_exception_ptr(ResourceError("recording into " + path.string() + " failed: " + e.what() + dropped));
+      shown = std::make_exception_ptr(
+          ResourceError("recording into " + path.string() + " failed: " + e.what() + dropped));
     } catch (...) {
     }
     std::lock_guard lock(mutex);
@@ -216,10 +221,14 @@ struct SessionWriter::State : ForwardObserver {
     find.bind(1, model.path).bind(2, model.config_json);
     if (find.step()) return find.column_int(0);
     Statement insert = connection.prepare(
-        "INSERT INTO models(path, model_type, family, config_json, n_layers, n_experts, top_k, n_shared_experts,"
+        "INSERT INTO models(path, model_type, family, config_json, n_layers, n_experts, top_k, "
+        "n_shared_experts,"
         " parameter_count, active_parameter_count) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     insert.bind(1, model.path).bind(2, model.model_type).bind(3, model.family).bind(4, model.config_json);
-    insert.bind(5, model.n_layers).bind(6, model.n_experts).bind(7, model.top_k).bind(8, model.n_shared_experts);
+    insert.bind(5, model.n_layers)
+        .bind(6, model.n_experts)
+        .bind(7, model.top_k)
+        .bind(8, model.n_shared_experts);
     insert.bind(9, model.parameter_count).bind(10, model.active_parameter_count).run();
     return connection.last_insert_rowid();
   }
@@ -251,7 +260,8 @@ struct SessionWriter::State : ForwardObserver {
     layer.n_experts = event.n_experts;
     layer.top_k = event.top_k;
     if (options.store_scores) layer.scores.assign(event.scores.begin(), event.scores.end());
-    if (options.store_router_logits) layer.router_logits.assign(event.router_logits.begin(), event.router_logits.end());
+    if (options.store_router_logits)
+      layer.router_logits.assign(event.router_logits.begin(), event.router_logits.end());
     layer.topk_ids.assign(event.topk_ids.begin(), event.topk_ids.end());
     layer.topk_weights.assign(event.topk_weights.begin(), event.topk_weights.end());
     layer.dropped.assign(event.dropped.begin(), event.dropped.end());
@@ -284,7 +294,8 @@ struct SessionWriter::State : ForwardObserver {
   }
 };
 
-SessionWriter::SessionWriter(const std::filesystem::path& path, const std::string& command, RecorderOptions options)
+SessionWriter::SessionWriter(const std::filesystem::path& path, const std::string& command,
+                             RecorderOptions options)
     : state_(std::make_unique<State>()) {
   for (double factor : options.capacity_factors) {
     if (!(factor > 0.0) || !std::isfinite(factor)) {
@@ -295,16 +306,21 @@ SessionWriter::SessionWriter(const std::filesystem::path& path, const std::strin
   state_->options = std::move(options);
   state_->connection = open_session(path, OpenMode::write);
   if (state_->options.max_page_count > 0) {
-    state_->connection.exec(("PRAGMA max_page_count = " + std::to_string(state_->options.max_page_count)).c_str());
+    state_->connection.exec(
+        ("PRAGMA max_page_count = " + std::to_string(state_->options.max_page_count)).c_str());
   }
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   try {
-    Statement insert = state_->connection.prepare("INSERT INTO sessions(started_at, command, host) VALUES(?, ?, ?)");
+    Statement insert =
+        state_->connection.prepare("INSERT INTO sessions(started_at, command, host) VALUES(?, ?, ?)");
     insert.bind(1, utc_now()).bind(2, command).bind(3, std::string_view(host)).run();
   } catch (const SqlError& e) {
-    if (e.code == SQLITE_FULL) throw ResourceError(path.string() + ": disk full, cannot start a recording session");
-    if (e.code == SQLITE_BUSY) throw ResourceError(path.string() + ": the session file is busy (another process is recording into it)");
+    if (e.code == SQLITE_FULL)
+      throw ResourceError(path.string() + ": disk full, cannot start a recording session");
+    if (e.code == SQLITE_BUSY)
+      throw ResourceError(path.string() +
+                          ": the session file is busy (another process is recording into it)");
     throw;
   }
   state_->session_id = state_->connection.last_insert_rowid();
@@ -348,7 +364,8 @@ ForwardObserver& SessionWriter::observer() { return *state_; }
 void SessionWriter::add_tokens(std::span<const TokenRecord> tokens) {
   if (!state_->run_open) throw std::logic_error("session recorder: add_tokens outside a run");
   int64_t bytes = 0;
-  for (const TokenRecord& token : tokens) bytes += static_cast<int64_t>(sizeof token + token.display_text.size());
+  for (const TokenRecord& token : tokens)
+    bytes += static_cast<int64_t>(sizeof token + token.display_text.size());
   state_->push(TokensCommand{{tokens.begin(), tokens.end()}}, bytes);
 }
 

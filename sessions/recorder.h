@@ -69,9 +69,9 @@ struct RunInfo {
   int64_t model_id = 0;
   std::string prompt_text;
   std::string tag;
-  std::string backend;        // "cpu", "cuda"
-  std::string device;         // as the engine names it
-  std::string settings_json;  // sampling, limits, capacity enforcement, EP settings...
+  std::string backend;              // "cpu", "cuda"
+  std::string device;               // as the engine names it
+  std::string settings_json;        // sampling, limits, capacity enforcement, EP settings...
   std::vector<int32_t> moe_layers;  // the model's MoE layer indexes, ascending
   int32_t n_experts = 0;
   int32_t top_k = 0;
@@ -97,8 +97,8 @@ struct RunEnd {
 
 struct WriterStats {
   int64_t steps = 0;
-  int64_t routing_rows = 0;  // rows in `routing`: one per (token, MoE layer)
-  int64_t topk_rows = 0;     // top-k assignments in them: routing_rows x top_k
+  int64_t routing_rows = 0;    // rows in `routing`: one per (token, MoE layer)
+  int64_t topk_rows = 0;       // top-k assignments in them: routing_rows x top_k
   int64_t engine_wait_us = 0;  // time observer callbacks spent blocked on a full queue
   int64_t writer_cpu_us = 0;   // CPU time of the writer thread (encoding + SQLite), load-independent
   int64_t peak_queue_bytes = 0;

@@ -26,15 +26,16 @@ std::string utc_now() {
   return text;
 }
 
-RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& info, const RecorderOptions& options)
+RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& info,
+                     const RecorderOptions& options)
     : connection_(connection), transaction_(connection), options_(options), info_(info) {
   if (info.n_experts < 1 || info.top_k < 1 || info.top_k > info.n_experts) {
     fail_input("run to record: need 1 <= top_k <= n_experts, got top_k " + std::to_string(info.top_k) +
                " and n_experts " + std::to_string(info.n_experts));
   }
   if (info.top_k > kMaxTopK) {
-    fail_input("run to record: top_k " + std::to_string(info.top_k) + " exceeds the " + std::to_string(kMaxTopK) +
-               " expert columns of the session format");
+    fail_input("run to record: top_k " + std::to_string(info.top_k) + " exceeds the " +
+               std::to_string(kMaxTopK) + " expert columns of the session format");
   }
   for (size_t slot = 0; slot < info.moe_layers.size(); ++slot) {
     slot_of_layer_[info.moe_layers[slot]] = static_cast<int32_t>(slot);
@@ -51,9 +52,13 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
 
   Statement insert_run = connection.prepare(
       "INSERT INTO runs(session_id, model_id, prompt_id, status, backend, device, settings_json, moe_layers,"
-      " n_experts, top_k, capacity_factors, started_at) VALUES(?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?)");
+      " n_experts, top_k, capacity_factors, started_at) VALUES(?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, "
+      "?)");
   insert_run.bind(1, session_id).bind(2, info.model_id);
-  if (prompt_id) insert_run.bind(3, *prompt_id); else insert_run.bind_null(3);
+  if (prompt_id)
+    insert_run.bind(3, *prompt_id);
+  else
+    insert_run.bind_null(3);
   insert_run.bind(4, info.backend).bind(5, info.device);
   insert_run.bind(6, info.settings_json.empty() ? std::string("{}") : info.settings_json);
   insert_run.bind(7, nlohmann::json(info.moe_layers).dump());
@@ -64,19 +69,24 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
   run_id_ = connection.last_insert_rowid();
 
   insert_step_ = connection.prepare(
-      "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
+      "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, "
+      "?, ?)");
   // Columns past top_k are never bound and stay NULL.
   insert_routing_ = connection.prepare(
-      "INSERT INTO routing(run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
+      "INSERT INTO routing(run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, "
+      "expert_5,"
       " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
-      " dropped_mask, scores, router_logits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+      " dropped_mask, scores, router_logits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+      "?14, ?15,"
       " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
   insert_timing_ = connection.prepare(
       "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
   insert_exchange_ = connection.prepare(
-      "INSERT INTO all_to_all_steps(run_id, step, layer, n_ranks, measured_us, modeled_us) VALUES(?, ?, ?, ?, ?, ?)");
+      "INSERT INTO all_to_all_steps(run_id, step, layer, n_ranks, measured_us, modeled_us) VALUES(?, ?, ?, "
+      "?, ?, ?)");
   insert_exchange_cell_ = connection.prepare(
-      "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, "
+      "?, ?)");
   insert_token_ = connection.prepare(
       "INSERT INTO tokens(run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless)"
       " VALUES(?, ?, ?, ?, ?, ?, ?)");
@@ -95,8 +105,8 @@ RunWriter::~RunWriter() = default;
 
 void RunWriter::check_layer(const LayerRouting& layer, const StepRecord& step) const {
   auto fail = [&](const std::string& what) {
-    fail_input("routing event of step " + std::to_string(step.info.step) + ", layer " + std::to_string(layer.layer) +
-               ": " + what);
+    fail_input("routing event of step " + std::to_string(step.info.step) + ", layer " +
+               std::to_string(layer.layer) + ": " + what);
   };
   if (!slot_of_layer_.contains(layer.layer)) fail("not one of the model's MoE layers");
   if (layer.n_experts != info_.n_experts || layer.top_k != info_.top_k) {
@@ -110,10 +120,12 @@ void RunWriter::check_layer(const LayerRouting& layer, const StepRecord& step) c
   }
   size_t n_assign = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.top_k);
   size_t n_scores = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.n_experts);
-  if (layer.topk_ids.size() != n_assign || layer.topk_weights.size() != n_assign) fail("top-k arrays have the wrong size");
+  if (layer.topk_ids.size() != n_assign || layer.topk_weights.size() != n_assign)
+    fail("top-k arrays have the wrong size");
   if (!layer.dropped.empty() && layer.dropped.size() != n_assign) fail("dropped mask has the wrong size");
   if (!layer.scores.empty() && layer.scores.size() != n_scores) fail("scores have the wrong size");
-  if (!layer.router_logits.empty() && layer.router_logits.size() != n_scores) fail("router logits have the wrong size");
+  if (!layer.router_logits.empty() && layer.router_logits.size() != n_scores)
+    fail("router logits have the wrong size");
   for (int32_t id : layer.topk_ids) {
     if (id < 0 || id >= layer.n_experts) fail("expert id " + std::to_string(id) + " outside [0, n_experts)");
   }
@@ -130,7 +142,8 @@ void RunWriter::accumulate(const LayerRouting& layer, int32_t slot) {
   }
   const size_t layer_cells = info_.moe_layers.size() * static_cast<size_t>(n_experts);
   for (size_t f = 0; f < options_.capacity_factors.size(); ++f) {
-    int64_t capacity = analysis::expert_capacity(options_.capacity_factors[f], layer.n_tokens, info_.top_k, n_experts);
+    int64_t capacity =
+        analysis::expert_capacity(options_.capacity_factors[f], layer.n_tokens, info_.top_k, n_experts);
     for (int32_t expert = 0; expert < n_experts; ++expert) {
       size_t index = f * layer_cells + cell(slot, n_experts, expert);
       int64_t count = step_counts_[static_cast<size_t>(expert)];
@@ -162,8 +175,8 @@ void RunWriter::write_step(const StepRecord& step) {
   std::sort(layers.begin(), layers.end(), [](auto* a, auto* b) { return a->layer < b->layer; });
   for (size_t i = 1; i < layers.size(); ++i) {
     if (layers[i]->layer == layers[i - 1]->layer) {
-      fail_input("step " + std::to_string(step.info.step) + " reported layer " + std::to_string(layers[i]->layer) +
-                 " twice");
+      fail_input("step " + std::to_string(step.info.step) + " reported layer " +
+                 std::to_string(layers[i]->layer) + " twice");
     }
   }
   for (const LayerRouting* layer : layers) accumulate(*layer, slot_of_layer_.at(layer->layer));
@@ -184,15 +197,16 @@ void RunWriter::write_step(const StepRecord& step) {
       insert_routing_.bind(21, dropped_mask);
       if (options_.store_scores && !layer->scores.empty()) {
         blob_.clear();
-        append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts), blob_);
+        append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts),
+                          blob_);
         insert_routing_.bind_blob(22, blob_);
       } else {
         insert_routing_.bind_null(22);
       }
       if (options_.store_router_logits && !layer->router_logits.empty()) {
         blob_.clear();
-        append_float16_le(std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts),
-                          blob_);
+        append_float16_le(
+            std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts), blob_);
         insert_routing_.bind_blob(23, blob_);
       } else {
         insert_routing_.bind_null(23);
@@ -204,7 +218,10 @@ void RunWriter::write_step(const StepRecord& step) {
   }
 
   for (const PhaseTiming& timing : step.timings) {
-    insert_timing_.bind(1, run_id_).bind(2, timing.step).bind(3, timing.layer).bind(4, phase_name(timing.phase));
+    insert_timing_.bind(1, run_id_)
+        .bind(2, timing.step)
+        .bind(3, timing.layer)
+        .bind(4, phase_name(timing.phase));
     insert_timing_.bind(5, timing.start_us).bind(6, timing.duration_us).run();
   }
   for (const AllToAllRecord& exchange : step.all_to_all) {
@@ -213,11 +230,15 @@ void RunWriter::write_step(const StepRecord& step) {
       fail_input("all-to-all event of step " + std::to_string(step.info.step) + ", layer " +
                  std::to_string(exchange.layer) + ": matrices are not n_ranks x n_ranks");
     }
-    insert_exchange_.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, exchange.n_ranks);
+    insert_exchange_.bind(1, run_id_)
+        .bind(2, step.info.step)
+        .bind(3, exchange.layer)
+        .bind(4, exchange.n_ranks);
     insert_exchange_.bind(5, exchange.measured_us).bind(6, exchange.modeled_us).run();
     for (int32_t src = 0; src < exchange.n_ranks; ++src) {
       for (int32_t dst = 0; dst < exchange.n_ranks; ++dst) {
-        size_t i = static_cast<size_t>(src) * static_cast<size_t>(exchange.n_ranks) + static_cast<size_t>(dst);
+        size_t i =
+            static_cast<size_t>(src) * static_cast<size_t>(exchange.n_ranks) + static_cast<size_t>(dst);
         insert_exchange_cell_.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, src);
         insert_exchange_cell_.bind(5, dst).bind(6, exchange.tokens[i]).bind(7, exchange.bytes[i]).run();
       }
@@ -227,10 +248,19 @@ void RunWriter::write_step(const StepRecord& step) {
 
 void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
   for (const TokenRecord& token : tokens) {
-    insert_token_.bind(1, run_id_).bind(2, token.position).bind(3, token.token_id).bind(4, token.display_text);
+    insert_token_.bind(1, run_id_)
+        .bind(2, token.position)
+        .bind(3, token.token_id)
+        .bind(4, token.display_text);
     insert_token_.bind(5, token.is_prompt ? 1 : 0);
-    if (token.logprob) insert_token_.bind(6, *token.logprob); else insert_token_.bind_null(6);
-    if (token.kl_to_dropless) insert_token_.bind(7, *token.kl_to_dropless); else insert_token_.bind_null(7);
+    if (token.logprob)
+      insert_token_.bind(6, *token.logprob);
+    else
+      insert_token_.bind_null(6);
+    if (token.kl_to_dropless)
+      insert_token_.bind(7, *token.kl_to_dropless);
+    else
+      insert_token_.bind_null(7);
     insert_token_.run();
     if (token.is_prompt) {
       n_prompt_tokens_ = std::max(n_prompt_tokens_, token.position + 1);
@@ -269,7 +299,10 @@ void RunWriter::finish(const RunEnd& end, double total_us) {
       "UPDATE runs SET status = ?, error = ?, finished_at = ?, n_prompt_tokens = ?, n_generated_tokens = ?,"
       " prefill_us = ?, decode_us = ?, total_us = ? WHERE id = ?");
   update.bind(1, std::string_view(end.status == RunStatus::complete ? "complete" : "failed"));
-  if (end.error.empty()) update.bind_null(2); else update.bind(2, end.error);
+  if (end.error.empty())
+    update.bind_null(2);
+  else
+    update.bind(2, end.error);
   update.bind(3, utc_now()).bind(4, n_prompt_tokens_).bind(5, n_generated_tokens_);
   update.bind(6, prefill_us_).bind(7, decode_us_).bind(8, total_us).bind(9, run_id_).run();
   transaction_.commit();

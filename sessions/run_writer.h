@@ -50,13 +50,13 @@ class RunWriter {
   Statement insert_exchange_cell_;
   Statement insert_token_;
 
-  std::vector<int64_t> hits_;        // (n_layers, n_experts)
-  std::vector<double> weight_sum_;   // (n_layers, n_experts)
-  std::vector<int64_t> assigned_;    // (n_factors, n_layers, n_experts) assignments routed
-  std::vector<int64_t> capacity_;    // (n_factors, n_layers, n_experts) summed over steps
-  std::vector<int64_t> overflow_;    // (n_factors, n_layers, n_experts)
-  std::vector<int64_t> step_counts_; // (n_experts) scratch
-  std::vector<std::byte> blob_;      // scratch for float16 encoding
+  std::vector<int64_t> hits_;         // (n_layers, n_experts)
+  std::vector<double> weight_sum_;    // (n_layers, n_experts)
+  std::vector<int64_t> assigned_;     // (n_factors, n_layers, n_experts) assignments routed
+  std::vector<int64_t> capacity_;     // (n_factors, n_layers, n_experts) summed over steps
+  std::vector<int64_t> overflow_;     // (n_factors, n_layers, n_experts)
+  std::vector<int64_t> step_counts_;  // (n_experts) scratch
+  std::vector<std::byte> blob_;       // scratch for float16 encoding
   int64_t n_prompt_tokens_ = 0;
   int64_t n_generated_tokens_ = 0;
   double prefill_us_ = 0;

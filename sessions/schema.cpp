@@ -145,29 +145,46 @@ constexpr std::array kMigrations{Migration{1, kSchemaV1}};
 
 constexpr std::array<std::string_view, 4> kSessions{"id", "started_at", "command", "host"};
 constexpr std::array<std::string_view, 11> kModels{
-    "id", "path", "model_type", "family", "config_json", "n_layers", "n_experts", "top_k",
-    "n_shared_experts", "parameter_count", "active_parameter_count"};
+    "id",        "path",  "model_type",       "family",          "config_json",           "n_layers",
+    "n_experts", "top_k", "n_shared_experts", "parameter_count", "active_parameter_count"};
 constexpr std::array<std::string_view, 3> kPrompts{"id", "text", "tag"};
-constexpr std::array<std::string_view, 20> kRuns{
-    "id", "session_id", "model_id", "prompt_id", "status", "error", "backend", "device", "settings_json",
-    "moe_layers", "n_experts", "top_k", "capacity_factors", "started_at", "finished_at", "n_prompt_tokens",
-    "n_generated_tokens", "prefill_us", "decode_us", "total_us"};
-constexpr std::array<std::string_view, 7> kTokens{"run_id", "position", "token_id", "display_text",
-                                                  "is_prompt", "logprob", "kl_to_dropless"};
-constexpr std::array<std::string_view, 6> kSteps{"run_id", "step", "first_position", "n_tokens", "start_us",
-                                                 "duration_us"};
+constexpr std::array<std::string_view, 20> kRuns{"id",
+                                                 "session_id",
+                                                 "model_id",
+                                                 "prompt_id",
+                                                 "status",
+                                                 "error",
+                                                 "backend",
+                                                 "device",
+                                                 "settings_json",
+                                                 "moe_layers",
+                                                 "n_experts",
+                                                 "top_k",
+                                                 "capacity_factors",
+                                                 "started_at",
+                                                 "finished_at",
+                                                 "n_prompt_tokens",
+                                                 "n_generated_tokens",
+                                                 "prefill_us",
+                                                 "decode_us",
+                                                 "total_us"};
+constexpr std::array<std::string_view, 7> kTokens{"run_id",    "position", "token_id",      "display_text",
+                                                  "is_prompt", "logprob",  "kl_to_dropless"};
+constexpr std::array<std::string_view, 6> kSteps{"run_id",   "step",     "first_position",
+                                                 "n_tokens", "start_us", "duration_us"};
 constexpr std::array<std::string_view, 23> kRouting{
-    "run_id", "position", "layer", "step", "expert_0", "expert_1", "expert_2", "expert_3", "expert_4", "expert_5",
-    "expert_6", "expert_7", "weight_0", "weight_1", "weight_2", "weight_3", "weight_4", "weight_5", "weight_6",
-    "weight_7", "dropped_mask", "scores", "router_logits"};
+    "run_id",   "position", "layer",    "step",     "expert_0",     "expert_1", "expert_2",     "expert_3",
+    "expert_4", "expert_5", "expert_6", "expert_7", "weight_0",     "weight_1", "weight_2",     "weight_3",
+    "weight_4", "weight_5", "weight_6", "weight_7", "dropped_mask", "scores",   "router_logits"};
 constexpr std::array<std::string_view, 5> kExpertHits{"run_id", "layer", "expert", "hits", "weight_sum"};
-constexpr std::array<std::string_view, 7> kCapacityOverflow{"run_id", "layer", "expert", "capacity_factor",
-                                                            "assigned", "capacity", "overflow"};
-constexpr std::array<std::string_view, 6> kTimings{"run_id", "step", "layer", "phase", "start_us", "duration_us"};
-constexpr std::array<std::string_view, 7> kAllToAll{"run_id", "step", "layer", "src_rank", "dst_rank",
-                                                    "tokens", "bytes"};
-constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id", "step", "layer", "n_ranks", "measured_us",
-                                                         "modeled_us"};
+constexpr std::array<std::string_view, 7> kCapacityOverflow{
+    "run_id", "layer", "expert", "capacity_factor", "assigned", "capacity", "overflow"};
+constexpr std::array<std::string_view, 6> kTimings{"run_id", "step",     "layer",
+                                                   "phase",  "start_us", "duration_us"};
+constexpr std::array<std::string_view, 7> kAllToAll{"run_id",   "step",   "layer", "src_rank",
+                                                    "dst_rank", "tokens", "bytes"};
+constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id",  "step",        "layer",
+                                                         "n_ranks", "measured_us", "modeled_us"};
 
 constexpr std::array kTables{
     ExpectedTable{"sessions", kSessions},

@@ -37,7 +37,8 @@ void check_integrity(Connection& connection) {
     Statement check = connection.prepare("PRAGMA quick_check(1)");
     if (check.step()) result = check.column_text(0);
   } catch (const SqlError& e) {
-    refuse(connection.path(), std::string("damaged or truncated session file (") + sqlite3_errstr(e.code) + ")");
+    refuse(connection.path(),
+           std::string("damaged or truncated session file (") + sqlite3_errstr(e.code) + ")");
   }
   if (result != "ok") refuse(connection.path(), "damaged session file (quick_check: " + result + ")");
 }
@@ -55,7 +56,8 @@ void check_tables(Connection& connection) {
   }
   for (const ExpectedTable& table : expected_tables()) {
     if (!tables.contains(std::string(table.name))) {
-      refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) + "' is missing)");
+      refuse(connection.path(),
+             "not a valid moescope session (table '" + std::string(table.name) + "' is missing)");
     }
     Statement info = connection.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
     info.bind(1, table.name);
@@ -107,7 +109,8 @@ void harden_connection(Connection& connection) {
 Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   std::error_code error;
   bool exists = std::filesystem::exists(path, error);
-  if (exists && std::filesystem::is_directory(path, error)) refuse(path, "is a directory, expected a session file");
+  if (exists && std::filesystem::is_directory(path, error))
+    refuse(path, "is a directory, expected a session file");
   bool empty = !exists || std::filesystem::file_size(path, error) == 0;
   if (mode == OpenMode::read) {
     if (!exists) refuse(path, "no such session file");
@@ -159,7 +162,8 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
       if (blank) connection.exec("PRAGMA page_size = 16384");
       connection.exec("PRAGMA cache_size = -65536");
       std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
-      if (journal != "wal") refuse(path, "cannot switch the session file to WAL mode (got '" + journal + "')");
+      if (journal != "wal")
+        refuse(path, "cannot switch the session file to WAL mode (got '" + journal + "')");
       // In WAL mode NORMAL loses no committed transaction to a process crash (kill -9); only a
       // power cut can lose the last ones. The file never becomes corrupt either way.
       connection.exec("PRAGMA synchronous = NORMAL");

@@ -52,13 +52,15 @@ Statement Connection::prepare(std::string_view sql) { return Statement(db_, sql)
 
 int64_t Connection::query_int(std::string_view sql) {
   Statement statement(db_, sql);
-  if (!statement.step()) throw SqlError(path_.string() + ": no result from " + std::string(sql), SQLITE_ERROR);
+  if (!statement.step())
+    throw SqlError(path_.string() + ": no result from " + std::string(sql), SQLITE_ERROR);
   return statement.column_int(0);
 }
 
 std::string Connection::query_text(std::string_view sql) {
   Statement statement(db_, sql);
-  if (!statement.step()) throw SqlError(path_.string() + ": no result from " + std::string(sql), SQLITE_ERROR);
+  if (!statement.step())
+    throw SqlError(path_.string() + ": no result from " + std::string(sql), SQLITE_ERROR);
   return statement.column_text(0);
 }
 

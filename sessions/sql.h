@@ -26,7 +26,8 @@ struct SqlError : ResourceError {
 #define SQL_CHECK(db, call)                                                                  \
   do {                                                                                       \
     int sql_check_rc_ = (call);                                                              \
-    if (sql_check_rc_ != SQLITE_OK) ::moescope::sessions::throw_sql_error((db), sql_check_rc_, #call, __FILE__, __LINE__); \
+    if (sql_check_rc_ != SQLITE_OK)                                                          \
+      ::moescope::sessions::throw_sql_error((db), sql_check_rc_, #call, __FILE__, __LINE__); \
   } while (0)
 
 class Statement;

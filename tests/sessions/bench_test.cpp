@@ -7,7 +7,6 @@
 // 3. Recording overhead on the CPU engine: the same generation on a golden model with and without
 //    the recorder attached.
 #include <gtest/gtest.h>
-
 #include <time.h>
 
 #include <chrono>
@@ -26,7 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // The machine these figures come from is shared, so CPU time is printed beside wall time.
 double process_cpu_seconds() {
@@ -119,13 +120,14 @@ TEST(SessionsBench, DISABLED_WriterSustainedRateAndReaderLoad) {
     sessions::WriterStats stats;
     double seconds = record_big_run(db, shape, scores, stats);
     const double cpu_s = stats.writer_cpu_us / 1e6;
-    std::printf("writer (%s): %lld routing rows (%lld top-k assignments) in %.3f s wall = %.2f M rows/s; writer "
-                "thread CPU %.3f s = %.2f M rows/s (%.2f M assignments/s); engine waited %.3f s on a full queue; "
-                "file %.1f MB\n",
-                scores ? "with float16 scores" : "top-k only", static_cast<long long>(stats.routing_rows),
-                static_cast<long long>(stats.topk_rows), seconds, stats.routing_rows / seconds / 1e6, cpu_s,
-                stats.routing_rows / cpu_s / 1e6, stats.topk_rows / cpu_s / 1e6, stats.engine_wait_us / 1e6,
-                std::filesystem::file_size(db) / 1e6);
+    std::printf(
+        "writer (%s): %lld routing rows (%lld top-k assignments) in %.3f s wall = %.2f M rows/s; writer "
+        "thread CPU %.3f s = %.2f M rows/s (%.2f M assignments/s); engine waited %.3f s on a full queue; "
+        "file %.1f MB\n",
+        scores ? "with float16 scores" : "top-k only", static_cast<long long>(stats.routing_rows),
+        static_cast<long long>(stats.topk_rows), seconds, stats.routing_rows / seconds / 1e6, cpu_s,
+        stats.routing_rows / cpu_s / 1e6, stats.topk_rows / cpu_s / 1e6, stats.engine_wait_us / 1e6,
+        std::filesystem::file_size(db) / 1e6);
     EXPECT_EQ(stats.routing_rows, int64_t{shape.n_tokens} * shape.n_layers);
 
     for (int repeat = 0; repeat < 3; ++repeat) {
@@ -139,10 +141,12 @@ TEST(SessionsBench, DISABLED_WriterSustainedRateAndReaderLoad) {
       auto arrays = reader.routing(1, {.scores = scores, .router_logits = false});
       double load_s = seconds_since(start);
       double load_cpu_s = process_cpu_seconds() - cpu_start;
-      std::printf("reader (%s): open (quick_check of the whole file) %.3f s wall, %.3f s CPU; %d tokens x %d layers x "
-                  "%d experts as dense arrays in %.3f s wall, %.3f s CPU\n",
-                  scores ? "with scores" : "top-k only", open_s, open_cpu_s, arrays.n_tokens, arrays.n_layers,
-                  arrays.n_experts, load_s, load_cpu_s);
+      std::printf(
+          "reader (%s): open (quick_check of the whole file) %.3f s wall, %.3f s CPU; %d tokens x %d layers "
+          "x "
+          "%d experts as dense arrays in %.3f s wall, %.3f s CPU\n",
+          scores ? "with scores" : "top-k only", open_s, open_cpu_s, arrays.n_tokens, arrays.n_layers,
+          arrays.n_experts, load_s, load_cpu_s);
       EXPECT_EQ(arrays.n_tokens, shape.n_tokens);
     }
   }
@@ -177,9 +181,10 @@ TEST(SessionsBench, DISABLED_RecordingOverheadOnTheCpuEngine) {
       recorded_best = std::min(recorded_best, seconds_since(start));
       writer.flush();
     }
-    std::printf("%s, 200-token prompt + 100 decode steps, 1 thread, best of 5: %.1f ms plain, %.1f ms recorded "
-                "(%+.1f%%; the commit itself runs on the writer thread after end_run)\n",
-                name, plain_best * 1e3, recorded_best * 1e3, 100.0 * (recorded_best / plain_best - 1.0));
+    std::printf(
+        "%s, 200-token prompt + 100 decode steps, 1 thread, best of 5: %.1f ms plain, %.1f ms recorded "
+        "(%+.1f%%; the commit itself runs on the writer thread after end_run)\n",
+        name, plain_best * 1e3, recorded_best * 1e3, 100.0 * (recorded_best / plain_best - 1.0));
   }
 }
 

@@ -2,8 +2,8 @@
 // integrity_check, keeps every completed run, has no trace of the interrupted one and takes the
 // next recording. A full disk (a page cap that behaves exactly like SQLITE_FULL) stops recording
 // with one clear error and leaves earlier runs intact.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,7 +64,8 @@ TEST(Faults, Case1_KillDuringRecordingKeepsCompletedRunsAndDropsTheInterruptedOn
   }
   // Wait for two committed runs, then kill part way through the third.
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (count_lines(log) < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  while (count_lines(log) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   std::this_thread::sleep_for(30ms);
   ::kill(child, SIGKILL);
   int status = 0;

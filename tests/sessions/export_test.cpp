@@ -1,6 +1,8 @@
 // Focus: exports open in their tools. CSVs have headers and parse back into the numbers the reader
 // returns; the chrome trace follows the Trace Event Format (checked field by field, slices on one
 // thread nest); JSON parses; the SQLite copy is one self-contained file that opens as a session.
+#include "sessions/export.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,7 +11,6 @@
 #include <set>
 #include <sstream>
 
-#include "sessions/export.h"
 #include "sessions/reader.h"
 #include "sessions/recorder.h"
 #include "tests/sessions/synthetic_run.h"
@@ -77,9 +78,9 @@ TEST(Export, Case1_CsvHasHeadersAndRoundTripsIntoTheSameNumbers) {
   auto out = test::scratch_dir("csv-out") / "tables";
   sessions::export_session(db, ExportFormat::csv, out);
   sessions::SessionReader reader(db);
-  for (const char* name : {"runs.csv", "tokens.csv", "steps.csv", "routing.csv", "expert_hits.csv",
-                           "capacity_overflow.csv", "timings.csv", "all_to_all.csv", "scores_run_1.csv",
-                           "scores_run_2.csv"}) {
+  for (const char* name :
+       {"runs.csv", "tokens.csv", "steps.csv", "routing.csv", "expert_hits.csv", "capacity_overflow.csv",
+        "timings.csv", "all_to_all.csv", "scores_run_1.csv", "scores_run_2.csv"}) {
     ASSERT_TRUE(std::filesystem::exists(out / name)) << name;
   }
 
@@ -87,7 +88,8 @@ TEST(Export, Case1_CsvHasHeadersAndRoundTripsIntoTheSameNumbers) {
   ASSERT_FALSE(routing.empty());
   auto rcol = header_index(routing[0]);
   EXPECT_EQ(routing[0][0], "run_id");
-  for (const char* name : {"step", "position", "layer", "expert_0", "expert_7", "weight_0", "weight_7", "dropped_mask"}) {
+  for (const char* name :
+       {"step", "position", "layer", "expert_0", "expert_7", "weight_0", "weight_7", "dropped_mask"}) {
     EXPECT_TRUE(rcol.contains(name)) << name;
   }
   for (int64_t run_id : {1, 2}) {
@@ -98,14 +100,16 @@ TEST(Export, Case1_CsvHasHeadersAndRoundTripsIntoTheSameNumbers) {
       ASSERT_EQ(row.size(), routing[0].size());
       if (std::stoll(row[0]) != run_id) continue;
       int32_t t = std::stoi(row[rcol.at("position")]);
-      int32_t slot = static_cast<int32_t>(std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(),
-                                                    std::stoi(row[rcol.at("layer")])) - arrays.layer_ids.begin());
+      int32_t slot = static_cast<int32_t>(
+          std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(), std::stoi(row[rcol.at("layer")])) -
+          arrays.layer_ids.begin());
       EXPECT_EQ(std::stoll(row[rcol.at("step")]), arrays.step_of_token[t]);
       for (int32_t i = 0; i < arrays.top_k; ++i) {
         size_t at = arrays.topk_offset(slot, t) + i;
         EXPECT_EQ(std::stoi(row[rcol.at("expert_" + std::to_string(i))]), arrays.topk_ids[at]);
         // 17 significant digits: parses back to the stored double, hence to the same float.
-        EXPECT_EQ(static_cast<float>(std::stod(row[rcol.at("weight_" + std::to_string(i))])), arrays.topk_weights[at]);
+        EXPECT_EQ(static_cast<float>(std::stod(row[rcol.at("weight_" + std::to_string(i))])),
+                  arrays.topk_weights[at]);
         ++matched;
       }
       EXPECT_EQ(row[rcol.at("expert_" + std::to_string(arrays.top_k))], "");  // NULL past top_k
@@ -119,9 +123,11 @@ TEST(Export, Case1_CsvHasHeadersAndRoundTripsIntoTheSameNumbers) {
     for (size_t r = 1; r < scores.size(); ++r) {
       int32_t t = std::stoi(scores[r][0]);
       int32_t slot = static_cast<int32_t>(
-          std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(), std::stoi(scores[r][1])) - arrays.layer_ids.begin());
+          std::find(arrays.layer_ids.begin(), arrays.layer_ids.end(), std::stoi(scores[r][1])) -
+          arrays.layer_ids.begin());
       for (int32_t e = 0; e < arrays.n_experts; ++e) {
-        ASSERT_EQ(static_cast<float>(std::stod(scores[r][3 + e])), arrays.scores[arrays.score_offset(slot, t) + e]);
+        ASSERT_EQ(static_cast<float>(std::stod(scores[r][3 + e])),
+                  arrays.scores[arrays.score_offset(slot, t) + e]);
       }
     }
   }
@@ -165,7 +171,8 @@ TEST(Export, Case2_ChromeTraceFollowsTheTraceEventFormat) {
   ASSERT_TRUE(trace.contains("traceEvents"));
   ASSERT_TRUE(trace["traceEvents"].is_array());
   const std::set<std::string> phases{"X", "M", "C", "B", "E", "i", "I"};
-  const std::set<std::string> metadata_names{"process_name", "thread_name", "process_sort_index", "thread_sort_index"};
+  const std::set<std::string> metadata_names{"process_name", "thread_name", "process_sort_index",
+                                             "thread_sort_index"};
   std::map<std::pair<int64_t, int64_t>, std::vector<std::pair<double, double>>> slices;
   int complete = 0;
   int counters = 0;
@@ -250,14 +257,16 @@ TEST(Export, Case4_SqliteCopyIsOneCompactSelfContainedSession) {
     sessions::export_session(db, ExportFormat::sqlite, dir / "all.db");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "all.db").string() + ": already exists; the SQLite export writes a new file");
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "all.db").string() + ": already exists; the SQLite export writes a new file");
   }
 }
 
 TEST(Export, Case5_UnknownFormatAndMissingRunAreClearErrors) {
   EXPECT_THROW(sessions::parse_export_format("parquet"), InputError);
   auto db = two_run_session("badexport");
-  EXPECT_THROW(sessions::export_session(db, ExportFormat::json, db.parent_path() / "x.json", {.run_id = 99}), InputError);
+  EXPECT_THROW(sessions::export_session(db, ExportFormat::json, db.parent_path() / "x.json", {.run_id = 99}),
+               InputError);
   EXPECT_FALSE(std::filesystem::exists(db.parent_path() / "x.json"));
 }
 

@@ -36,8 +36,11 @@ struct CapturedLayer {
 struct CapturingObserver final : ForwardObserver {
   std::map<int32_t, std::vector<CapturedLayer>> layers;
   void on_routing(const RoutingEvent& e) override {
-    layers[e.layer].push_back({e.first_position, e.n_tokens, {e.topk_ids.begin(), e.topk_ids.end()},
-                               {e.topk_weights.begin(), e.topk_weights.end()}, {e.scores.begin(), e.scores.end()}});
+    layers[e.layer].push_back({e.first_position,
+                               e.n_tokens,
+                               {e.topk_ids.begin(), e.topk_ids.end()},
+                               {e.topk_weights.begin(), e.topk_weights.end()},
+                               {e.scores.begin(), e.scores.end()}});
   }
 };
 
@@ -60,7 +63,8 @@ TEST_P(GoldenRecording, Case1_StoredRoutingEqualsWhatTheEngineReported) {
   GenerationResult result;
   {
     sessions::SessionWriter writer(db, "test");
-    sessions::RunInfo info = sessions::run_info_for(*engine, writer.add_model(sessions::describe_model(*model)));
+    sessions::RunInfo info =
+        sessions::run_info_for(*engine, writer.add_model(sessions::describe_model(*model)));
     info.tag = "golden";
     writer.begin_run(info);
     ObserverFanout fanout;
@@ -94,7 +98,8 @@ TEST_P(GoldenRecording, Case1_StoredRoutingEqualsWhatTheEngineReported) {
         for (int32_t i = 0; i < arrays.top_k; ++i) {
           size_t at = arrays.topk_offset(slot, position) + i;
           size_t from = static_cast<size_t>(t) * arrays.top_k + i;
-          ASSERT_EQ(arrays.topk_ids[at], event.ids[from]) << "layer slot " << slot << " position " << position;
+          ASSERT_EQ(arrays.topk_ids[at], event.ids[from])
+              << "layer slot " << slot << " position " << position;
           ASSERT_EQ(arrays.topk_weights[at], event.weights[from]);
         }
         double sum = 0;
@@ -130,10 +135,12 @@ TEST_P(GoldenRecording, Case1_StoredRoutingEqualsWhatTheEngineReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenRecording,
-                         ::testing::Values("mixtral-tiny", "deepseek-v3-tiny", "deepseek-v2-lite-tiny", "qwen3-moe-tiny"),
+                         ::testing::Values("mixtral-tiny", "deepseek-v3-tiny", "deepseek-v2-lite-tiny",
+                                           "qwen3-moe-tiny"),
                          [](const auto& info) {
                            std::string name = info.param;
-                           for (char& c : name) if (c == '-') c = '_';
+                           for (char& c : name)
+                             if (c == '-') c = '_';
                            return name;
                          });
 
@@ -154,7 +161,9 @@ TEST(GoldenRecordingCli, Case2_KillDuringMoescopeRecordKeepsCompletedRuns) {
   auto prompts = dir / "prompts.jsonl";
   {
     std::ofstream out(prompts);
-    for (int i = 0; i < 400; ++i) out << R"({"text": "def f(x):\n    return x * )" << i << R"(", "tag": "code"})" << "\n";
+    for (int i = 0; i < 400; ++i)
+      out << R"({"text": "def f(x):\n    return x * )" << i << R"(", "tag": "code"})"
+          << "\n";
   }
   auto db = dir / "s.db";
   pid_t child = ::fork();
@@ -195,7 +204,8 @@ TEST(GoldenRecordingCli, Case2_KillDuringMoescopeRecordKeepsCompletedRuns) {
     EXPECT_EQ(reader.routing(run.id).n_tokens, run.n_prompt_tokens + run.n_generated_tokens - 1);
   }
   // The next recording goes into the same file.
-  std::ofstream(dir / "one.jsonl") << R"({"text": "after the crash", "tag": "prose"})" << "\n";
+  std::ofstream(dir / "one.jsonl") << R"({"text": "after the crash", "tag": "prose"})"
+                                   << "\n";
   auto next = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
                                 " --prompts " + (dir / "one.jsonl").string() + " --db " + db.string() +
                                 " --max-new-tokens 4");
@@ -209,16 +219,23 @@ TEST(GoldenRecordingCli, Case3_BadPromptSetAndForeignDbAreOneLineErrors) {
   auto model = test::golden_model("mixtral-tiny");
   if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "golden model missing";
   auto dir = test::scratch_dir("record-bad");
-  std::ofstream(dir / "bad.jsonl") << R"({"text": "ok", "tag": "code"})" << "\n" << R"({"tag": "code"})" << "\n";
-  auto bad = test::run_command(test::moescope_binary().string() + " record --model " + model.string() + " --prompts " +
-                               (dir / "bad.jsonl").string() + " --db " + (dir / "s.db").string());
+  std::ofstream(dir / "bad.jsonl") << R"({"text": "ok", "tag": "code"})"
+                                   << "\n"
+                                   << R"({"tag": "code"})"
+                                   << "\n";
+  auto bad =
+      test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
+                        " --prompts " + (dir / "bad.jsonl").string() + " --db " + (dir / "s.db").string());
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_EQ(bad.output, "moescope: error: " + (dir / "bad.jsonl").string() + ":2: expected a non-empty string \"text\"\n");
+  EXPECT_EQ(bad.output, "moescope: error: " + (dir / "bad.jsonl").string() +
+                            ":2: expected a non-empty string \"text\"\n");
 
   std::ofstream(dir / "foreign.db") << "not a database at all, just text that is long enough to be read";
-  std::ofstream(dir / "ok.jsonl") << R"({"text": "ok", "tag": "code"})" << "\n";
+  std::ofstream(dir / "ok.jsonl") << R"({"text": "ok", "tag": "code"})"
+                                  << "\n";
   auto foreign = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
-                                   " --prompts " + (dir / "ok.jsonl").string() + " --db " + (dir / "foreign.db").string());
+                                   " --prompts " + (dir / "ok.jsonl").string() + " --db " +
+                                   (dir / "foreign.db").string());
   EXPECT_EQ(foreign.exit_code, 1);
   EXPECT_EQ(foreign.output, "moescope: error: " + (dir / "foreign.db").string() +
                                 ": not a moescope session file (not a SQLite database)\n");
@@ -228,10 +245,12 @@ TEST(GoldenRecordingCli, Case4_EnforcedCapacityRecordsDropsAndKlToDropless) {
   auto model = test::golden_model("qwen3-moe-tiny");
   if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "golden model missing";
   auto dir = test::scratch_dir("record-enforce");
-  std::ofstream(dir / "p.jsonl") << R"({"text": "347 + 589 = 936\n1204 - 378 = 826\n23 * 17 =", "tag": "maths"})" << "\n";
+  std::ofstream(dir / "p.jsonl")
+      << R"({"text": "347 + 589 = 936\n1204 - 378 = 826\n23 * 17 =", "tag": "maths"})"
+      << "\n";
   auto result = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
-                                  " --prompts " + (dir / "p.jsonl").string() + " --db " + (dir / "s.db").string() +
-                                  " --max-new-tokens 6 --enforce-capacity 1.0");
+                                  " --prompts " + (dir / "p.jsonl").string() + " --db " +
+                                  (dir / "s.db").string() + " --max-new-tokens 6 --enforce-capacity 1.0");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   sessions::SessionReader reader(dir / "s.db");
   // Capacity 1.0 on a prefill with 16 experts, top-4 always overflows some expert somewhere.

@@ -122,7 +122,8 @@ TEST(RecorderRoundTrip, Case2_ScoresOfSoftmaxRoutersSumToOne) {
   auto path = test::scratch_dir("softmax") / "s.db";
   {
     SessionWriter writer(path, "test");
-    test::record_synthetic_run(writer, writer.add_model(test::synthetic_model()), {.n_experts = 64, .top_k = 6});
+    test::record_synthetic_run(writer, writer.add_model(test::synthetic_model()),
+                               {.n_experts = 64, .top_k = 6});
   }
   auto arrays = SessionReader(path).routing(1);
   ASSERT_TRUE(arrays.has_scores());
@@ -152,7 +153,8 @@ TEST(RecorderRoundTrip, Case3_HitsEqualCountsOfTopkIds) {
     for (int32_t t = 0; t < arrays.n_tokens; ++t) {
       for (int32_t i = 0; i < arrays.top_k; ++i) {
         ++counted[arrays.topk_ids[arrays.topk_offset(slot, t) + i]];
-        weights[arrays.topk_ids[arrays.topk_offset(slot, t) + i]] += arrays.topk_weights[arrays.topk_offset(slot, t) + i];
+        weights[arrays.topk_ids[arrays.topk_offset(slot, t) + i]] +=
+            arrays.topk_weights[arrays.topk_offset(slot, t) + i];
       }
     }
     for (int32_t e = 0; e < arrays.n_experts; ++e) {
@@ -185,7 +187,8 @@ TEST(RecorderRoundTrip, Case4_CapacityOverflowMatchesHandComputedCase) {
   {
     SessionWriter writer(path, "test");
     int64_t model_id = writer.add_model(test::synthetic_model());
-    sessions::RunInfo info = test::synthetic_run_info({.moe_layers = {0}, .n_experts = 4, .top_k = 2}, model_id, "x");
+    sessions::RunInfo info =
+        test::synthetic_run_info({.moe_layers = {0}, .n_experts = 4, .top_k = 2}, model_id, "x");
     writer.begin_run(info);
     auto send = [&](int64_t step, int64_t first, std::vector<int32_t> ids) {
       int32_t n = static_cast<int32_t>(ids.size() / 2);
@@ -227,7 +230,8 @@ TEST(RecorderRoundTrip, Case4_CapacityOverflowMatchesHandComputedCase) {
   EXPECT_FALSE(arrays.has_scores());  // none were sent
   for (size_t f = 0; f < 4; ++f) {
     auto simulated = analysis::simulate_capacity(arrays, table.capacity_factors[f]);
-    for (int32_t e = 0; e < 4; ++e) EXPECT_EQ(simulated.overflow[static_cast<size_t>(e)], table.overflow[at(f, e)]);
+    for (int32_t e = 0; e < 4; ++e)
+      EXPECT_EQ(simulated.overflow[static_cast<size_t>(e)], table.overflow[at(f, e)]);
   }
 }
 

@@ -2,6 +2,8 @@
 // and schema version; anything else (foreign SQLite, non-SQLite, truncated, corrupt, newer, one with
 // triggers or views or missing tables) is refused with one line naming the file, before any of its
 // content is used. Migrations are all-or-nothing.
+#include "sessions/session_file.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -11,15 +13,14 @@
 #include "sessions/reader.h"
 #include "sessions/recorder.h"
 #include "sessions/schema.h"
-#include "sessions/session_file.h"
 #include "tests/sessions/synthetic_run.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope {
 namespace {
 
-using sessions::OpenMode;
 using sessions::open_session;
+using sessions::OpenMode;
 
 // Runs SQL on a file with a plain connection, as another program (or an attacker) would.
 void raw_exec(const std::filesystem::path& path, const std::string& sql) {
@@ -90,7 +91,8 @@ TEST(SessionFile, Case4_ForeignSqliteDatabaseIsRefused) {
   auto path = test::scratch_dir("foreign") / "other.db";
   raw_exec(path, "CREATE TABLE contacts(name TEXT); INSERT INTO contacts VALUES('x');");
   for (OpenMode mode : {OpenMode::read, OpenMode::write}) {
-    EXPECT_NE(open_error(path, mode).find("a SQLite database but not a moescope session (application_id 0x00000000)"),
+    EXPECT_NE(open_error(path, mode)
+                  .find("a SQLite database but not a moescope session (application_id 0x00000000)"),
               std::string::npos);
   }
   // Nothing was added to it.
@@ -114,7 +116,8 @@ TEST(SessionFile, Case5_NonSqliteEmptyAndMissingFilesAreRefused) {
             (dir / "text.db").string() + ": not a moescope session file (not a SQLite database)");
   EXPECT_EQ(open_error(dir / "empty.db", OpenMode::read),
             (dir / "empty.db").string() + ": not a moescope session file (empty file)");
-  EXPECT_EQ(open_error(dir / "missing.db", OpenMode::read), (dir / "missing.db").string() + ": no such session file");
+  EXPECT_EQ(open_error(dir / "missing.db", OpenMode::read),
+            (dir / "missing.db").string() + ": no such session file");
   EXPECT_EQ(open_error(dir, OpenMode::read), dir.string() + ": is a directory, expected a session file");
 }
 
@@ -183,8 +186,9 @@ TEST(SessionFile, Case10_FailedMigrationLeavesTheFileAsItWas) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sqlite_schema), (SELECT user_version FROM pragma_user_version)",
-                     -1, &stmt, nullptr);
+  sqlite3_prepare_v2(
+      db, "SELECT (SELECT count(*) FROM sqlite_schema), (SELECT user_version FROM pragma_user_version)", -1,
+      &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);  // only the original table: `sessions`, `models`... rolled back
   EXPECT_EQ(sqlite3_column_int(stmt, 1), 0);
@@ -204,12 +208,16 @@ TEST(SessionFile, Case11_HostileDimensionsInARunAreRefusedByTheReader) {
   }
   raw_exec(path, "UPDATE runs SET n_experts = 8, moe_layers = 'not json' WHERE id = 1;");
   EXPECT_THROW(reader.routing(1), InputError);
-  raw_exec(path, "UPDATE runs SET moe_layers = '[1,2,4]' WHERE id = 1; DELETE FROM routing WHERE position = 3 AND layer = 2;");
+  raw_exec(path,
+           "UPDATE runs SET moe_layers = '[1,2,4]' WHERE id = 1; DELETE FROM routing WHERE position = 3 AND "
+           "layer = 2;");
   try {
     reader.routing(1);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("incomplete or malformed routing rows near position 3, layer 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("incomplete or malformed routing rows near position 3, layer 4"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -46,7 +46,8 @@ struct SentRun {
   int64_t a2a_tokens_total = 0;
 };
 
-inline sessions::RunInfo synthetic_run_info(const SyntheticSpec& spec, int64_t model_id, const std::string& tag) {
+inline sessions::RunInfo synthetic_run_info(const SyntheticSpec& spec, int64_t model_id,
+                                            const std::string& tag) {
   sessions::RunInfo info;
   info.model_id = model_id;
   info.prompt_text = "synthetic prompt " + tag;
@@ -151,8 +152,8 @@ inline void send_step(ForwardObserver& observer, SentRun& sent, std::mt19937_64&
 }
 
 // A whole run: prefill of the prompt, then single-token decode steps, then the tokens.
-inline SentRun record_synthetic_run(sessions::SessionWriter& writer, int64_t model_id, const SyntheticSpec& spec,
-                                    const std::string& tag = "code") {
+inline SentRun record_synthetic_run(sessions::SessionWriter& writer, int64_t model_id,
+                                    const SyntheticSpec& spec, const std::string& tag = "code") {
   SentRun sent;
   sent.spec = spec;
   std::mt19937_64 rng(spec.seed);
