@@ -2,11 +2,14 @@
 # Builds the libFuzzer targets (tests/fuzz: clang, -fsanitize=fuzzer,address,undefined) and runs
 # each from its seed corpus (tests/fuzz/seeds/ plus seeds generated from ../shared/golden).
 #   tools/fuzz.sh smoke          each target ~20 s (CI)
-#   tools/fuzz.sh long [RUNS]    each target RUNS executions (default 10,000,000)
+#   tools/fuzz.sh long [RUNS [SECONDS]]  each target RUNS executions (default 10,000,000), or
+#                                SECONDS when that comes first
 #   tools/fuzz.sh time SECONDS   each target SECONDS
 # Environment: FUZZ_TARGETS (names, default all six), FUZZ_BUILD (build folder, default
 # build/fuzz), FUZZ_JOBS (targets run at the same time, default 1), FUZZ_WORKERS (libFuzzer
-# processes per target in long runs, default 1).
+# processes per target in long runs, default 1), FUZZ_GOLDEN (golden fixtures, default
+# ../shared/golden; where absent, only the committed seeds and those already in $FUZZ_BUILD/seeds),
+# FUZZ_NO_BUILD=1 (run the binaries already in $FUZZ_BUILD, e.g. copied to a bigger machine).
 # Each target's log is $FUZZ_BUILD/logs/<target>.log, its growing corpus $FUZZ_BUILD/corpus/<target>/,
 # and a crashing input lands in $FUZZ_BUILD/findings/<target>/; any finding makes the script fail.
 set -euo pipefail
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-smoke}
 case "$mode" in
   smoke) limit=(-max_total_time=20) ;;
-  long) limit=(-runs="${2:-10000000}") ;;
+  long) limit=(-runs="${2:-10000000}" -max_total_time="${3:-0}") ;;
   time) limit=(-max_total_time="${2:?tools/fuzz.sh time SECONDS}") ;;
   *) echo "fuzz.sh: unknown mode '$mode' (expected smoke, long or time)" >&2; exit 2 ;;
 esac
@@ -26,16 +29,22 @@ targets=${FUZZ_TARGETS:-$all_targets}
 build=${FUZZ_BUILD:-build/fuzz}
 jobs=${FUZZ_JOBS:-1}
 workers=${FUZZ_WORKERS:-1}
-golden=$(realpath ../shared/golden)
+golden=${FUZZ_GOLDEN:-../shared/golden}
 
 # -O1 keeps the build quick on small CI machines; the sanitizers do the checking.
-cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMOESCOPE_FUZZ=ON \
-  -DMOESCOPE_CUDA=OFF -DMOESCOPE_GUI=OFF -DMOESCOPE_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" >/dev/null
-# shellcheck disable=SC2086
-cmake --build "$build" -j"$(nproc)" --target fuzz_make_seeds $targets
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+  cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMOESCOPE_FUZZ=ON \
+    -DMOESCOPE_CUDA=OFF -DMOESCOPE_GUI=OFF -DMOESCOPE_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$build" -j"$(nproc)" --target fuzz_make_seeds $targets
+fi
 
-"$build/tests/fuzz/fuzz_make_seeds" "$golden" "$build/seeds"
+if [ -d "$golden/models" ]; then
+  "$build/tests/fuzz/fuzz_make_seeds" "$golden" "$build/seeds"
+else
+  echo "fuzz.sh: no golden fixtures at $golden: running from the committed seeds only" >&2
+fi
 mkdir -p "$build/logs"
 
 # The dictionary of each target (fuzz_<name> -> tests/fuzz/dictionaries/<name>.dict), when there is one.
@@ -54,7 +63,7 @@ run_target() {
     [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
   done
   local parallel=()
-  [ "$mode" = long ] && [ "$workers" -gt 1 ] && parallel=(-fork="$workers" -ignore_crashes=0)
+  [ "$mode" = long ] && [ "$workers" -gt 1 ] && parallel=(-fork="$workers")
   # The file-based targets run each input through SQLite, protobuf or the filesystem: 2 GiB and
   # 20 s per input are far above what a valid input needs.
   # shellcheck disable=SC2046
@@ -78,9 +87,14 @@ for i in "${!pids[@]}"; do
   result=ok
   wait "${pids[$i]}" || result="FAILED (see $build/logs/$target.log)"
   log=$build/logs/$target.log
-  # libFuzzer's closing "Done N runs in S second(s)" and its last "cov:"/"corp:" status line.
+  # libFuzzer's closing "Done N runs in S second(s)", or in fork mode its last "#N: ... time: Ss"
+  # line; coverage and corpus size from the last status line.
   execs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $2}')
   secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
+  if [ -z "$execs" ]; then
+    execs=$(grep -oE '^#[0-9]+: cov' "$log" | tail -1 | tr -dc '0-9')
+    secs=$(grep -oE ' time: [0-9]+s' "$log" | tail -1 | tr -dc '0-9')
+  fi
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   if ls "$build/findings/$target"/* >/dev/null 2>&1; then result="FINDINGS in $build/findings/$target"; fi
