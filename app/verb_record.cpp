@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/verb_registry.h"
-#include "core/analysis/divergence.h"
+#include "core/dropless_kl.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
@@ -60,24 +60,6 @@ class ProgressBar {
   size_t total_;
   bool tty_;
 };
-
-// Per position, KL(dropless || enforced) of the next-token distribution over the final tokens:
-// what enforcing capacity cost the run (the same measure `moescope run` records).
-std::vector<double> kl_to_dropless(const Model& model, EngineOptions options,
-                                   const std::vector<int32_t>& ids) {
-  std::vector<float> enforced;
-  std::vector<float> dropless;
-  create_engine(model, options)->forward(ids, true, enforced);
-  options.enforce_capacity_factor = 0.0;
-  create_engine(model, options)->forward(ids, true, dropless);
-  const size_t vocab = static_cast<size_t>(model.config.vocab_size);
-  std::vector<double> kl(ids.size());
-  for (size_t p = 0; p < ids.size(); ++p) {
-    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab),
-                                    std::span(enforced).subspan(p * vocab, vocab));
-  }
-  return kl;
-}
 
 void run_record(const RecordArgs& args) {
   auto prompts = sessions::load_prompt_set(args.prompts, args.default_tag);

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "app/verb_registry.h"
-#include "core/analysis/divergence.h"
+#include "core/dropless_kl.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
@@ -52,21 +52,6 @@ void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
       std::printf(" e%-3d %5.1f%%", order[i], total ? 100.0 * static_cast<double>(row[order[i]]) / total : 0.0);
     std::printf("\n");
   }
-}
-
-// Per-position KL(dropless || enforced) of the next-token distribution, over the final tokens.
-std::vector<double> kl_against_dropless(const Model& model, EngineOptions options, const std::vector<int32_t>& ids) {
-  std::vector<float> enforced, dropless;
-  auto with_capacity = create_engine(model, options);
-  with_capacity->forward(ids, true, enforced);
-  options.enforce_capacity_factor = 0.0;
-  auto without = create_engine(model, options);
-  without->forward(ids, true, dropless);
-  const size_t vocab = static_cast<size_t>(model.config.vocab_size);
-  std::vector<double> kl(ids.size());
-  for (size_t p = 0; p < ids.size(); ++p)
-    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
-  return kl;
 }
 
 void run_run(const RunArgs& args) {
@@ -148,7 +133,7 @@ void run_run(const RunArgs& args) {
     std::vector<int32_t> ids;
     for (const auto& t : result.tokens) ids.push_back(t.id);
     std::vector<double> kl;
-    if (args.enforce_capacity > 0) kl = kl_against_dropless(*model, options, ids);
+    if (args.enforce_capacity > 0) kl = kl_to_dropless(*model, options, ids);
     std::vector<sessions::TokenRecord> records;
     for (const auto& t : result.tokens) {
       sessions::TokenRecord r{t.position, t.id, tokenizer->display_text(t.id), t.is_prompt, t.logprob, std::nullopt};
