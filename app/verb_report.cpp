@@ -63,6 +63,35 @@ std::string optional_text(const std::optional<double>& value) {
   return text;
 }
 
+// The whole per-layer catalogue (docs/metrics.md), metrics as rows and layers as columns in blocks of
+// eight, then each metric's percentiles across layers.
+void print_catalogue(const analysis::RunMetrics& metrics) {
+  if (metrics.layers.empty()) return;
+  std::vector<std::vector<std::pair<std::string, double>>> per_layer;
+  for (const auto& layer : metrics.layers) per_layer.push_back(analysis::scalar_metrics(layer));
+  constexpr size_t kLayersPerBlock = 8;
+  for (size_t first = 0; first < per_layer.size(); first += kLayersPerBlock) {
+    const size_t last = std::min(per_layer.size(), first + kLayersPerBlock);
+    std::printf("\n%-28s", "metric \\ layer");
+    for (size_t l = first; l < last; ++l) std::printf(" %10d", metrics.layers[l].layer_id);
+    std::printf("\n");
+    for (size_t m = 0; m < per_layer[first].size(); ++m) {
+      const std::string& key = per_layer[first][m].first;
+      std::printf("%-28s", key.c_str());
+      for (size_t l = first; l < last; ++l) {
+        // Optional metrics can be absent in some layers (e.g. the last layer's transition).
+        auto it = std::find_if(per_layer[l].begin(), per_layer[l].end(), [&](const auto& kv) { return kv.first == key; });
+        if (it == per_layer[l].end() || std::isnan(it->second)) std::printf(" %10s", "-");
+        else std::printf(" %10.4f", it->second);
+      }
+      std::printf("\n");
+    }
+  }
+  std::printf("\n%-28s %10s %10s %10s %10s\n", "across layers", "p50", "p75", "p90", "p95");
+  for (const auto& p : metrics.percentiles)
+    std::printf("%-28s %10.4f %10.4f %10.4f %10.4f\n", p.key.c_str(), p.p50, p.p75, p.p90, p.p95);
+}
+
 void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   sessions::RunSummary run = reader.run(run_id);
   if (run.status != "complete") {
@@ -117,6 +146,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
     for (const analysis::DropRate& drop : layer.drop_rates) std::printf("  %8.2f%%", 100.0 * drop.rate);
     std::printf("\n");
   }
+  print_catalogue(metrics);
   std::printf("\nstored capacity overflow (assignments beyond ceil(C*T*k/E) per expert, layer and step):\n");
   for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
     double share = assigned_per_factor[f] ? 100.0 * overflow_per_factor[f] / assigned_per_factor[f] : 0.0;
