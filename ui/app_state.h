@@ -101,9 +101,12 @@ struct RunForm {
   bool enforce_capacity = false;
   float enforce_factor = 1.25f;
   int ep_degree = 1;
-  int backend = 0;  // 0 CPU, 1 CUDA
+  int backend = 0;       // 0 CPU, 1 CUDA
+  int interconnect = 0;  // index into kInterconnects
 };
-inline constexpr const char* kRunTags[] = {"code", "poetry", "math", "prose", "custom"};
+// The tags of the bundled prompt sets (assets/prompts/), then a free label.
+inline constexpr const char* kRunTags[] = {"code", "verse", "maths", "prose", "multilingual", "custom"};
+inline constexpr const char* kInterconnects[] = {"nvlink4", "pcie5", "ib400"};
 
 struct AppState {
   Settings settings;

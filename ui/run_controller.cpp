@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <random>
 
+#include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/tokenizer.h"
@@ -269,12 +270,11 @@ void RunController::work(RunRequest request) {
     auto tokenizer = load_tokenizer_for_model(request.model_dir);
     if (cancel_.load()) throw Cancelled{};
     if (request.batch.empty()) request.batch.push_back({request.prompt, request.tag, 0});
-    request.engine.backend = Backend::cpu;  // the GUI drives the CPU engine
     if (request.engine.n_threads <= 0) {
       // Leave a core to the UI thread (and a software GL rasteriser) so drawing never starves.
       request.engine.n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1));
     }
-    auto engine = make_cpu_engine(*model, request.engine);
+    auto engine = create_engine(*model, request.engine);
     int64_t model_id = 0;
     if (!request.session_file.empty()) {
       sessions::RecorderOptions options;

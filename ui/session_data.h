@@ -32,7 +32,7 @@ struct ModelCard {
 
 struct RunSummary {
   int64_t id = 0;
-  std::string tag;  // code, poetry, math, prose, or a custom label
+  std::string tag;  // code, verse, maths, prose, multilingual, or a custom label
   std::string prompt;
   std::string status;  // as the session stores it: complete, running, cancelled, failed, ...
   std::string backend;

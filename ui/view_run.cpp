@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/engine_factory.h"
 #include "core/error.h"
 #include "sessions/default_path.h"
 #include "sessions/prompt_set.h"
@@ -44,7 +45,7 @@ void start_run(AppState& app) {
   RunRequest r;
   r.model_dir = app.model_dir;
   r.prompt = f.prompt;
-  r.tag = f.tag == 4 ? f.custom_tag : kRunTags[f.tag];
+  r.tag = f.tag == IM_ARRAYSIZE(kRunTags) - 1 ? f.custom_tag : kRunTags[f.tag];
   const auto sets = prompt_sets();
   if (f.prompt_set >= 0 && f.prompt_set < static_cast<int>(sets.size())) r.batch = sessions::load_prompt_set(sets[static_cast<size_t>(f.prompt_set)]);
   r.max_new_tokens = f.max_new_tokens;
@@ -54,6 +55,8 @@ void start_run(AppState& app) {
   r.capacity_factors = parse_factors(f.capacity_factors);
   r.engine.enforce_capacity_factor = f.enforce_capacity ? f.enforce_factor : 0.0;
   r.engine.ep_degree = f.ep_degree;
+  r.engine.ep_interconnect = kInterconnects[f.interconnect];
+  r.engine.backend = f.backend == 1 ? Backend::cuda : Backend::cpu;
   if (app.doc && std::filesystem::exists(app.doc->label())) r.session_file = app.doc->label();
   app.runner->start(std::move(r));
 }
@@ -80,7 +83,7 @@ void draw_form(AppState& app) {
   };
   label("tag");
   ImGui::Combo("##tag", &f.tag, kRunTags, IM_ARRAYSIZE(kRunTags));
-  if (f.tag == 4) {
+  if (f.tag == IM_ARRAYSIZE(kRunTags) - 1) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
     ImGui::InputTextWithHint("##customtag", "custom tag", &f.custom_tag);
@@ -117,9 +120,17 @@ void draw_form(AppState& app) {
   ImGui::EndDisabled();
   label("EP degree");
   ImGui::SliderInt("##ep", &f.ep_degree, 1, 64);
+  label("interconnect");
+  ImGui::BeginDisabled(f.ep_degree <= 1);
+  ImGui::Combo("##interconnect", &f.interconnect, kInterconnects, IM_ARRAYSIZE(kInterconnects));
+  ImGui::EndDisabled();
   label("backend");
-  ImGui::Combo("##backend", &f.backend, "CPU\0CUDA (use the CLI: this build drives the CPU engine)\0");
-  f.backend = 0;
+  if (cuda_engine_available()) {
+    ImGui::Combo("##backend", &f.backend, "CPU\0CUDA\0");
+  } else {
+    ImGui::Combo("##backend", &f.backend, "CPU\0CUDA (not in this build)\0");
+    f.backend = 0;
+  }
   ImGui::EndDisabled();
   ImGui::Spacing();
   ImGui::BeginDisabled(busy || app.model_dir.empty());
