@@ -172,7 +172,7 @@ void add_compare(CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   auto* cmd = app.add_subcommand("compare", "Compare routing between two prompt tags or two runs");
   cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
-  auto* tags = cmd->add_option("--tags", args->tags, "Two tags, e.g. code,poetry");
+  auto* tags = cmd->add_option("--tags", args->tags, "Two tags, e.g. code,verse");
   auto* runs = cmd->add_option("--runs", args->runs, "Two run ids, e.g. 3,7");
   tags->excludes(runs);
   cmd->add_option("--permutations", args->permutations, "Random splits for the tag permutation test")

@@ -20,4 +20,4 @@ for set in assets/prompts/*.jsonl; do
   "$bin" record --model "$demo" --prompts "$set" --db "$db"
 done
 "$bin" report --db "$db"
-"$bin" compare --db "$db" --tags code,poetry
+"$bin" compare --db "$db" --tags code,verse
