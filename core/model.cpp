@@ -1,6 +1,7 @@
 #include "core/model.h"
 
 #include "core/error.h"
+#include "core/weight_check.h"
 
 namespace moescope {
 
@@ -18,6 +19,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir) {
   model->dir = dir;
   model->config = load_model_config(dir / "config.json");
   model->checkpoint = open_checkpoint(dir);
+  check_weights_finite(model->checkpoint);
   model->weights = bind_model_weights(model->config, model->checkpoint);
 
   int64_t total = 0;
