@@ -1,5 +1,7 @@
 #include "sessions/session_file.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -106,6 +108,31 @@ void harden_connection(Connection& connection) {
   SQL_CHECK(db, sqlite3_busy_timeout(db, 10000));
 }
 
+namespace {
+
+// A session in a folder this user cannot write (read-only media, a shared folder): SQLite cannot
+// create the -shm file that reading a WAL-mode file needs, so the file is opened immutable (no
+// locks, no -shm). Only when no -wal lies beside it: then every committed run is in the file
+// itself. Returns "" where the folder is writable.
+std::string read_only_folder_uri(const std::filesystem::path& path) {
+  std::error_code error;
+  const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  if (access(folder.c_str(), W_OK) == 0 || std::filesystem::exists(path.string() + "-wal", error)) return "";
+  std::string uri = "file:";
+  for (unsigned char c : std::filesystem::absolute(path, error).string()) {
+    if (c == '?' || c == '#' || c == '%' || c < 0x20) {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+      uri += escaped;
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
 Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   std::error_code error;
   bool exists = std::filesystem::exists(path, error);
@@ -121,7 +148,7 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   int flags = mode == OpenMode::read ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   Connection connection;
   try {
-    connection = Connection(path, flags | SQLITE_OPEN_NOMUTEX);
+    connection = Connection(path, flags | SQLITE_OPEN_NOMUTEX, mode == OpenMode::read ? read_only_folder_uri(path) : "");
   } catch (const SqlError& e) {
     refuse(path, std::string("cannot open the session file (") + sqlite3_errstr(e.code) + ")");
   }

@@ -11,8 +11,9 @@ void throw_sql_error(sqlite3* db, int rc, const char* what, const char* file, in
   throw SqlError(where + message + " (" + what + " at " + file + ":" + std::to_string(line) + ")", rc & 0xff);
 }
 
-Connection::Connection(const std::filesystem::path& path, int open_flags) : path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_, open_flags, nullptr);
+Connection::Connection(const std::filesystem::path& path, int open_flags, const std::string& uri) : path_(path) {
+  int rc = uri.empty() ? sqlite3_open_v2(path.c_str(), &db_, open_flags, nullptr)
+                       : sqlite3_open_v2(uri.c_str(), &db_, open_flags | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

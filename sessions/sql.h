@@ -36,7 +36,9 @@ class Statement;
 class Connection {
  public:
   Connection() = default;
-  Connection(const std::filesystem::path& path, int open_flags);
+  // `uri`, when given, is opened instead of `path` (SQLITE_OPEN_URI); `path` still names the file
+  // in messages.
+  Connection(const std::filesystem::path& path, int open_flags, const std::string& uri = {});
   ~Connection();
   Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&& other) noexcept;

@@ -1,0 +1,135 @@
+// Focus: the rest of the bad-input matrix through the moescope binary, each ending with exit code 1
+// and one clear line, never a crash (the sanitizer build runs these too): NaN weights, an empty
+// prompt, a prompt that is not UTF-8, a prompt longer than max_position_embeddings for `run`, and
+// a session directory the user cannot write (recording refused; reading still works).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.h"
+#include "tests/support/test_paths.h"
+
+namespace moescope {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code;
+  std::string output;
+};
+
+fs::path copy_golden(const std::string& label) {
+  auto dir = test::scratch_dir("reliability-" + label);
+  for (const auto& entry : fs::directory_iterator(test::golden_model("mixtral-tiny")))
+    fs::copy_file(entry.path(), dir / entry.path().filename());
+  for (const auto& entry : fs::directory_iterator(dir))
+    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+  return dir;
+}
+
+// Single quotes for /bin/sh; the argument may hold any byte but NUL.
+std::string quoted(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// `prefix` goes before the binary: a pipe feeding its stdin, or a command it runs under.
+Outcome moescope(const std::string& args, const std::string& prefix = "") {
+  auto r = test::run_command(prefix + test::moescope_binary().string() + " " + args);
+  return {r.exit_code, r.output};
+}
+
+void expect_one_clear_line(const Outcome& o, const std::string& needle) {
+  EXPECT_EQ(o.exit_code, 1) << o.output;
+  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+  EXPECT_EQ(o.output.rfind("moescope: error: ", 0), 0u) << o.output;
+  EXPECT_NE(o.output.find(needle), std::string::npos) << o.output;
+}
+
+TEST(ReliabilityCli, Case1_NaNWeightIsNamedAtLoad) {
+  auto dir = copy_golden("nan");
+  std::vector<OutputTensor> tensors;
+  {
+    auto file = open_safetensors(dir / "model.safetensors");
+    for (size_t i = 0; i < file->header.tensors.size(); ++i) {
+      auto view = file->view(i);
+      OutputTensor t{view.name(), view.dtype(), view.shape(), {}};
+      t.bytes.assign(view.data, view.data + view.nbytes());
+      if (view.name() == "model.layers.0.self_attn.q_proj.weight") {
+        const uint16_t inf = 0xff80;  // bf16 -Inf
+        std::memcpy(t.bytes.data() + 2 * 7, &inf, 2);
+      }
+      tensors.push_back(std::move(t));
+    }
+  }
+  write_safetensors(dir / "model.safetensors", tensors);
+  auto o = moescope("forward --model " + dir.string() + " --token-ids 1,2,3 --out " + (dir / "o.safetensors").string());
+  expect_one_clear_line(o, (dir / "model.safetensors").string() +
+                               ": tensor 'model.layers.0.self_attn.q_proj.weight' holds Inf at element 7 of");
+}
+
+TEST(ReliabilityCli, Case2_EmptyPromptIsRefused) {
+  auto dir = copy_golden("empty");
+  expect_one_clear_line(moescope("run --no-record --model " + dir.string() + " --prompt ''"), "--prompt is empty");
+}
+
+TEST(ReliabilityCli, Case3_PromptThatIsNotUtf8IsRefused) {
+  auto dir = copy_golden("utf8");
+  // A lone continuation byte, a truncated two-byte sequence and an overlong encoding of '/'.
+  for (const std::string& text : {std::string("abc\x80"), std::string("caf\xc3"), std::string("\xc0\xaf")}) {
+    expect_one_clear_line(moescope("run --no-record --max-new-tokens 1 --model " + dir.string() + " --prompt " + quoted(text)),
+                          "text to tokenize is not valid UTF-8");
+    expect_one_clear_line(moescope("tokenize --model " + dir.string(), "printf '%s' " + quoted(text) + " | "),
+                          "text to tokenize is not valid UTF-8");
+  }
+}
+
+TEST(ReliabilityCli, Case4_RunPromptLongerThanMaxPositionEmbeddings) {
+  auto dir = copy_golden("long");
+  std::ifstream in(dir / "config.json");
+  auto config = nlohmann::json::parse(in);
+  in.close();
+  config["max_position_embeddings"] = 8;
+  std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
+  auto o = moescope("run --no-record --model " + dir.string() + " --prompt " +
+                    quoted("one two three four five six seven eight nine ten eleven twelve"));
+  expect_one_clear_line(o, "more than the model's max_position_embeddings of 8");
+}
+
+// As root, permissions do not apply: the binary then runs as `nobody` (setpriv), for whom a
+// root-owned folder with mode 0555 is read-only just as it is for its owner without root.
+std::string unprivileged_prefix() {
+  if (geteuid() != 0) return "";
+  return "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+}
+
+TEST(ReliabilityCli, Case5_ReadOnlySessionDirectory) {
+  if (geteuid() == 0 && test::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups true").exit_code != 0)
+    GTEST_SKIP() << "running as root without setpriv: cannot make a folder read-only for moescope";
+  auto model = copy_golden("ro-model");
+  auto dir = test::scratch_dir("reliability-ro-sessions");
+  // A session recorded while the folder was writable, then the folder made read-only.
+  auto o = moescope("run --max-new-tokens 2 --model " + model.string() + " --prompt hello --db " + (dir / "s.db").string());
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  const auto prefix = unprivileged_prefix();
+
+  // Recording into it: a new file and the existing one are both refused, naming the file.
+  expect_one_clear_line(moescope("run --max-new-tokens 2 --model " + model.string() + " --prompt hello --db " + (dir / "new.db").string(), prefix),
+                        (dir / "new.db").string() + ": ");
+  expect_one_clear_line(moescope("run --max-new-tokens 2 --model " + model.string() + " --prompt hello --db " + (dir / "s.db").string(), prefix),
+                        (dir / "s.db").string() + ": ");
+  // Reading it still works: a shared session on read-only media opens.
+  auto report = moescope("report --db " + (dir / "s.db").string(), prefix);
+  EXPECT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_FALSE(fs::exists(dir / "new.db"));
+}
+
+}  // namespace
+}  // namespace moescope
