@@ -121,7 +121,11 @@ TEST(RecordLoad, Case1_ThousandPromptsBackToBackKeepMemoryFlatWhileAReaderReads)
   std::printf("record of %zu prompts: %zu samples; resident set %lld KiB at %zu runs, peak %lld KiB after; file grew %lld KiB\n",
               kPrompts, samples.size(), static_cast<long long>(warm->rss_kib), warm->runs, static_cast<long long>(peak),
               static_cast<long long>(end.file_kib - warm->file_kib));
-  if (!kAddressSanitizer) EXPECT_LT(peak - warm->rss_kib, (end.file_kib - warm->file_kib) + 4 * 1024);
+  // The file can shrink when the WAL is checkpointed, so only its growth counts; the resident set may
+  // grow by what the file grew (SQLite's page cache) plus a fixed slack, never with the run count.
+  if (!kAddressSanitizer) {
+    EXPECT_LT(peak - warm->rss_kib, std::max<long long>(0, end.file_kib - warm->file_kib) + 8 * 1024);
+  }
 
   sessions::SessionReader reader(db);
   const auto runs = reader.runs();
