@@ -114,10 +114,13 @@ namespace {
 // create the -shm file that reading a WAL-mode file needs, so the file is opened immutable (no
 // locks, no -shm). Only when no -wal lies beside it: then every committed run is in the file
 // itself. Returns "" where the folder is writable.
+std::filesystem::path folder_of(const std::filesystem::path& path) {
+  return path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+}
+
 std::string read_only_folder_uri(const std::filesystem::path& path) {
   std::error_code error;
-  const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  if (access(folder.c_str(), W_OK) == 0 || std::filesystem::exists(path.string() + "-wal", error)) return "";
+  if (access(folder_of(path).c_str(), W_OK) == 0 || std::filesystem::exists(path.string() + "-wal", error)) return "";
   std::string uri = "file:";
   for (unsigned char c : std::filesystem::absolute(path, error).string()) {
     if (c == '?' || c == '#' || c == '%' || c < 0x20) {
@@ -144,6 +147,9 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
     if (empty) refuse(path, "not a moescope session file (empty file)");
   }
   if (!empty) check_header(path);
+  // Checked before SQLite runs: it would report the -shm file it cannot create as a damaged file.
+  if (mode == OpenMode::write && (access(folder_of(path).c_str(), W_OK) != 0 || (exists && access(path.c_str(), W_OK) != 0)))
+    refuse(path, "cannot write the session file (read-only file or directory)");
 
   int flags = mode == OpenMode::read ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   Connection connection;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sessions/reader.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/test_paths.h"
 
 extern char** environ;
@@ -24,20 +25,6 @@ namespace moescope {
 namespace {
 
 namespace fs = std::filesystem;
-
-// AddressSanitizer keeps freed memory in quarantine (256 MiB by default), so the resident set
-// grows by design there; LeakSanitizer checks for leaks in that build instead.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 int64_t resident_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -123,7 +110,7 @@ TEST(RecordLoad, Case1_ThousandPromptsBackToBackKeepMemoryFlatWhileAReaderReads)
               static_cast<long long>(end.file_kib - warm->file_kib));
   // The file can shrink when the WAL is checkpointed, so only its growth counts; the resident set may
   // grow by what the file grew (SQLite's page cache) plus a fixed slack, never with the run count.
-  if (!kAddressSanitizer) {
+  if (!test::kAddressSanitizer) {
     EXPECT_LT(peak - warm->rss_kib, std::max<long long>(0, end.file_kib - warm->file_kib) + 8 * 1024);
   }
 
