@@ -10,3 +10,32 @@ build=build/release
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j"$jobs"
 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 600
+
+# ---- Sanitizer and fuzz stages (docs/reliability.md). Separate build folders, CPU only, -O1 and
+# only the targets they run, to keep CI on two cores well inside its time limit.
+sanitizer_build() {  # folder, extra cmake options...
+  local folder=$1
+  shift
+  cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" \
+    -DMOESCOPE_CUDA=OFF -DMOESCOPE_GUI=OFF "$@"
+}
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over the core, sessions and app tests (the app
+# tests run the sanitized moescope binary). Any report fails the test that triggered it.
+asan=build/asan
+sanitizer_build "$asan" -DMOESCOPE_SANITIZE=ON
+cmake --build "$asan" -j"$jobs" --target moescope moescope_core_tests moescope_sessions_tests moescope_app_tests
+ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir "$asan" --output-on-failure -j"$jobs" --timeout 1200 -L 'core|sessions|app'
+
+# ThreadSanitizer over the recorder (engine thread -> queue -> writer thread), the CPU engine's
+# worker pool and readers reading while a writer writes.
+tsan=build/tsan
+sanitizer_build "$tsan" -DMOESCOPE_TSAN=ON
+cmake --build "$tsan" -j"$jobs" --target moescope moescope_sessions_tests
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir "$tsan" --output-on-failure -j"$jobs" --timeout 1200 -L sessions \
+  -R 'RecorderRoundTrip|GoldenRecording|Load|Faults'
+
+# Every libFuzzer target for ~20 s from its seeds (clang; tools/fuzz.sh long for the long runs).
+FUZZ_JOBS=$jobs bash tools/fuzz.sh smoke

@@ -110,7 +110,7 @@ TEST(RecordLoad, Case1_ThousandPromptsBackToBackKeepMemoryFlatWhileAReaderReads)
               static_cast<long long>(end.file_kib - warm->file_kib));
   // The file can shrink when the WAL is checkpointed, so only its growth counts; the resident set may
   // grow by what the file grew (SQLite's page cache) plus a fixed slack, never with the run count.
-  if (!test::kAddressSanitizer) {
+  if (!test::kSanitizerAllocator) {
     EXPECT_LT(peak - warm->rss_kib, std::max<long long>(0, end.file_kib - warm->file_kib) + 8 * 1024);
   }
 
