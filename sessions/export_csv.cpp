@@ -104,7 +104,7 @@ void export_csv(SessionReader& reader, const std::filesystem::path& out_dir, con
       "SELECT run_id, step, position, layer, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
       " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
       " dropped_mask FROM routing" +
-          where_run(options) + " ORDER BY run_id, position, layer",
+          where_run(options) + " ORDER BY id",
       options, out_dir / "routing.csv");
   write_query(db,
               "SELECT run_id, layer, expert, hits, weight_sum FROM expert_hits" + where_run(options) +

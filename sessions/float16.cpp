@@ -4,6 +4,10 @@
 #include <bit>
 #include <cstring>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace moescope::sessions {
 
 uint16_t float_to_half(float value) {
@@ -55,15 +59,62 @@ float half_to_float(uint16_t half) {
   return std::bit_cast<float>(bits);
 }
 
-void append_float16_le(std::span<const float> values, std::vector<std::byte>& out) {
-  size_t start = out.size();
-  out.resize(start + values.size() * 2);
-  std::byte* dst = out.data() + start;
-  for (float value : values) {
-    uint16_t half = float_to_half(value);
+namespace {
+
+void encode_float16_le_portable(const float* values, size_t n, std::byte* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t half = float_to_half(values[i]);
     *dst++ = static_cast<std::byte>(half & 0xff);
     *dst++ = static_cast<std::byte>(half >> 8);
   }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The writer encodes every score it stores (17 M for a 10k-token DeepSeek-V2-Lite run); the F16C
+// instruction does eight at a time with the same round-to-nearest-even result for every non-NaN
+// value (NaN payloads may differ; both stay NaN). x86 is little-endian, so the halves are stored
+// as they are. Chosen at run time: Debian builds for the baseline x86-64 without F16C.
+__attribute__((target("avx,f16c"))) void encode_float16_le_f16c(const float* values, size_t n, std::byte* dst) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i halves = _mm256_cvtps_ph(_mm256_loadu_ps(values + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 * i), halves);
+  }
+  encode_float16_le_portable(values + i, n - i, dst + 2 * i);
+}
+
+bool have_f16c() {
+  static const bool have = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  return have;
+}
+#endif
+
+}  // namespace
+
+void encode_float16_le(std::span<const float> values, std::byte* out, Float16Path path) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (path != Float16Path::portable && have_f16c()) {
+    encode_float16_le_f16c(values.data(), values.size(), out);
+    return;
+  }
+#else
+  (void)path;
+#endif
+  encode_float16_le_portable(values.data(), values.size(), out);
+}
+
+bool float16_hardware_available() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return have_f16c();
+#else
+  return false;
+#endif
+}
+
+void append_float16_le(std::span<const float> values, std::vector<std::byte>& out) {
+  size_t start = out.size();
+  out.resize(start + values.size() * 2);
+  encode_float16_le(values, out.data() + start, Float16Path::fastest);
 }
 
 void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out) {

@@ -14,6 +14,11 @@ float half_to_float(uint16_t half);
 
 // `values` as little-endian binary16, appended to `out`.
 void append_float16_le(std::span<const float> values, std::vector<std::byte>& out);
+// `values` as little-endian binary16 into out[0, 2 * values.size()). `fastest` uses the CPU's F16C
+// conversion where there is one (equal results for every non-NaN value), `portable` never does.
+enum class Float16Path { fastest, portable };
+void encode_float16_le(std::span<const float> values, std::byte* out, Float16Path path);
+bool float16_hardware_available();
 // Decodes little-endian binary16 into `out` (bytes.size() / 2 values).
 void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out);
 

@@ -5,6 +5,7 @@
 
 #include "core/checked_math.h"
 #include "sessions/float16.h"
+#include "sessions/schema.h"
 #include "sessions/session_file.h"
 
 namespace moescope::sessions {
@@ -135,6 +136,7 @@ std::vector<TokenRecord> SessionReader::tokens(int64_t run_id) {
 
 analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load) {
   const RunSummary summary = run(run_id);
+  if (run_id < 1 || run_id > kMaxRunId) bad_run(path(), run_id, "has an id outside the session format's 1.." + std::to_string(kMaxRunId));
   analysis::RoutingArrays arrays;
   arrays.n_layers = static_cast<int32_t>(summary.moe_layers.size());
   arrays.n_experts = summary.n_experts;
@@ -157,8 +159,9 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
   // allocate more than the file's own size justifies.
   int64_t n_tokens = 0;
   {
-    Statement last = connection_.prepare("SELECT max(position) FROM routing WHERE run_id = ?");
-    last.bind(1, run_id);
+    Statement last = connection_.prepare(
+        "SELECT position FROM routing WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1");
+    last.bind(1, routing_row_id(run_id, 0, 0)).bind(2, routing_row_id(run_id + 1, 0, 0) - 1);
     if (last.step() && !last.column_is_null(0)) n_tokens = last.column_int(0) + 1;
   }
   // Committed data may still sit in the write-ahead log beside the file.
@@ -193,9 +196,9 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
     for (int32_t r = 0; r < k; ++r) columns += ", weight_" + std::to_string(r);
     columns += load.scores ? ", scores" : ", NULL";
     columns += load.router_logits ? ", router_logits" : ", NULL";
-    Statement query =
-        connection_.prepare("SELECT " + columns + " FROM routing WHERE run_id = ? ORDER BY position, layer");
-    query.bind(1, run_id);
+    // The run's rows are one id range, in (position, layer) order (schema.cpp).
+    Statement query = connection_.prepare("SELECT " + columns + " FROM routing WHERE id BETWEEN ? AND ? ORDER BY id");
+    query.bind(1, routing_row_id(run_id, 0, 0)).bind(2, routing_row_id(run_id + 1, 0, 0) - 1);
     const int scores_column = 3 + 2 * k;
     int64_t index = 0;
     while (query.step()) {

@@ -38,7 +38,12 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
                std::to_string(kMaxTopK) + " expert columns of the session format");
   }
   for (size_t slot = 0; slot < info.moe_layers.size(); ++slot) {
-    slot_of_layer_[info.moe_layers[slot]] = static_cast<int32_t>(slot);
+    const int32_t layer = info.moe_layers[slot];
+    if (layer < 0 || layer > kMaxRoutingLayer) {
+      fail_input("run to record: MoE layer index " + std::to_string(layer) + " outside the session format's 0.." +
+                 std::to_string(kMaxRoutingLayer));
+    }
+    slot_of_layer_[layer] = static_cast<int32_t>(slot);
   }
 
   std::optional<int64_t> prompt_id;
@@ -67,18 +72,23 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
   insert_run.bind(11, utc_now());
   insert_run.run();
   run_id_ = connection.last_insert_rowid();
+  if (run_id_ > kMaxRunId) {
+    fail_input("session file " + connection.path().string() + ": run id " + std::to_string(run_id_) +
+               " exceeds the session format's " + std::to_string(kMaxRunId));
+  }
 
   insert_step_ = connection.prepare(
       "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, "
       "?, ?)");
   // Columns past top_k are never bound and stay NULL.
   insert_routing_ = connection.prepare(
-      "INSERT INTO routing(run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, "
-      "expert_5,"
-      " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
-      " dropped_mask, scores, router_logits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-      "?14, ?15,"
-      " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)");
+      "INSERT INTO routing(id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3,"
+      " expert_4, expert_5, expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5,"
+      " weight_6, weight_7, dropped_mask, scores, router_logits)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+      " ?21, ?22, ?23, ?24)");
+  // Bindings outlive each row's reset: the run is bound once.
+  insert_routing_.bind(2, run_id_);
   insert_timing_ = connection.prepare(
       "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
   insert_exchange_ = connection.prepare(
@@ -117,6 +127,11 @@ void RunWriter::check_layer(const LayerRouting& layer, const StepRecord& step) c
     fail("covers positions " + std::to_string(layer.first_position) + "+" + std::to_string(layer.n_tokens) +
          ", expected the step's " + std::to_string(step.info.first_position) + "+" +
          std::to_string(step.info.n_tokens));
+  }
+  if (layer.first_position < 0 || layer.n_tokens < 0 ||
+      int64_t{layer.first_position} + layer.n_tokens - 1 > kMaxRoutingPosition) {
+    fail("positions " + std::to_string(layer.first_position) + "+" + std::to_string(layer.n_tokens) +
+         " outside the session format's 0.." + std::to_string(kMaxRoutingPosition));
   }
   size_t n_assign = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.top_k);
   size_t n_scores = static_cast<size_t>(layer.n_tokens) * static_cast<size_t>(layer.n_experts);
@@ -183,33 +198,37 @@ void RunWriter::write_step(const StepRecord& step) {
 
   const int32_t k = info_.top_k;
   const size_t n_experts = static_cast<size_t>(info_.n_experts);
+  insert_routing_.bind(5, step.info.step);
   for (int32_t t = 0; t < step.info.n_tokens; ++t) {
     const int64_t position = step.info.first_position + t;
     for (const LayerRouting* layer : layers) {
-      insert_routing_.bind(1, run_id_).bind(2, position).bind(3, layer->layer).bind(4, step.info.step);
+      insert_routing_.bind(1, routing_row_id(run_id_, position, layer->layer));
+      insert_routing_.bind(3, position).bind(4, layer->layer);
       int64_t dropped_mask = 0;
       for (int32_t r = 0; r < k; ++r) {
         size_t i = static_cast<size_t>(t) * static_cast<size_t>(k) + static_cast<size_t>(r);
-        insert_routing_.bind(5 + r, layer->topk_ids[i]);
-        insert_routing_.bind(13 + r, static_cast<double>(layer->topk_weights[i]));
+        insert_routing_.bind(6 + r, layer->topk_ids[i]);
+        insert_routing_.bind(14 + r, static_cast<double>(layer->topk_weights[i]));
         if (!layer->dropped.empty() && layer->dropped[i] != 0) dropped_mask |= int64_t{1} << r;
       }
-      insert_routing_.bind(21, dropped_mask);
+      insert_routing_.bind(22, dropped_mask);
+      // The float16 buffers stay untouched until the row is inserted, so SQLite need not copy them.
+      scores_f16_.clear();
       if (options_.store_scores && !layer->scores.empty()) {
-        blob_.clear();
         append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts),
-                          blob_);
-        insert_routing_.bind_blob(22, blob_);
-      } else {
-        insert_routing_.bind_null(22);
-      }
-      if (options_.store_router_logits && !layer->router_logits.empty()) {
-        blob_.clear();
-        append_float16_le(
-            std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts), blob_);
-        insert_routing_.bind_blob(23, blob_);
+                          scores_f16_);
+        insert_routing_.bind_blob_unowned(23, scores_f16_);
       } else {
         insert_routing_.bind_null(23);
+      }
+      logits_f16_.clear();
+      if (options_.store_router_logits && !layer->router_logits.empty()) {
+        append_float16_le(
+            std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts),
+            logits_f16_);
+        insert_routing_.bind_blob_unowned(24, logits_f16_);
+      } else {
+        insert_routing_.bind_null(24);
       }
       insert_routing_.run();
       ++routing_rows_;

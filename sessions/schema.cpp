@@ -5,11 +5,9 @@
 namespace moescope::sessions {
 namespace {
 
-// Version 1. One routing row per (token, MoE layer) with the top-k as columns: a row per
-// assignment would multiply the rows SQLite must build (and the reader must step through) by k,
-// which is what bounds both rates. Routing is append-only in key order: the recorder writes a
-// step's rows sorted by (position, layer) and positions only grow within a run, so the WITHOUT
-// ROWID tables grow at their right edge (no page splits in the middle, pages stay full).
+// Version 1 as first released; version 2 rebuilds its routing table (below). One routing row per
+// (token, MoE layer) with the top-k as columns: a row per assignment would multiply the rows SQLite
+// must build (and the reader must step through) by k, which is what bounds both rates.
 constexpr std::string_view kSchemaV1 = R"sql(
 CREATE TABLE sessions(
   id INTEGER PRIMARY KEY,
@@ -141,7 +139,34 @@ CREATE TABLE all_to_all_steps(
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array kMigrations{Migration{1, kSchemaV1}};
+
+// Version 2: routing becomes a rowid table keyed by id = run_id * 2^32 + position * 2^8 + layer.
+// The recorder writes a run's rows in (position, layer) order and run ids only grow, so every
+// insert appends at the B-tree's right edge through SQLite's rowid append path, without the
+// composite-key comparisons a WITHOUT ROWID table costs per insert (about 40 % of the writer's CPU,
+// docs/perf.md). A run's rows are the id range [run_id * 2^32, (run_id + 1) * 2^32).
+constexpr std::string_view kMigrationV2 = R"sql(
+CREATE TABLE routing_v2(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  expert_0 INTEGER, expert_1 INTEGER, expert_2 INTEGER, expert_3 INTEGER,
+  expert_4 INTEGER, expert_5 INTEGER, expert_6 INTEGER, expert_7 INTEGER,
+  weight_0 REAL, weight_1 REAL, weight_2 REAL, weight_3 REAL,
+  weight_4 REAL, weight_5 REAL, weight_6 REAL, weight_7 REAL,
+  dropped_mask INTEGER NOT NULL,
+  scores BLOB,
+  router_logits BLOB
+);
+INSERT INTO routing_v2 SELECT run_id * 4294967296 + position * 256 + layer, * FROM routing
+  ORDER BY run_id, position, layer;
+DROP TABLE routing;
+ALTER TABLE routing_v2 RENAME TO routing;
+)sql";
+
+constexpr std::array kMigrations{Migration{1, kSchemaV1}, Migration{2, kMigrationV2}};
 
 constexpr std::array<std::string_view, 4> kSessions{"id", "started_at", "command", "host"};
 constexpr std::array<std::string_view, 11> kModels{
@@ -172,8 +197,8 @@ constexpr std::array<std::string_view, 7> kTokens{"run_id",    "position", "toke
                                                   "is_prompt", "logprob",  "kl_to_dropless"};
 constexpr std::array<std::string_view, 6> kSteps{"run_id",   "step",     "first_position",
                                                  "n_tokens", "start_us", "duration_us"};
-constexpr std::array<std::string_view, 23> kRouting{
-    "run_id",   "position", "layer",    "step",     "expert_0",     "expert_1", "expert_2",     "expert_3",
+constexpr std::array<std::string_view, 24> kRouting{
+    "id",       "run_id",   "position", "layer",    "step",     "expert_0",     "expert_1", "expert_2",     "expert_3",
     "expert_4", "expert_5", "expert_6", "expert_7", "weight_0",     "weight_1", "weight_2",     "weight_3",
     "weight_4", "weight_5", "weight_6", "weight_7", "dropped_mask", "scores",   "router_logits"};
 constexpr std::array<std::string_view, 5> kExpertHits{"run_id", "layer", "expert", "hits", "weight_sum"};

@@ -184,16 +184,26 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   }
   if (mode == OpenMode::read && blank) refuse(path, "not a moescope session file (empty database)");
   if (mode == OpenMode::read && version < kSchemaVersion) {
-    refuse(path, "session schema version " + std::to_string(version) + " predates version " +
-                     std::to_string(kSchemaVersion) + "; open it for recording once to upgrade it");
+    // An older file is upgraded in place (all migrations in one transaction) where it can be
+    // written, so files recorded by earlier builds simply open.
+    if (access(folder_of(path).c_str(), W_OK) != 0 || access(path.c_str(), W_OK) != 0) {
+      refuse(path, "session schema version " + std::to_string(version) + " predates version " +
+                       std::to_string(kSchemaVersion) +
+                       " and cannot be upgraded in a read-only place; copy it to a writable folder");
+    }
+    connection = Connection();
+    open_session(path, OpenMode::write);
+    return open_session(path, OpenMode::read);
   }
 
   if (mode == OpenMode::write) {
     try {
-      // Only a new file can take a page size (WAL fixes it). Larger pages mean fewer B-tree pages
-      // to build per routing row; the cache holds a long run's working set without spilling.
-      if (blank) connection.exec("PRAGMA page_size = 16384");
-      connection.exec("PRAGMA cache_size = -65536");
+      // Only a new file can take a page size (WAL fixes it). The largest pages mean the fewest
+      // B-tree pages to build per routing row. The page cache stays at SQLite's default 2 MB: the
+      // writer only appends, so a large cache buys nothing and costs a page fault per fresh page
+      // (a 64 MB cache made the writer 1.8x slower; docs/perf.md). Spills of a long run's
+      // transaction go to the WAL, where readers do not see them until the commit.
+      if (blank) connection.exec("PRAGMA page_size = 65536");
       std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
       if (journal != "wal")
         refuse(path, "cannot switch the session file to WAL mode (got '" + journal + "')");

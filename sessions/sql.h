@@ -75,6 +75,8 @@ class Statement {
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
   Statement& bind_blob(int index, std::span<const std::byte> bytes);
+  // Without SQLite's own copy: `bytes` must stay unchanged until the statement is reset.
+  Statement& bind_blob_unowned(int index, std::span<const std::byte> bytes);
   Statement& bind_null(int index);
   // Runs one step: true while a row is available, false when done.
   bool step();

@@ -4,11 +4,16 @@
 # GPU tests skip, saying so, where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's start is printed with the seconds since the script began (CI has a time limit).
+stage() { echo "== test.sh: $1 (at ${SECONDS} s)"; }
+stage "dependencies"
 sh tools/install_deps.sh
 jobs=$(nproc)
 build=build/release
+stage "release build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" -j"$jobs"
+stage "release tests"
 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 600
 
 # ---- Sanitizer and fuzz stages (docs/reliability.md). Separate build folders, CPU only, -O1 and
@@ -22,6 +27,7 @@ sanitizer_build() {  # folder, extra cmake options...
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the core, sessions and app tests (the app
 # tests run the sanitized moescope binary). Any report fails the test that triggered it.
+stage "ASan+UBSan build and tests"
 asan=build/asan
 sanitizer_build "$asan" -DMOESCOPE_SANITIZE=ON
 cmake --build "$asan" -j"$jobs" --target moescope moescope_core_tests moescope_sessions_tests moescope_app_tests
@@ -30,6 +36,7 @@ ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print
 
 # ThreadSanitizer over the recorder (engine thread -> queue -> writer thread), the CPU engine's
 # worker pool and readers reading while a writer writes.
+stage "TSan build and tests"
 tsan=build/tsan
 sanitizer_build "$tsan" -DMOESCOPE_TSAN=ON
 cmake --build "$tsan" -j"$jobs" --target moescope moescope_sessions_tests
@@ -38,4 +45,6 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   -R 'RecorderRoundTrip|GoldenRecording|Load|Faults'
 
 # Every libFuzzer target for ~20 s from its seeds (clang; tools/fuzz.sh long for the long runs).
+stage "fuzz smoke"
 FUZZ_JOBS=$jobs bash tools/fuzz.sh smoke
+stage "done"

@@ -4,6 +4,8 @@
 // with one clear error and leaves earlier runs intact.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,12 +112,14 @@ TEST(Faults, Case2_DiskFullStopsRecordingWithOneErrorAndKeepsEarlierRuns) {
     writer.flush();
   }
   int64_t pages = 0;
+  int64_t page_size = 0;
   {
     auto connection = sessions::Connection(db, SQLITE_OPEN_READONLY);
     pages = connection.query_int("PRAGMA page_count");
+    page_size = connection.query_int("PRAGMA page_size");
   }
   sessions::RecorderOptions options;
-  options.max_page_count = pages + 8;  // room for a few pages, not for a long run
+  options.max_page_count = pages + std::max<int64_t>(1, 128 * 1024 / page_size);  // 128 KiB more: not a long run
   std::string error;
   {
     sessions::SessionWriter writer(db, "test", options);
