@@ -35,14 +35,16 @@ ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print
   ctest --test-dir "$asan" --output-on-failure -j"$jobs" --timeout 1200 -L 'core|sessions|app'
 
 # ThreadSanitizer over the recorder (engine thread -> queue -> writer thread), the CPU engine's
-# worker pool and readers reading while a writer writes.
+# worker pool, readers reading while a writer writes, and the GUI's live-run streaming (worker
+# thread -> RunData the UI thread copies each frame; cancel; destroy mid-run), which is built
+# without the GUI (moescope_ui_live) and driven headless by tests/ui_live.
 stage "TSan build and tests"
 tsan=build/tsan
 sanitizer_build "$tsan" -DMOESCOPE_TSAN=ON
-cmake --build "$tsan" -j"$jobs" --target moescope moescope_sessions_tests
+cmake --build "$tsan" -j"$jobs" --target moescope moescope_sessions_tests moescope_ui_live_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest --test-dir "$tsan" --output-on-failure -j"$jobs" --timeout 1200 -L sessions \
-  -R 'RecorderRoundTrip|GoldenRecording|Load|Faults'
+  ctest --test-dir "$tsan" --output-on-failure -j"$jobs" --timeout 1200 -L 'sessions|ui_live' \
+  -R 'RecorderRoundTrip|GoldenRecording|Load|Faults|RunControllerLive'
 
 # Every libFuzzer target for ~20 s from its seeds (clang; tools/fuzz.sh long for the long runs).
 stage "fuzz smoke"
