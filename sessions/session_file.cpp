@@ -56,12 +56,14 @@ void check_tables(Connection& connection) {
     }
     if (type == "table") tables.insert(name);
   }
+  // One statement, re-bound per table, instead of a prepare (parse and plan) per table.
+  Statement info = connection.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
   for (const ExpectedTable& table : expected_tables()) {
     if (!tables.contains(std::string(table.name))) {
       refuse(connection.path(),
              "not a valid moescope session (table '" + std::string(table.name) + "' is missing)");
     }
-    Statement info = connection.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
+    info.reset();
     info.bind(1, table.name);
     size_t index = 0;
     while (info.step()) {
@@ -159,6 +161,10 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
     refuse(path, std::string("cannot open the session file (") + sqlite3_errstr(e.code) + ")");
   }
   harden_connection(connection);
+  // Reading: every check below sees one snapshot of the file (a writer may be appending beside
+  // us), and SQLite takes its shared lock and looks for a hot journal once instead of once per
+  // statement. Refusing closes the connection, which ends the transaction.
+  if (mode == OpenMode::read) connection.exec("BEGIN");
   if (!empty) check_integrity(connection);
 
   int64_t application_id = 0;
@@ -219,6 +225,7 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
     }
   }
   check_tables(connection);
+  if (mode == OpenMode::read) connection.exec("COMMIT");
   return connection;
 }
 

@@ -1,10 +1,10 @@
 #include "tests/fuzz/fuzz_support.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 namespace moescope::fuzz {
 
@@ -38,9 +38,15 @@ const std::filesystem::path& scratch_dir() {
 
 std::filesystem::path write_input(const std::string& name, const uint8_t* data, size_t size) {
   auto path = scratch_dir() / name;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  if (!out) {
+  // Plain POSIX calls: a stream would allocate (and ASan fill) its buffer for every input.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  size_t written = 0;
+  while (fd >= 0 && written < size) {
+    const ssize_t n = ::write(fd, data + written, size - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  if (fd < 0 || written != size || ::close(fd) != 0) {
     std::perror("moescope fuzz: writing the input file");
     std::abort();
   }
