@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/cli_checks.h"
 
 namespace moescope {
 namespace {
@@ -15,14 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A copy of the golden Mixtral checkpoint that a case then damages.
-fs::path copy_golden(const std::string& label) {
-  auto dir = test::scratch_dir("bad-" + label);
-  for (const auto& entry : fs::directory_iterator(test::golden_model("mixtral-tiny")))
-    fs::copy_file(entry.path(), dir / entry.path().filename());
-  for (const auto& entry : fs::directory_iterator(dir))
-    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
-  return dir;
-}
+fs::path copy_golden(const std::string& label) { return test::copy_golden_checkpoint("mixtral-tiny", "bad-" + label); }
 
 std::vector<char> read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -49,24 +42,12 @@ void edit_header(const fs::path& dir, const std::function<void(nlohmann::json&)>
   write_bytes(dir / "model.safetensors", out);
 }
 
-struct Outcome {
-  int exit_code;
-  std::string output;
-};
-
-Outcome forward(const fs::path& dir) {
-  auto r = test::run_command(test::moescope_binary().string() + " forward --model " + dir.string() +
-                             " --token-ids 1,2,3 --out " + (dir / "out.safetensors").string());
-  return {r.exit_code, r.output};
+test::CommandResult forward(const fs::path& dir) {
+  return test::run_command(test::moescope_binary().string() + " forward --model " + dir.string() +
+                           " --token-ids 1,2,3 --out " + (dir / "out.safetensors").string());
 }
 
-// Exit code 1 (not a signal), exactly one line, starting as every error line does, containing `needle`.
-void expect_one_clear_line(const Outcome& o, const std::string& needle) {
-  EXPECT_EQ(o.exit_code, 1) << o.output;
-  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
-  EXPECT_EQ(o.output.rfind("moescope: error: ", 0), 0u) << o.output;
-  EXPECT_NE(o.output.find(needle), std::string::npos) << o.output;
-}
+using test::expect_one_clear_line;
 
 TEST(BadInputCli, GoldenCheckpointRunsCleanly) {
   auto dir = copy_golden("clean");

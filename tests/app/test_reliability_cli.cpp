@@ -10,25 +10,15 @@
 #include <nlohmann/json.hpp>
 
 #include "core/safetensors.h"
-#include "tests/support/test_paths.h"
+#include "tests/support/cli_checks.h"
 
 namespace moescope {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int exit_code;
-  std::string output;
-};
-
-fs::path copy_golden(const std::string& label) {
-  auto dir = test::scratch_dir("reliability-" + label);
-  for (const auto& entry : fs::directory_iterator(test::golden_model("mixtral-tiny")))
-    fs::copy_file(entry.path(), dir / entry.path().filename());
-  for (const auto& entry : fs::directory_iterator(dir))
-    fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
-  return dir;
+fs::path copy_reliability_golden(const std::string& label) {
+  return test::copy_golden_checkpoint("mixtral-tiny", "reliability-" + label);
 }
 
 // Single quotes for /bin/sh; the argument may hold any byte but NUL.
@@ -39,20 +29,14 @@ std::string quoted(const std::string& arg) {
 }
 
 // `prefix` goes before the binary: a pipe feeding its stdin, or a command it runs under.
-Outcome moescope(const std::string& args, const std::string& prefix = "") {
-  auto r = test::run_command(prefix + test::moescope_binary().string() + " " + args);
-  return {r.exit_code, r.output};
+test::CommandResult moescope(const std::string& args, const std::string& prefix = "") {
+  return test::run_command(prefix + test::moescope_binary().string() + " " + args);
 }
 
-void expect_one_clear_line(const Outcome& o, const std::string& needle) {
-  EXPECT_EQ(o.exit_code, 1) << o.output;
-  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
-  EXPECT_EQ(o.output.rfind("moescope: error: ", 0), 0u) << o.output;
-  EXPECT_NE(o.output.find(needle), std::string::npos) << o.output;
-}
+using test::expect_one_clear_line;
 
 TEST(ReliabilityCli, Case1_NaNWeightIsNamedAtLoad) {
-  auto dir = copy_golden("nan");
+  auto dir = copy_reliability_golden("nan");
   std::vector<OutputTensor> tensors;
   {
     auto file = open_safetensors(dir / "model.safetensors");
@@ -74,12 +58,12 @@ TEST(ReliabilityCli, Case1_NaNWeightIsNamedAtLoad) {
 }
 
 TEST(ReliabilityCli, Case2_EmptyPromptIsRefused) {
-  auto dir = copy_golden("empty");
+  auto dir = copy_reliability_golden("empty");
   expect_one_clear_line(moescope("run --no-record --model " + dir.string() + " --prompt ''"), "--prompt is empty");
 }
 
 TEST(ReliabilityCli, Case3_PromptThatIsNotUtf8IsRefused) {
-  auto dir = copy_golden("utf8");
+  auto dir = copy_reliability_golden("utf8");
   // A lone continuation byte, a truncated two-byte sequence and an overlong encoding of '/'.
   for (const std::string& text : {std::string("abc\x80"), std::string("caf\xc3"), std::string("\xc0\xaf")}) {
     expect_one_clear_line(moescope("run --no-record --max-new-tokens 1 --model " + dir.string() + " --prompt " + quoted(text)),
@@ -90,7 +74,7 @@ TEST(ReliabilityCli, Case3_PromptThatIsNotUtf8IsRefused) {
 }
 
 TEST(ReliabilityCli, Case4_RunPromptLongerThanMaxPositionEmbeddings) {
-  auto dir = copy_golden("long");
+  auto dir = copy_reliability_golden("long");
   std::ifstream in(dir / "config.json");
   auto config = nlohmann::json::parse(in);
   in.close();
@@ -111,7 +95,7 @@ std::string unprivileged_prefix() {
 TEST(ReliabilityCli, Case5_ReadOnlySessionDirectory) {
   if (geteuid() == 0 && test::run_command("setpriv --reuid=65534 --regid=65534 --clear-groups true").exit_code != 0)
     GTEST_SKIP() << "running as root without setpriv: cannot make a folder read-only for moescope";
-  auto model = copy_golden("ro-model");
+  auto model = copy_reliability_golden("ro-model");
   auto dir = test::scratch_dir("reliability-ro-sessions");
   // A session recorded while the folder was writable, then the folder made read-only.
   auto o = moescope("run --max-new-tokens 2 --model " + model.string() + " --prompt hello --db " + (dir / "s.db").string());

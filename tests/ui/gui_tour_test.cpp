@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_checks.h"
 #include "tests/support/test_paths.h"
 #include "tests/ui/png_checks.h"
 #include "tests/ui/session_fixture.h"
@@ -16,7 +17,6 @@ namespace {
 
 constexpr int kWidth = 1280, kHeight = 800;
 
-bool have_xvfb() { return run_command("command -v xvfb-run").exit_code == 0; }
 
 std::string gui_command(const std::string& args) {
   return "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +

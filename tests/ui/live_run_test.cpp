@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "sessions/reader.h"
+#include "tests/support/cli_checks.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::test {
 namespace {
 
-bool have_xvfb() { return run_command("command -v xvfb-run").exit_code == 0; }
 
 struct LiveRun {
   std::filesystem::path dir;
