@@ -74,6 +74,9 @@ struct UiThread {
     }
   }
 
+  // A frame saw a prompt after the first running (a slow frame may miss the second altogether).
+  bool past_first_prompt() const { return !prompt_indices.empty() && *prompt_indices.rbegin() >= 1; }
+
   // Frames every 2 ms (a busy UI, to make the two threads meet often) until `done`; false on timeout.
   bool frames_until(const std::function<bool()>& done, double timeout_s = 120) {
     const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
@@ -150,7 +153,9 @@ TEST_F(RunControllerLive, Case1_UpdatesStreamInGrowAndEndEqualToTheRecordedRun) 
   EXPECT_LT(ui.outcome->cancel_latency_s, 0) << "no cancel was asked for";
   EXPECT_FALSE(controller.running());
   EXPECT_GE(ui.updates, 3) << "at least one update per prompt";
-  EXPECT_EQ(ui.prompt_indices, (std::set<int32_t>{0, 1, 2})) << "progress walks the prompt set";
+  for (int32_t index : ui.prompt_indices) EXPECT_LT(index, 3) << "progress names a prompt of the set";
+  EXPECT_EQ(controller.progress().prompt_index, 2) << "the last prompt ran";
+  EXPECT_EQ(controller.progress().prompt_count, 3);
   EXPECT_TRUE(ui.stages.count("done"));
   EXPECT_EQ(controller.progress().stage, "done");
   EXPECT_FALSE(controller.take_update()) << "nothing changed since the last copy";
@@ -187,8 +192,8 @@ TEST_F(RunControllerLive, Case2_CancelMidRunKeepsCompletedRunsAndTheControllerSt
   RunController controller;
   UiThread ui{controller};
   controller.start(prompt_set_request(session, 40, 200));
-  // Cancel once the second prompt is streaming: the first is then complete in the session.
-  ASSERT_TRUE(ui.frames_until([&] { return ui.prompt_indices.count(1) && ui.latest && ui.latest->routing.n_tokens > 0; }))
+  // Cancel once a later prompt is streaming: the first is then complete in the session.
+  ASSERT_TRUE(ui.frames_until([&] { return ui.past_first_prompt() && ui.latest && ui.latest->routing.n_tokens > 0; }))
       << "the second prompt never streamed";
   ASSERT_TRUE(controller.running()) << "40 prompts cannot all be done yet";
   controller.cancel();
@@ -233,7 +238,7 @@ TEST_F(RunControllerLive, Case3_DestroyingTheControllerMidRunLeavesASoundSession
   auto controller = std::make_unique<RunController>();
   UiThread ui{*controller};
   controller->start(prompt_set_request(session, 40, 200));
-  ASSERT_TRUE(ui.frames_until([&] { return ui.prompt_indices.count(1) && ui.updates > 2; }));
+  ASSERT_TRUE(ui.frames_until([&] { return ui.past_first_prompt() && ui.updates > 2; }));
   ASSERT_TRUE(controller->running());
   controller.reset();  // the window closes: cancels, waits for the worker
 
