@@ -85,7 +85,19 @@ void migrate(Connection& connection, int32_t from_version) {
   Transaction transaction(connection);
   for (const Migration& migration : migrations()) {
     if (migration.to_version <= from_version) continue;
-    connection.exec(std::string(migration.sql).c_str());
+    try {
+      connection.exec(std::string(migration.sql).c_str());
+    } catch (const SqlError& e) {
+      // A full disk or a read-only file keeps its own message; anything else means the file's
+      // content does not fit the version it claims.
+      if (e.code == SQLITE_FULL || e.code == SQLITE_READONLY || e.code == SQLITE_BUSY) throw;
+      std::string detail = e.what();
+      const std::string prefix = connection.path().string() + ": ";
+      if (detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
+      refuse(connection.path(), "cannot upgrade the session file from schema version " +
+                                    std::to_string(migration.to_version - 1) + " to " +
+                                    std::to_string(migration.to_version) + " (" + detail + ")");
+    }
   }
   connection.exec(("PRAGMA application_id = " + std::to_string(kApplicationId)).c_str());
   connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());

@@ -184,6 +184,9 @@ TEST(SessionFile, Case10_FailedMigrationLeavesTheFileAsItWas) {
     error = e.what();
   }
   EXPECT_NE(error.find("already exists"), std::string::npos) << error;
+  EXPECT_NE(error.find(path.string() + ": cannot upgrade the session file from schema version 0 to 1"),
+            std::string::npos)
+      << error;
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_stmt* stmt = nullptr;
