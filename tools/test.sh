@@ -27,11 +27,18 @@ sanitizer_build() {  # folder, extra cmake options...
 }
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the core, sessions and app tests (the app
-# tests run the sanitized moescope binary). Any report fails the test that triggered it.
-stage "ASan+UBSan build and tests"
+# tests run the sanitized moescope binary). Any report fails the test that triggered it. Built
+# with clang as the libFuzzer targets' build (MOESCOPE_FUZZ: ASan + UBSan, coverage counters,
+# UB fatal), so one build serves both stages: that saved CI a whole build of core and sessions.
+stage "ASan+UBSan build (clang; tests and fuzz targets)"
 asan=build/asan
-sanitizer_build "$asan" -DMOESCOPE_SANITIZE=ON
-cmake --build "$asan" -j"$jobs" --target moescope moescope_core_tests moescope_sessions_tests moescope_app_tests
+fuzz_targets="fuzz_safetensors_header fuzz_checkpoint_index fuzz_model_config fuzz_tokenizer_json
+  fuzz_sentencepiece_model fuzz_session_reader"
+sanitizer_build "$asan" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMOESCOPE_FUZZ=ON
+# shellcheck disable=SC2086
+cmake --build "$asan" -j"$jobs" --target moescope moescope_core_tests moescope_sessions_tests moescope_app_tests \
+  fuzz_make_seeds $fuzz_targets
+stage "ASan+UBSan tests"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$asan" --output-on-failure -j"$jobs" --timeout 1200 -L 'core|sessions|app'
 
@@ -47,7 +54,8 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$tsan" --output-on-failure -j"$jobs" --timeout 1200 -L 'sessions|ui_live' \
   -R 'RecorderRoundTrip|GoldenRecording|Load|Faults|RunControllerLive'
 
-# Every libFuzzer target for ~20 s from its seeds (clang; tools/fuzz.sh long for the long runs).
+# Every libFuzzer target for ~20 s from its seeds, the binaries of the ASan stage (tools/fuzz.sh
+# long for the long runs).
 stage "fuzz smoke"
-FUZZ_JOBS=$jobs bash tools/fuzz.sh smoke
+FUZZ_BUILD=$asan FUZZ_NO_BUILD=1 FUZZ_JOBS=$jobs bash tools/fuzz.sh smoke
 stage "done"
