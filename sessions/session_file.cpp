@@ -219,8 +219,8 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
       // Only a new file can take a page size (WAL fixes it). The largest pages mean the fewest
       // B-tree pages to build per routing row. The page cache stays at SQLite's default 2 MB: the
       // writer only appends, so a large cache buys nothing and costs a page fault per fresh page
-      // (a 64 MB cache made the writer 1.8x slower; docs/perf.md). Spills of a long run's
-      // transaction go to the WAL, where readers do not see them until the commit.
+      // (a standalone loop of the same inserts ran 1.8x slower with 64 MB; docs/perf.md). Spills
+      // of a long run's transaction go to the WAL, where readers do not see them until the commit.
       if (blank) connection.exec("PRAGMA page_size = 65536");
       std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
       if (journal != "wal")
