@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/tokenizer/sentencepiece_charsmap_check.h"
 
 namespace moescope {
 
@@ -65,16 +66,37 @@ struct Reader {
 // protobuf, and a missing one means "").
 constexpr uint32_t kPiecesField = 1;
 constexpr uint32_t kPieceTextField = 1;
+// ModelProto.normalizer_spec is field 3 and denormalizer_spec field 5 (Decode uses the latter);
+// NormalizerSpec.precompiled_charsmap is field 2. A message repeated on the wire is merged by
+// protobuf, so every occurrence is checked, which covers the one that wins.
+constexpr uint32_t kNormalizerSpecField = 3;
+constexpr uint32_t kDenormalizerSpecField = 5;
+constexpr uint32_t kPrecompiledCharsmapField = 2;
+
+void check_normalizer_spec(std::string_view spec_bytes, const char* spec_name, const std::string& file_label) {
+  Reader spec{spec_bytes};
+  while (!spec.done()) {
+    const auto field = spec.field();
+    if (!field) return;
+    if (field->number != kPrecompiledCharsmapField || field->wire_type != kLengthDelimited) continue;
+    if (field->payload.empty()) continue;  // no charsmap: no normalization rules
+    if (const auto defect = charsmap_defect(field->payload))
+      fail_input(file_label + ": SentencePiece model's " + spec_name + " precompiled_charsmap is malformed: " + *defect);
+  }
+}
 
 }  // namespace
 
-void check_sentencepiece_pieces(std::string_view model_bytes, const std::string& file_label) {
+void check_sentencepiece_model(std::string_view model_bytes, const std::string& file_label) {
   Reader model{model_bytes};
   int64_t index = 0;
   while (!model.done()) {
     const auto field = model.field();
     if (!field) return;  // not well formed: libsentencepiece refuses it with its own message
-    if (field->number != kPiecesField || field->wire_type != kLengthDelimited) continue;
+    if (field->wire_type != kLengthDelimited) continue;
+    if (field->number == kNormalizerSpecField) check_normalizer_spec(field->payload, "normalizer", file_label);
+    if (field->number == kDenormalizerSpecField) check_normalizer_spec(field->payload, "denormalizer", file_label);
+    if (field->number != kPiecesField) continue;
     Reader piece{field->payload};
     std::string_view text;
     while (!piece.done()) {

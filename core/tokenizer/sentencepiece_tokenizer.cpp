@@ -23,7 +23,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   explicit SentencePieceTokenizer(const std::filesystem::path& file) : file_(file.string()) {
     // Loaded from bytes we read ourselves, so a missing or huge file gets our own clear error.
     const std::string bytes = read_file_bytes(file, kMaxModelBytes);
-    check_sentencepiece_pieces(bytes, file_);
+    check_sentencepiece_model(bytes, file_);
     const auto status = processor_.LoadFromSerializedProto(bytes);
     if (!status.ok()) fail_input(file_ + ": not a SentencePiece model: " + status.ToString());
     if (processor_.GetPieceSize() <= 0) fail_input(file_ + ": SentencePiece model has no pieces");

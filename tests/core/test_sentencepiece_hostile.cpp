@@ -1,9 +1,11 @@
-// Focus: hostile SentencePiece models found by fuzzing (tests/fuzz/fuzz_sentencepiece_model). A
-// piece that is empty or holds a NUL byte made libsentencepiece's trie builder throw through code
-// that cannot unwind, aborting the process; such models are now refused with an InputError naming
-// the file and the piece, before libsentencepiece sees them.
+// Focus: hostile SentencePiece models found by fuzzing (tests/fuzz/fuzz_sentencepiece_model),
+// refused with an InputError naming the file before libsentencepiece sees them:
+// - a piece that is empty or holds a NUL byte made the library's trie builder throw through code
+//   that cannot unwind, aborting the process;
+// - a malformed normalizer charsmap made Encode read out of bounds (ASan SEGV).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
@@ -79,6 +81,104 @@ TEST(SentencePieceHostile, Case4_TheFuzzersFindingIsRefused) {
 TEST(SentencePieceHostile, Case5_MalformedProtobufIsLeftToLibsentencepiece) {
   auto path = write_model("truncated", model_with(piece("b", 1)).substr(0, 20));
   EXPECT_NE(load_error(path).find("not a SentencePiece model"), std::string::npos) << load_error(path);
+}
+
+// A hand-made charsmap with one rule, "a" -> "b": a 256-unit Darts double array whose root (unit 0,
+// offset 0) has the child 'a' at unit 0x61; that child has a leaf and offset 0x80, so its value
+// unit is 0x61 ^ 0x80 = 0xe1, whose value 0 points at "b\0" in the string pool.
+struct Charsmap {
+  std::vector<uint32_t> units = std::vector<uint32_t>(256, 0);
+  std::string pool = std::string("b\0", 2);
+  int64_t trie_size_delta = 0;  // added to the trie size written in the header
+
+  Charsmap() {
+    units[0x61] = (0x80u << 10) | (1u << 8) | 0x61u;
+    units[0xe1] = 0x80000000u | 0u;
+  }
+  std::string blob() const {
+    const auto trie_bytes = static_cast<uint32_t>(units.size() * 4 + trie_size_delta);
+    std::string out(4 + units.size() * 4, '\0');
+    std::memcpy(out.data(), &trie_bytes, 4);
+    std::memcpy(out.data() + 4, units.data(), units.size() * 4);
+    return out + pool;
+  }
+};
+
+// NormalizerSpec: precompiled_charsmap is field 2; ModelProto.normalizer_spec is field 3 and
+// denormalizer_spec field 5.
+std::string model_with_charsmap(const Charsmap& charsmap, uint32_t spec_field = 3) {
+  return model_with(piece("b", 1)) + length_delimited(spec_field, length_delimited(2, charsmap.blob()));
+}
+
+std::string charsmap_error(const std::string& label, const Charsmap& charsmap, uint32_t spec_field = 3) {
+  return load_error(write_model(label, model_with_charsmap(charsmap, spec_field)));
+}
+
+TEST(SentencePieceHostile, Case6_WellFormedCharsmapLoadsAndNormalizes) {
+  const auto path = write_model("charsmap-fine", model_with_charsmap(Charsmap{}));
+  ASSERT_EQ(load_error(path), "");
+  const auto tokenizer = load_tokenizer_file(path);
+  // The rule rewrites "a" to "b" before the pieces are matched.
+  EXPECT_EQ(tokenizer->encode("a", false), tokenizer->encode("b", false));
+  EXPECT_NE(tokenizer->encode("a", false), tokenizer->encode("c", false));
+}
+
+TEST(SentencePieceHostile, Case7_RuleValuePastThePoolIsRefused) {
+  Charsmap charsmap;
+  charsmap.units[0xe1] = 0x80000000u | 7u;
+  EXPECT_NE(charsmap_error("charsmap-value", charsmap)
+                .find(": SentencePiece model's normalizer precompiled_charsmap is malformed: a rule's replacement at byte 7 "
+                      "is not a NUL-terminated string inside the 2-byte pool"),
+            std::string::npos)
+      << charsmap_error("charsmap-value", charsmap);
+  charsmap.units[0xe1] = 0x80000000u;
+  charsmap.pool = "b";  // no terminating NUL
+  EXPECT_NE(charsmap_error("charsmap-unterminated", charsmap).find("NUL-terminated"), std::string::npos);
+}
+
+TEST(SentencePieceHostile, Case8_ChildOrValuePastTheTrieIsRefused) {
+  Charsmap children_past;
+  children_past.units[0x61] = (0x400u << 10) | 0x61u;  // no leaf; its children would be units 0x461 ^ byte
+  EXPECT_NE(charsmap_error("charsmap-children", children_past).find("children at unit 1121 lie past the trie's 256 units"),
+            std::string::npos)
+      << charsmap_error("charsmap-children", children_past);
+  Charsmap value_past;
+  value_past.units[0x61] = (0x400u << 10) | (1u << 8) | 0x61u;
+  EXPECT_NE(charsmap_error("charsmap-leaf", value_past).find("value at unit 1121 lies past"), std::string::npos);
+  Charsmap short_trie;  // the root's 256 children need 256 units
+  short_trie.units.resize(255);
+  EXPECT_NE(charsmap_error("charsmap-short", short_trie).find("lie past the trie's 255 units"), std::string::npos);
+}
+
+TEST(SentencePieceHostile, Case9_TrieSizePastTheBlobIsRefused) {
+  Charsmap charsmap;
+  charsmap.trie_size_delta = 3;  // libsentencepiece's own check lets this through
+  EXPECT_NE(charsmap_error("charsmap-size", charsmap).find("its trie size 1027 exceeds the 1026 bytes that follow"),
+            std::string::npos)
+      << charsmap_error("charsmap-size", charsmap);
+}
+
+TEST(SentencePieceHostile, Case10_DenormalizerCharsmapIsCheckedToo) {
+  Charsmap charsmap;
+  charsmap.units[0xe1] = 0x80000000u | 7u;
+  EXPECT_NE(charsmap_error("denormalizer", charsmap, 5).find("denormalizer precompiled_charsmap is malformed"),
+            std::string::npos);
+}
+
+TEST(SentencePieceHostile, Case11_TheFuzzersCharsmapFindingIsRefused) {
+  const auto finding = test::source_dir() / "tests/fuzz/seeds/fuzz_sentencepiece_model/regress-charsmap-oob-read.model";
+  ASSERT_TRUE(fs::exists(finding));
+  EXPECT_NE(load_error(finding).find("precompiled_charsmap is malformed"), std::string::npos) << load_error(finding);
+}
+
+// The golden models' tokenizers were trained with nmt_nfkc, so they carry real charsmaps (tens of
+// thousands of units): the check must pass them and they must keep normalizing.
+TEST(SentencePieceHostile, Case12_RealCharsmapsPass) {
+  for (const char* model : {"deepseek-v2-lite-tiny", "qwen3-moe-tiny"}) {
+    SCOPED_TRACE(model);
+    const auto tokenizer = load_tokenizer_for_model(test::golden_model(model));
+    EXPECT_EQ(tokenizer->encode("\uff21", false), tokenizer->encode("A", false));  // fullwidth A folds to A
+  }
 }
 
 }  // namespace
