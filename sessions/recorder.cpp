@@ -1,5 +1,6 @@
 #include "sessions/recorder.h"
 
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,39 +35,42 @@ double microseconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::micro>(to - from).count();
 }
 
-struct AddModelCommand {
-  ModelInfo model;
-  std::promise<int64_t> id;
-};
-struct BeginRunCommand {
-  RunInfo info;
-  std::promise<int64_t> id;
-};
-struct StepCommand {
-  StepRecord step;
-};
-struct TokensCommand {
-  std::vector<TokenRecord> tokens;
-};
-struct EndRunCommand {
-  RunEnd end;
-  double total_us = 0;
-};
-struct FlushCommand {
-  std::promise<void> done;
-};
-using Command =
-    std::variant<AddModelCommand, BeginRunCommand, StepCommand, TokensCommand, EndRunCommand, FlushCommand>;
-
-struct QueuedCommand {
-  Command command;
-  int64_t bytes = 0;
-};
-
 }  // namespace
 
 // Everything the caller's thread, the engine's observer callbacks and the writer thread share.
 struct SessionWriter::State : ForwardObserver {
+  // What the caller's thread queues for the writer thread. Nested here rather than in an anonymous
+  // namespace: State has linkage, and GCC warns (-Wsubobject-linkage) when a unity build includes
+  // this file and State's queue holds a type without it.
+  struct AddModelCommand {
+    ModelInfo model;
+    std::promise<int64_t> id;
+  };
+  struct BeginRunCommand {
+    RunInfo info;
+    std::promise<int64_t> id;
+  };
+  struct StepCommand {
+    StepRecord step;
+  };
+  struct TokensCommand {
+    std::vector<TokenRecord> tokens;
+  };
+  struct EndRunCommand {
+    RunEnd end;
+    double total_us = 0;
+  };
+  struct FlushCommand {
+    std::promise<void> done;
+  };
+  using Command =
+      std::variant<AddModelCommand, BeginRunCommand, StepCommand, TokensCommand, EndRunCommand, FlushCommand>;
+
+  struct QueuedCommand {
+    Command command;
+    int64_t bytes = 0;
+  };
+
   std::filesystem::path path;
   RecorderOptions options;
   int64_t session_id = 0;
@@ -116,6 +120,8 @@ struct SessionWriter::State : ForwardObserver {
   // --- writer thread ---
 
   void writer_loop() {
+    // Named so profilers and debuggers can tell it from the engine's threads (15 characters at most).
+    pthread_setname_np(pthread_self(), "moescope-writer");
     for (;;) {
       QueuedCommand item;
       {
@@ -342,7 +348,7 @@ int64_t SessionWriter::session_id() const { return state_->session_id; }
 int64_t SessionWriter::add_model(const ModelInfo& model) {
   std::promise<int64_t> promise;
   auto id = promise.get_future();
-  state_->push(AddModelCommand{model, std::move(promise)}, static_cast<int64_t>(model.config_json.size()));
+  state_->push(State::AddModelCommand{model, std::move(promise)}, static_cast<int64_t>(model.config_json.size()));
   return id.get();
 }
 
@@ -351,7 +357,7 @@ int64_t SessionWriter::begin_run(const RunInfo& info) {
   if (state_->run_open) throw std::logic_error("session recorder: begin_run while a run is open");
   std::promise<int64_t> promise;
   auto id = promise.get_future();
-  state_->push(BeginRunCommand{info, std::move(promise)}, 0);
+  state_->push(State::BeginRunCommand{info, std::move(promise)}, 0);
   int64_t run_id = id.get();
   state_->run_open = true;
   state_->step_open = false;
@@ -366,20 +372,20 @@ void SessionWriter::add_tokens(std::span<const TokenRecord> tokens) {
   int64_t bytes = 0;
   for (const TokenRecord& token : tokens)
     bytes += static_cast<int64_t>(sizeof token + token.display_text.size());
-  state_->push(TokensCommand{{tokens.begin(), tokens.end()}}, bytes);
+  state_->push(State::TokensCommand{{tokens.begin(), tokens.end()}}, bytes);
 }
 
 void SessionWriter::end_run(const RunEnd& end) {
   if (!state_->run_open) throw std::logic_error("session recorder: end_run without begin_run");
   state_->run_open = false;
   state_->step_open = false;
-  state_->push(EndRunCommand{end, microseconds_between(state_->run_start, Clock::now())}, 0);
+  state_->push(State::EndRunCommand{end, microseconds_between(state_->run_start, Clock::now())}, 0);
 }
 
 void SessionWriter::flush() {
   std::promise<void> promise;
   auto done = promise.get_future();
-  state_->push(FlushCommand{std::move(promise)}, 0);
+  state_->push(State::FlushCommand{std::move(promise)}, 0);
   done.get();
 }
 

@@ -217,10 +217,8 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   if (mode == OpenMode::write) {
     try {
       // Only a new file can take a page size (WAL fixes it). The largest pages mean the fewest
-      // B-tree pages to build per routing row. The page cache stays at SQLite's default 2 MB: the
-      // writer only appends, so a large cache buys nothing and costs a page fault per fresh page
-      // (a standalone loop of the same inserts ran 1.8x slower with 64 MB; docs/perf.md). Spills
-      // of a long run's transaction go to the WAL, where readers do not see them until the commit.
+      // B-tree pages to build per routing row. Spills of a long run's transaction go to the WAL,
+      // where readers do not see them until the commit.
       if (blank) connection.exec("PRAGMA page_size = 65536");
       std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
       if (journal != "wal")
@@ -236,6 +234,13 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
       throw;
     }
   }
+  // The page cache is 2 MB, SQLite's default, set again now that the page size is known: SQLite
+  // counts the cache in pages of the size the connection started with (4 KiB, ~450 pages) and
+  // keeps that count when the page size changes, which made it 30 MB of 64 KiB pages. The writer
+  // only appends, so a large cache buys nothing and costs a page fault per fresh page (the writer
+  // thread took ~7,500 faults per 10k-token run, and ran at 0.7 instead of 1.0 M rows/s of CPU;
+  // docs/perf.md).
+  connection.exec("PRAGMA cache_size = -2000");
   check_tables(connection);
   if (mode == OpenMode::read) connection.exec("COMMIT");
   return connection;

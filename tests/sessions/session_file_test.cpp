@@ -268,6 +268,29 @@ TEST(SessionFile, Case13_AVersion1FileIsUpgradedOnOpenWithEveryRunIntact) {
   EXPECT_EQ(sessions::SessionReader(old).runs().size(), 3u);
 }
 
+// The page cache stays about 2 MB whatever the page size: SQLite counts the cache in pages of the
+// size a connection starts with and kept that count when a new file switched to 64 KiB pages, so a
+// long run's transaction grew a 30 MB cache, page-faulting on every fresh page (docs/perf.md).
+TEST(SessionFile, Case14_PageCacheStaysNearTwoMegabytesWhileARunIsWritten) {
+  for (bool existing : {false, true}) {
+    SCOPED_TRACE(existing ? "existing file" : "new file");
+    auto path = test::scratch_dir(existing ? "cache-existing" : "cache-new") / "s.db";
+    if (existing) open_session(path, OpenMode::write);
+    auto connection = open_session(path, OpenMode::write);
+    ASSERT_EQ(connection.query_int("PRAGMA page_size"), 65536);
+    connection.exec("BEGIN IMMEDIATE");
+    // 16 MB of 64-byte rows through one transaction, as a run's routing rows go.
+    connection.exec("CREATE TABLE main.filler(x BLOB)");
+    connection.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250000) "
+                    "INSERT INTO main.filler SELECT randomblob(64) FROM n");
+    int used = 0;
+    int high = 0;
+    ASSERT_EQ(sqlite3_db_status(connection.get(), SQLITE_DBSTATUS_CACHE_USED, &used, &high, 0), SQLITE_OK);
+    EXPECT_LT(used, 4 << 20) << "page cache holds " << used << " bytes";
+    connection.exec("ROLLBACK");
+  }
+}
+
 TEST(SessionFile, Case12_ReadOnlyDirectoryGivesAClearError) {
   if (::geteuid() == 0) GTEST_SKIP() << "running as root: permissions do not apply";
   auto dir = test::scratch_dir("readonly");
