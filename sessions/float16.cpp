@@ -117,12 +117,6 @@ bool float16_hardware_available() {
 #endif
 }
 
-void append_float16_le(std::span<const float> values, std::vector<std::byte>& out) {
-  size_t start = out.size();
-  out.resize(start + values.size() * 2);
-  encode_float16_le(values, out.data() + start, Float16Path::fastest);
-}
-
 void decode_float16_le(std::span<const std::byte> bytes, std::span<float> out) {
   // Every half maps to one float: a 256 KiB table makes decoding a load per value, which matters
   // when the reader decodes tens of millions of scores.

@@ -5,15 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 namespace moescope::sessions {
 
 uint16_t float_to_half(float value);  // round to nearest even; overflow -> inf; NaN stays NaN
 float half_to_float(uint16_t half);
 
-// `values` as little-endian binary16, appended to `out`.
-void append_float16_le(std::span<const float> values, std::vector<std::byte>& out);
 // `values` as little-endian binary16 into out[0, 2 * values.size()). `fastest` uses the CPU's F16C
 // conversion where there is one (equal results for every non-NaN value), `portable` never does.
 enum class Float16Path { fastest, portable };

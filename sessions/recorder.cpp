@@ -17,6 +17,7 @@
 
 #include "core/engine.h"
 #include "core/model.h"
+#include "sessions/routing_rows_table.h"
 #include "sessions/run_writer.h"
 #include "sessions/session_file.h"
 
@@ -311,6 +312,7 @@ SessionWriter::SessionWriter(const std::filesystem::path& path, const std::strin
   state_->path = path;
   state_->options = std::move(options);
   state_->connection = open_session(path, OpenMode::write);
+  register_routing_rows_table(state_->connection.get());
   if (state_->options.max_page_count > 0) {
     state_->connection.exec(
         ("PRAGMA max_page_count = " + std::to_string(state_->options.max_page_count)).c_str());

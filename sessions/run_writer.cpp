@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/capacity.h"
-#include "sessions/float16.h"
+#include "sessions/routing_rows_table.h"
 #include "sessions/schema.h"
 
 namespace moescope::sessions {
@@ -80,15 +80,15 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
   insert_step_ = connection.prepare(
       "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, "
       "?, ?)");
-  // Columns past top_k are never bound and stay NULL.
+  // A step's rows in one statement, produced from its arrays by the routing-rows table (which the
+  // recorder registered on this connection).
   insert_routing_ = connection.prepare(
       "INSERT INTO routing(id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3,"
       " expert_4, expert_5, expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5,"
       " weight_6, weight_7, dropped_mask, scores, router_logits)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-      " ?21, ?22, ?23, ?24)");
-  // Bindings outlive each row's reset: the run is bound once.
-  insert_routing_.bind(2, run_id_);
+      " SELECT id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
+      " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
+      " dropped_mask, scores, router_logits FROM moescope_routing_rows(?1)");
   insert_timing_ = connection.prepare(
       "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
   insert_exchange_ = connection.prepare(
@@ -196,45 +196,20 @@ void RunWriter::write_step(const StepRecord& step) {
   }
   for (const LayerRouting* layer : layers) accumulate(*layer, slot_of_layer_.at(layer->layer));
 
-  const int32_t k = info_.top_k;
-  const size_t n_experts = static_cast<size_t>(info_.n_experts);
-  insert_routing_.bind(5, step.info.step);
-  for (int32_t t = 0; t < step.info.n_tokens; ++t) {
-    const int64_t position = step.info.first_position + t;
-    for (const LayerRouting* layer : layers) {
-      insert_routing_.bind(1, routing_row_id(run_id_, position, layer->layer));
-      insert_routing_.bind(3, position).bind(4, layer->layer);
-      int64_t dropped_mask = 0;
-      for (int32_t r = 0; r < k; ++r) {
-        size_t i = static_cast<size_t>(t) * static_cast<size_t>(k) + static_cast<size_t>(r);
-        insert_routing_.bind(6 + r, layer->topk_ids[i]);
-        insert_routing_.bind(14 + r, static_cast<double>(layer->topk_weights[i]));
-        if (!layer->dropped.empty() && layer->dropped[i] != 0) dropped_mask |= int64_t{1} << r;
-      }
-      insert_routing_.bind(22, dropped_mask);
-      // The float16 buffers stay untouched until the row is inserted, so SQLite need not copy them.
-      scores_f16_.clear();
-      if (options_.store_scores && !layer->scores.empty()) {
-        append_float16_le(std::span(layer->scores).subspan(static_cast<size_t>(t) * n_experts, n_experts),
-                          scores_f16_);
-        insert_routing_.bind_blob_unowned(23, scores_f16_);
-      } else {
-        insert_routing_.bind_null(23);
-      }
-      logits_f16_.clear();
-      if (options_.store_router_logits && !layer->router_logits.empty()) {
-        append_float16_le(
-            std::span(layer->router_logits).subspan(static_cast<size_t>(t) * n_experts, n_experts),
-            logits_f16_);
-        insert_routing_.bind_blob_unowned(24, logits_f16_);
-      } else {
-        insert_routing_.bind_null(24);
-      }
-      insert_routing_.run();
-      ++routing_rows_;
-      topk_rows_ += k;
-    }
-  }
+  RoutingRows rows;
+  rows.run_id = run_id_;
+  rows.step = step.info.step;
+  rows.first_position = step.info.first_position;
+  rows.n_tokens = step.info.n_tokens;
+  rows.top_k = info_.top_k;
+  rows.n_experts = info_.n_experts;
+  rows.layers = layers;
+  rows.store_scores = options_.store_scores;
+  rows.store_router_logits = options_.store_router_logits;
+  insert_routing_.bind_pointer(1, &rows, kRoutingRowsPointerType).run();
+  const int64_t n_rows = int64_t{step.info.n_tokens} * static_cast<int64_t>(layers.size());
+  routing_rows_ += n_rows;
+  topk_rows_ += n_rows * info_.top_k;
 
   for (const PhaseTiming& timing : step.timings) {
     insert_timing_.bind(1, run_id_)

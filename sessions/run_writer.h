@@ -56,8 +56,6 @@ class RunWriter {
   std::vector<int64_t> capacity_;     // (n_factors, n_layers, n_experts) summed over steps
   std::vector<int64_t> overflow_;     // (n_factors, n_layers, n_experts)
   std::vector<int64_t> step_counts_;  // (n_experts) scratch
-  std::vector<std::byte> scores_f16_;  // the row being inserted: float16 little-endian scores
-  std::vector<std::byte> logits_f16_;  // and router logits
   int64_t n_prompt_tokens_ = 0;
   int64_t n_generated_tokens_ = 0;
   double prefill_us_ = 0;

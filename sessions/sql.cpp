@@ -108,24 +108,16 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
-namespace {
-
-// A zero-length blob stays a blob (not NULL): SQLite treats a null pointer as NULL.
-int bind_blob_bytes(sqlite3_stmt* stmt, int index, std::span<const std::byte> bytes,
-                    sqlite3_destructor_type lifetime) {
-  static const std::byte empty{};
-  return sqlite3_bind_blob64(stmt, index, bytes.empty() ? &empty : bytes.data(), bytes.size(), lifetime);
-}
-
-}  // namespace
-
 Statement& Statement::bind_blob(int index, std::span<const std::byte> bytes) {
-  SQL_CHECK(db_, bind_blob_bytes(stmt_, index, bytes, SQLITE_TRANSIENT));
+  // A zero-length blob stays a blob (not NULL): SQLite treats a null pointer as NULL.
+  static const std::byte empty{};
+  SQL_CHECK(db_, sqlite3_bind_blob64(stmt_, index, bytes.empty() ? &empty : bytes.data(), bytes.size(),
+                                     SQLITE_TRANSIENT));
   return *this;
 }
 
-Statement& Statement::bind_blob_unowned(int index, std::span<const std::byte> bytes) {
-  SQL_CHECK(db_, bind_blob_bytes(stmt_, index, bytes, SQLITE_STATIC));
+Statement& Statement::bind_pointer(int index, void* pointer, const char* type) {
+  SQL_CHECK(db_, sqlite3_bind_pointer(stmt_, index, pointer, type, nullptr));
   return *this;
 }
 

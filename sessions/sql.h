@@ -75,9 +75,10 @@ class Statement {
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
   Statement& bind_blob(int index, std::span<const std::byte> bytes);
-  // Without SQLite's own copy: `bytes` must stay unchanged until the statement is reset.
-  Statement& bind_blob_unowned(int index, std::span<const std::byte> bytes);
   Statement& bind_null(int index);
+  // sqlite3_bind_pointer: `pointer` reaches only a virtual table that asks for `type` (a string
+  // literal: SQLite keeps the pointer to it).
+  Statement& bind_pointer(int index, void* pointer, const char* type);
   // Runs one step: true while a row is available, false when done.
   bool step();
   // Runs a statement that returns no rows, then resets it for the next bindings.
