@@ -5,11 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/safetensors.h"
+#include "tests/support/checkpoint_edit.h"
 #include "tests/support/cli_checks.h"
 
 namespace moescope {
@@ -37,21 +36,7 @@ using test::expect_one_clear_line;
 
 TEST(ReliabilityCli, Case1_NaNWeightIsNamedAtLoad) {
   auto dir = copy_reliability_golden("nan");
-  std::vector<OutputTensor> tensors;
-  {
-    auto file = open_safetensors(dir / "model.safetensors");
-    for (size_t i = 0; i < file->header.tensors.size(); ++i) {
-      auto view = file->view(i);
-      OutputTensor t{view.name(), view.dtype(), view.shape(), {}};
-      t.bytes.assign(view.data, view.data + view.nbytes());
-      if (view.name() == "model.layers.0.self_attn.q_proj.weight") {
-        const uint16_t inf = 0xff80;  // bf16 -Inf
-        std::memcpy(t.bytes.data() + 2 * 7, &inf, 2);
-      }
-      tensors.push_back(std::move(t));
-    }
-  }
-  write_safetensors(dir / "model.safetensors", tensors);
+  test::set_bf16_element(dir / "model.safetensors", "model.layers.0.self_attn.q_proj.weight", 7, 0xff80);  // -Inf
   auto o = moescope("forward --model " + dir.string() + " --token-ids 1,2,3 --out " + (dir / "o.safetensors").string());
   expect_one_clear_line(o, (dir / "model.safetensors").string() +
                                ": tensor 'model.layers.0.self_attn.q_proj.weight' holds Inf at element 7 of");

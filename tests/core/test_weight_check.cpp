@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/weight_check.h"
+#include "tests/support/checkpoint_edit.h"
+#include "tests/support/cli_checks.h"
 #include "tests/support/golden.h"
 #include "tests/support/test_paths.h"
 
@@ -110,26 +112,8 @@ TEST(WeightCheck, Case7_IntegerTensorsAreNotScanned) {
 }
 
 TEST(WeightCheck, Case8_LoadModelRefusesAGoldenCheckpointWithANaN) {
-  auto dir = test::scratch_dir("weights-load");
-  for (const auto& entry : fs::directory_iterator(test::golden_model("mixtral-tiny")))
-    fs::copy_file(entry.path(), dir / entry.path().filename());
-  std::vector<OutputTensor> tensors;
-  {
-    auto file = open_safetensors(dir / "model.safetensors");
-    for (size_t i = 0; i < file->header.tensors.size(); ++i) {
-      auto view = file->view(i);
-      OutputTensor t{view.name(), view.dtype(), view.shape(), {}};
-      t.bytes.assign(view.data, view.data + view.nbytes());
-      if (view.name() == "model.layers.1.block_sparse_moe.experts.2.w1.weight") {
-        ASSERT_EQ(view.dtype(), DType::bf16);
-        const uint16_t nan = 0x7fc0;
-        std::memcpy(t.bytes.data() + 2 * 10, &nan, 2);
-      }
-      tensors.push_back(std::move(t));
-    }
-  }
-  fs::permissions(dir / "model.safetensors", fs::perms::owner_write, fs::perm_options::add);
-  write_safetensors(dir / "model.safetensors", tensors);
+  auto dir = test::copy_golden_checkpoint("mixtral-tiny", "weights-load");
+  test::set_bf16_element(dir / "model.safetensors", "model.layers.1.block_sparse_moe.experts.2.w1.weight", 10, 0x7fc0);  // NaN
   try {
     load_model(dir);
     FAIL() << "a NaN weight was accepted";
