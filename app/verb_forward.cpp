@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 
+#include "app/engine_flags.h"
 #include "app/verb_registry.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
@@ -19,6 +20,7 @@ struct ForwardArgs {
   std::string token_ids;
   std::string backend = "cpu";
   std::string out;
+  int64_t gpu_memory_cap = 0;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {
@@ -57,6 +59,7 @@ void run_forward(const ForwardArgs& args) {
   auto model = load_model(args.model_dir);
   EngineOptions options;
   options.backend = parse_backend(args.backend);
+  options.memory_cap_bytes = args.gpu_memory_cap;
   options.max_context = static_cast<int64_t>(ids.size());
   auto engine = create_engine(*model, options);
   RoutingToTensors routing;
@@ -83,6 +86,7 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--model", args->model_dir, "Checkpoint folder (config.json + safetensors)")->required();
   cmd->add_option("--token-ids", args->token_ids, "Comma-separated token ids, e.g. 1,2,3")->required();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
+  add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->callback([args] { run_forward(*args); });
 }

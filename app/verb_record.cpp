@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "app/engine_flags.h"
 #include "app/verb_registry.h"
 #include "core/dropless_kl.h"
 #include "core/engine_factory.h"
@@ -34,6 +35,7 @@ struct RecordArgs {
   int threads = 0;
   double enforce_capacity = 0.0;
   bool store_router_logits = false;
+  int64_t gpu_memory_cap = 0;
 };
 
 class ProgressBar {
@@ -68,6 +70,7 @@ void run_record(const RecordArgs& args) {
 
   EngineOptions options;
   options.backend = parse_backend(args.backend);
+  options.memory_cap_bytes = args.gpu_memory_cap;
   options.n_threads = args.threads;
   options.enforce_capacity_factor = args.enforce_capacity;
   auto engine = create_engine(*model, options);
@@ -166,6 +169,7 @@ void add_record(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+  add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
       ->check(CLI::Range(0.0, 1e6));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "app/engine_flags.h"
 #include "app/verb_registry.h"
 #include "core/dropless_kl.h"
 #include "core/engine_factory.h"
@@ -35,6 +36,7 @@ struct RunArgs {
   double enforce_capacity = 0.0;
   int ep_degree = 1;
   std::string interconnect = "nvlink4";
+  int64_t gpu_memory_cap = 0;
 };
 
 void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
@@ -67,6 +69,7 @@ void run_run(const RunArgs& args) {
 
   EngineOptions options;
   options.backend = parse_backend(args.backend);
+  options.memory_cap_bytes = args.gpu_memory_cap;
   options.n_threads = args.threads;
   options.enforce_capacity_factor = args.enforce_capacity;
   options.ep_degree = args.ep_degree;
@@ -159,6 +162,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+  add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
   cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");

@@ -13,16 +13,11 @@
 #include "core/model.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_engine_impl.h"
+#include "gpu/memory_budget.h"
 
 namespace moescope {
 namespace gpu {
 namespace {
-
-std::string gib(int64_t bytes) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
-  return buf;
-}
 
 // The device count, or ResourceError "no CUDA GPU: ..." (e.g. "CUDA driver version is insufficient").
 void require_device(int device) {
@@ -66,39 +61,29 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
                        const EngineOptions& options, const LoadProgress& progress)
     : config_(config), options_(options) {
   const ModelConfig& c = config_;
-  require_device(options.device);
   validate(c, options);
+  // A model over the user's memory cap is refused before the GPU is touched (the same error on a
+  // machine without one); then against the device's free memory, lowered by the cap.
+  const DeviceMemoryBudget budget = plan_device_memory(c, options);
+  if (options.memory_cap_bytes > 0)
+    require_fits(budget, options.memory_cap_bytes, true, "CUDA device " + std::to_string(options.device));
+  require_device(options.device);
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
   info_ = {"cuda", prop.name};
 
-  const int64_t context = std::min<int64_t>(options.max_context > 0 ? options.max_context : c.max_position_embeddings,
-                                            c.max_position_embeddings);
+  const int64_t context = budget.context;
   kv_.context = context;
-  decode_chunk_ = static_cast<int>(std::max<int64_t>(32, (context + 31) / 32));
-  splits_ = (context + decode_chunk_ - 1) / decode_chunk_;
+  decode_chunk_ = budget.decode_chunk;
+  splits_ = budget.splits;
   for (int32_t l = 0; l < c.num_layers; ++l)
     if (c.is_moe_layer(l)) moe_layers_.push_back(l);
 
-  // Memory budget: weights, KV cache and the decode workspace must fit; prefill workspaces are
-  // allocated per step and fail with their own clear error.
-  const int64_t weight_bytes = static_cast<int64_t>(device_weight_bytes(c));
-  const int64_t per_position =
-      c.use_mla ? (c.kv_lora_rank + c.qk_rope_head_dim) * 2 : 2 * c.num_kv_heads * c.head_dim * 2;
-  const int64_t kv_bytes = per_position * context * c.num_layers;
-  const WorkspaceShape decode_shape{kMaxDecodeTokens, 0, 0, splits_};
-  const int64_t ws_bytes = static_cast<int64_t>(workspace_bytes(c, decode_shape));
-  const int64_t needed = weight_bytes + kv_bytes + ws_bytes;
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   int64_t available = static_cast<int64_t>(free_bytes);
   if (options.memory_cap_bytes > 0) available = std::min(available, options.memory_cap_bytes);
-  if (needed > available)
-    throw ResourceError("model does not fit on " + info_.device + ": needs " + std::to_string(needed) + " bytes (" +
-                        gib(needed) + ": weights " + gib(weight_bytes) + ", KV cache " + gib(kv_bytes) +
-                        " for " + std::to_string(context) + " positions, workspace " + gib(ws_bytes) + ") but " +
-                        std::to_string(available) + " bytes (" + gib(available) + ") are free" +
-                        (options.memory_cap_bytes > 0 ? " under the memory cap" : ""));
+  require_fits(budget, available, options.memory_cap_bytes > 0, info_.device);
 
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUBLAS_CHECK(cublasCreate(&blas_));
@@ -106,9 +91,9 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
 
   model_ = model ? upload_model(*model, stream_, progress) : make_synthetic_model(c, synthetic_seed, stream_);
 
-  kv_.arena = DeviceBuffer(static_cast<size_t>(kv_bytes));
+  kv_.arena = DeviceBuffer(static_cast<size_t>(budget.kv_bytes));
   char* kv_base = kv_.arena.as<char>();
-  const int64_t layer_bytes = per_position * context;
+  const int64_t layer_bytes = budget.kv_layer_bytes;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     char* layer_base = kv_base + l * layer_bytes;
     if (c.use_mla) {
@@ -130,7 +115,7 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   pos_ = DeviceBuffer(sizeof(int32_t));
   pos_host_ = PinnedBuffer(sizeof(int32_t));
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
-  decode_ws_ = make_workspace(c, decode_shape);
+  decode_ws_ = make_workspace(c, budget.decode_workspace);
   ensure_routing_host(decode_host_, kMaxDecodeTokens);
   reset();
 }
@@ -310,7 +295,7 @@ std::string cuda_device_summary(int device) {
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
-         std::to_string(prop.multiProcessorCount) + " SMs, " + gpu::gib(static_cast<int64_t>(free_bytes)) + " free)";
+         std::to_string(prop.multiProcessorCount) + " SMs, " + gpu::size_text(static_cast<int64_t>(free_bytes)) + " free)";
 }
 
 }  // namespace moescope

@@ -1,7 +1,8 @@
 // Focus: the rest of the bad-input matrix through the moescope binary, each ending with exit code 1
 // and one clear line, never a crash (the sanitizer build runs these too): NaN weights, an empty
-// prompt, a prompt that is not UTF-8, a prompt longer than max_position_embeddings for `run`, and
-// a session directory the user cannot write (recording refused; reading still works).
+// prompt, a prompt that is not UTF-8, a prompt longer than max_position_embeddings for `run`, a
+// session directory the user cannot write (recording refused; reading still works), and a model
+// over the GPU memory cap.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -68,6 +69,25 @@ TEST(ReliabilityCli, Case4_RunPromptLongerThanMaxPositionEmbeddings) {
   auto o = moescope("run --no-record --model " + dir.string() + " --prompt " +
                     quoted("one two three four five six seven eight nine ten eleven twelve"));
   expect_one_clear_line(o, "more than the model's max_position_embeddings of 8");
+}
+
+// The CUDA engine checks the cap before it touches the GPU, so a model over it gets the
+// out-of-memory line on any machine whose build has the CUDA engine (CI's release build has).
+TEST(ReliabilityCli, Case6_ModelOverTheGpuMemoryCapIsRefusedNamingBytes) {
+  const std::string model = test::golden_model("mixtral-tiny").string();
+  auto o = moescope("forward --backend cuda --gpu-memory-cap 64KiB --model " + model + " --token-ids 1,2,3 --out " +
+                    (test::scratch_dir("reliability-cap") / "o.safetensors").string());
+  if (o.output.find("no CUDA engine in this build") != std::string::npos)
+    GTEST_SKIP() << "this build has no CUDA engine: " << o.output;
+  expect_one_clear_line(o, "model does not fit on CUDA device 0: needs ");
+  EXPECT_NE(o.output.find("but 65536 bytes (64.0 KiB) are free under the memory cap"), std::string::npos) << o.output;
+  // The same for recording and running, which take the flag too.
+  expect_one_clear_line(moescope("run --no-record --backend cuda --gpu-memory-cap 64KiB --model " + model + " --prompt hi"),
+                        "are free under the memory cap");
+  // A size it cannot read is a usage error, as CLI11 reports them.
+  auto bad = moescope("forward --backend cuda --gpu-memory-cap lots --model " + model + " --token-ids 1 --out /dev/null");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--gpu-memory-cap: lots unit not recognized"), std::string::npos) << bad.output;
 }
 
 // As root, permissions do not apply: the binary then runs as `nobody` (setpriv), for whom a

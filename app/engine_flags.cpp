@@ -1,0 +1,13 @@
+#include "app/engine_flags.h"
+
+namespace moescope {
+
+void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes) {
+  cmd.add_option("--gpu-memory-cap", bytes,
+                 "Device memory the CUDA engine may use, e.g. 20GB (0 = all free); a model over it is refused")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+}  // namespace moescope

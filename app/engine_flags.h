@@ -1,0 +1,14 @@
+// Engine flags more than one verb takes, declared once so they read the same everywhere.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+
+namespace moescope {
+
+// --gpu-memory-cap SIZE ("20GB", "512MiB" or bytes; 0 = all free memory) into `bytes`: the CUDA
+// engine refuses a model over it before touching the GPU, so out-of-memory is testable anywhere.
+void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes);
+
+}  // namespace moescope
