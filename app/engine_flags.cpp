@@ -3,8 +3,9 @@
 namespace moescope {
 
 void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes) {
-  cmd.add_option("--gpu-memory-cap", bytes,
-                 "Device memory the CUDA engine may use, e.g. 20GB (0 = all free); a model over it is refused")
+  cmd.add_option(
+         "--gpu-memory-cap", bytes,
+         "Device memory the CUDA engine may use, e.g. 20GB (0 = all free); a model over it is refused")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -24,8 +24,8 @@ std::string size_text(int64_t bytes) {
 
 DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions& options) {
   DeviceMemoryBudget budget;
-  budget.context = std::min<int64_t>(options.max_context > 0 ? options.max_context : c.max_position_embeddings,
-                                     c.max_position_embeddings);
+  budget.context = std::min<int64_t>(
+      options.max_context > 0 ? options.max_context : c.max_position_embeddings, c.max_position_embeddings);
   budget.decode_chunk = static_cast<int>(std::max<int64_t>(32, (budget.context + 31) / 32));
   budget.splits = (budget.context + budget.decode_chunk - 1) / budget.decode_chunk;
   budget.weight_bytes = static_cast<int64_t>(device_weight_bytes(c));
@@ -39,14 +39,16 @@ DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions&
   return budget;
 }
 
-void require_fits(const DeviceMemoryBudget& budget, int64_t available_bytes, bool under_cap, const std::string& device) {
+void require_fits(const DeviceMemoryBudget& budget, int64_t available_bytes, bool under_cap,
+                  const std::string& device) {
   const int64_t needed = budget.total();
   if (needed <= available_bytes) return;
   throw ResourceError("model does not fit on " + device + ": needs " + std::to_string(needed) + " bytes (" +
-                      size_text(needed) + ": weights " + size_text(budget.weight_bytes) + ", KV cache " + size_text(budget.kv_bytes) +
-                      " for " + std::to_string(budget.context) + " positions, workspace " +
-                      size_text(budget.workspace_bytes) + ") but " + std::to_string(available_bytes) + " bytes (" +
-                      size_text(available_bytes) + ") are free" + (under_cap ? " under the memory cap" : ""));
+                      size_text(needed) + ": weights " + size_text(budget.weight_bytes) + ", KV cache " +
+                      size_text(budget.kv_bytes) + " for " + std::to_string(budget.context) +
+                      " positions, workspace " + size_text(budget.workspace_bytes) + ") but " +
+                      std::to_string(available_bytes) + " bytes (" + size_text(available_bytes) +
+                      ") are free" + (under_cap ? " under the memory cap" : ""));
 }
 
 }  // namespace moescope::gpu

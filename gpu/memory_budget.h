@@ -14,9 +14,9 @@
 namespace moescope::gpu {
 
 struct DeviceMemoryBudget {
-  int64_t context = 0;       // KV-cache positions: EngineOptions::max_context, capped by the model's
-  int decode_chunk = 0;      // positions per split of the split-K decode attention
-  int64_t splits = 0;        // splits covering the context
+  int64_t context = 0;              // KV-cache positions: EngineOptions::max_context, capped by the model's
+  int decode_chunk = 0;             // positions per split of the split-K decode attention
+  int64_t splits = 0;               // splits covering the context
   WorkspaceShape decode_workspace;  // the one workspace allocated up front
   int64_t weight_bytes = 0;
   int64_t kv_layer_bytes = 0;  // one layer's cache
@@ -28,9 +28,10 @@ struct DeviceMemoryBudget {
 DeviceMemoryBudget plan_device_memory(const ModelConfig& config, const EngineOptions& options);
 
 // ResourceError "model does not fit on DEVICE: needs N bytes (X GiB: weights .., KV cache .. for P
-// positions, workspace ..) but M bytes (Y GiB) are free[ under the memory cap]" (sizes as size_text) when the budget
-// exceeds `available_bytes`.
-void require_fits(const DeviceMemoryBudget& budget, int64_t available_bytes, bool under_cap, const std::string& device);
+// positions, workspace ..) but M bytes (Y GiB) are free[ under the memory cap]" (sizes as size_text) when the
+// budget exceeds `available_bytes`.
+void require_fits(const DeviceMemoryBudget& budget, int64_t available_bytes, bool under_cap,
+                  const std::string& device);
 
 // "1.50 GiB", "980.8 KiB", "512 bytes": sizes in the engine's messages.
 std::string size_text(int64_t bytes);

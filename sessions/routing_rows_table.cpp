@@ -1,5 +1,6 @@
 #include "sessions/routing_rows_table.h"
 
+#include <new>
 #include <vector>
 
 #include "sessions/float16.h"
@@ -11,13 +12,17 @@ namespace {
 
 // Column numbers, as declared below (the routing table's order).
 enum Column : int {
-  kId = 0, kRunId, kPosition, kLayer, kStep,
-  kExpert0,               // expert_0 .. expert_7
+  kId = 0,
+  kRunId,
+  kPosition,
+  kLayer,
+  kStep,
+  kExpert0,                 // expert_0 .. expert_7
   kWeight0 = kExpert0 + 8,  // weight_0 .. weight_7
   kDroppedMask = kWeight0 + 8,
   kScores,
   kRouterLogits,
-  kRowsArgument,          // HIDDEN: the bound RoutingRows pointer
+  kRowsArgument,  // HIDDEN: the bound RoutingRows pointer
 };
 
 struct Cursor {
@@ -31,7 +36,9 @@ struct Cursor {
   std::vector<std::byte> logits_f16;
 
   int64_t token() const { return row / static_cast<int64_t>(rows->layers.size()); }
-  const LayerRouting& layer() const { return *rows->layers[static_cast<size_t>(row % static_cast<int64_t>(rows->layers.size()))]; }
+  const LayerRouting& layer() const {
+    return *rows->layers[static_cast<size_t>(row % static_cast<int64_t>(rows->layers.size()))];
+  }
 };
 
 int connect(sqlite3* db, void*, int, const char* const*, sqlite3_vtab** table, char**) {
@@ -57,7 +64,8 @@ int disconnect(sqlite3_vtab* table) {
 int best_index(sqlite3_vtab*, sqlite3_index_info* info) {
   for (int i = 0; i < info->nConstraint; ++i) {
     const auto& constraint = info->aConstraint[i];
-    if (constraint.iColumn == kRowsArgument && constraint.op == SQLITE_INDEX_CONSTRAINT_EQ && constraint.usable) {
+    if (constraint.iColumn == kRowsArgument && constraint.op == SQLITE_INDEX_CONSTRAINT_EQ &&
+        constraint.usable) {
       info->aConstraintUsage[i].argvIndex = 1;
       info->aConstraintUsage[i].omit = 1;
       info->idxNum = 1;
@@ -88,7 +96,8 @@ int filter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc, sqlite
                     ? static_cast<const RoutingRows*>(sqlite3_value_pointer(argv[0], kRoutingRowsPointerType))
                     : nullptr;
   cursor.row = 0;
-  cursor.n_rows = cursor.rows ? int64_t{cursor.rows->n_tokens} * static_cast<int64_t>(cursor.rows->layers.size()) : 0;
+  cursor.n_rows =
+      cursor.rows ? int64_t{cursor.rows->n_tokens} * static_cast<int64_t>(cursor.rows->layers.size()) : 0;
   return SQLITE_OK;
 }
 
@@ -127,11 +136,21 @@ int column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
     return SQLITE_OK;
   }
   switch (column) {
-    case kId: sqlite3_result_int64(context, routing_row_id(rows.run_id, position, layer.layer)); break;
-    case kRunId: sqlite3_result_int64(context, rows.run_id); break;
-    case kPosition: sqlite3_result_int64(context, position); break;
-    case kLayer: sqlite3_result_int64(context, layer.layer); break;
-    case kStep: sqlite3_result_int64(context, rows.step); break;
+    case kId:
+      sqlite3_result_int64(context, routing_row_id(rows.run_id, position, layer.layer));
+      break;
+    case kRunId:
+      sqlite3_result_int64(context, rows.run_id);
+      break;
+    case kPosition:
+      sqlite3_result_int64(context, position);
+      break;
+    case kLayer:
+      sqlite3_result_int64(context, layer.layer);
+      break;
+    case kStep:
+      sqlite3_result_int64(context, rows.step);
+      break;
     case kDroppedMask: {
       int64_t mask = 0;
       for (size_t r = 0; !layer.dropped.empty() && r < k; ++r) {
@@ -141,12 +160,15 @@ int column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
       break;
     }
     case kScores:
-      if (rows.store_scores && !layer.scores.empty()) result_float16(cursor, context, layer.scores, cursor.scores_f16);
+      if (rows.store_scores && !layer.scores.empty())
+        result_float16(cursor, context, layer.scores, cursor.scores_f16);
       break;
     case kRouterLogits:
-      if (rows.store_router_logits && !layer.router_logits.empty()) result_float16(cursor, context, layer.router_logits, cursor.logits_f16);
+      if (rows.store_router_logits && !layer.router_logits.empty())
+        result_float16(cursor, context, layer.router_logits, cursor.logits_f16);
       break;
-    default: break;  // the hidden argument reads as NULL
+    default:
+      break;  // the hidden argument reads as NULL
   }
   return SQLITE_OK;
 }

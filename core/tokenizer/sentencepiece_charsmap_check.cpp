@@ -23,7 +23,8 @@ struct Trie {
   size_t units() const { return bytes.size() / sizeof(uint32_t); }
   DartsUnit at(size_t index) const {
     DartsUnit unit;
-    std::memcpy(&unit.bits, bytes.data() + index * sizeof(uint32_t), sizeof(uint32_t));  // little-endian hosts only
+    // The blob is little-endian, as the hosts this builds for.
+    std::memcpy(&unit.bits, bytes.data() + index * sizeof(uint32_t), sizeof(uint32_t));
     return unit;
   }
 };

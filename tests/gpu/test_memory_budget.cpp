@@ -1,19 +1,20 @@
 // Focus: what the CUDA engine reserves when it is created (weights, KV cache, decode workspace),
 // computed on the host so a model over the memory cap is refused before any GPU is touched. These
 // run without a GPU.
-#include "gpu/memory_budget.h"
-
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "core/model_config.h"
 #include "gpu/cuda_engine.h"
+#include "gpu/memory_budget.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::gpu {
 namespace {
 
-ModelConfig golden_config(const char* model) { return load_model_config(test::golden_model(model) / "config.json"); }
+ModelConfig golden_config(const char* model) {
+  return load_model_config(test::golden_model(model) / "config.json");
+}
 
 TEST(MemoryBudget, Case1_GqaCacheHoldsKeysAndValuesInBf16) {
   const ModelConfig c = golden_config("mixtral-tiny");
@@ -48,7 +49,10 @@ TEST(MemoryBudget, Case3_FitsUpToTheLastByte) {
     FAIL() << "one byte short was accepted";
   } catch (const ResourceError& e) {
     const std::string msg = e.what();
-    EXPECT_EQ(msg.rfind("model does not fit on CUDA device 0: needs " + std::to_string(budget.total()) + " bytes (", 0), 0u)
+    EXPECT_EQ(
+        msg.rfind("model does not fit on CUDA device 0: needs " + std::to_string(budget.total()) + " bytes (",
+                  0),
+        0u)
         << msg;
     EXPECT_NE(msg.find("but " + std::to_string(budget.total() - 1) + " bytes ("), std::string::npos) << msg;
     EXPECT_NE(msg.find(") are free under the memory cap"), std::string::npos) << msg;

@@ -16,17 +16,36 @@ namespace {
 // Two tokens at positions 40 and 41, layers 3 and 5, 4 experts, top-2; layer 5 dropped token 41's
 // second assignment.
 struct TwoByTwo {
-  LayerRouting layer3{.layer = 3, .first_position = 40, .n_tokens = 2, .n_experts = 4, .top_k = 2,
+  LayerRouting layer3{.layer = 3,
+                      .first_position = 40,
+                      .n_tokens = 2,
+                      .n_experts = 4,
+                      .top_k = 2,
                       .scores = {0.5f, 0.25f, 0.125f, 0.125f, 0.1f, 0.2f, 0.3f, 0.4f},
-                      .router_logits = {}, .topk_ids = {0, 1, 3, 2}, .topk_weights = {0.6f, 0.4f, 0.55f, 0.45f},
+                      .router_logits = {},
+                      .topk_ids = {0, 1, 3, 2},
+                      .topk_weights = {0.6f, 0.4f, 0.55f, 0.45f},
                       .dropped = {}};
-  LayerRouting layer5{.layer = 5, .first_position = 40, .n_tokens = 2, .n_experts = 4, .top_k = 2,
+  LayerRouting layer5{.layer = 5,
+                      .first_position = 40,
+                      .n_tokens = 2,
+                      .n_experts = 4,
+                      .top_k = 2,
                       .scores = {0.7f, 0.1f, 0.1f, 0.1f, 0.25f, 0.25f, 0.25f, 0.25f},
-                      .router_logits = {}, .topk_ids = {0, 2, 1, 0}, .topk_weights = {0.9f, 0.1f, 0.5f, 0.5f},
+                      .router_logits = {},
+                      .topk_ids = {0, 2, 1, 0},
+                      .topk_weights = {0.9f, 0.1f, 0.5f, 0.5f},
                       .dropped = {0, 0, 0, 1}};
   std::vector<const LayerRouting*> layers{&layer3, &layer5};
-  RoutingRows rows{.run_id = 7, .step = 2, .first_position = 40, .n_tokens = 2, .top_k = 2, .n_experts = 4,
-                   .layers = layers, .store_scores = true, .store_router_logits = false};
+  RoutingRows rows{.run_id = 7,
+                   .step = 2,
+                   .first_position = 40,
+                   .n_tokens = 2,
+                   .top_k = 2,
+                   .n_experts = 4,
+                   .layers = layers,
+                   .store_scores = true,
+                   .store_router_logits = false};
 };
 
 Connection memory_connection() {
@@ -48,8 +67,8 @@ TEST(RoutingRowsTable, Case1_RowsComeOutInKeyOrderWithTheStepsValues) {
     int64_t token;
     int64_t dropped_mask;
   };
-  const Expected expected[] = {{40, &step.layer3, 0, 0}, {40, &step.layer5, 0, 0}, {41, &step.layer3, 1, 0},
-                               {41, &step.layer5, 1, 2}};
+  const Expected expected[] = {
+      {40, &step.layer3, 0, 0}, {40, &step.layer5, 0, 0}, {41, &step.layer3, 1, 0}, {41, &step.layer5, 1, 2}};
   for (const Expected& row : expected) {
     SCOPED_TRACE("position " + std::to_string(row.position) + ", layer " + std::to_string(row.layer->layer));
     ASSERT_TRUE(select.step());

@@ -21,7 +21,8 @@ void set_bf16_element(const std::filesystem::path& file, const std::string& tens
       copy.bytes.assign(view.data, view.data + view.nbytes());
       if (view.name() == tensor) {
         if (view.dtype() != DType::bf16 || 2 * (element + 1) > copy.bytes.size())
-          throw std::logic_error("set_bf16_element: '" + tensor + "' is not bf16 or has no element " + std::to_string(element));
+          throw std::logic_error("set_bf16_element: '" + tensor + "' is not bf16 or has no element " +
+                                 std::to_string(element));
         std::memcpy(copy.bytes.data() + 2 * element, &bf16_bits, 2);
         found = true;
       }
