@@ -181,5 +181,11 @@ TEST(SentencePieceHostile, Case12_RealCharsmapsPass) {
   }
 }
 
+TEST(SentencePieceHostile, Case13_AnOversizedCharsmapIsRefusedBeforeItIsWalked) {
+  Charsmap charsmap;
+  charsmap.pool += std::string(size_t{16} << 20, 'x');  // checking it could take ~1 G steps per 16 MiB
+  EXPECT_NE(charsmap_error("charsmap-huge", charsmap).find("more than the 16777216 this checks"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace moescope
