@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "gpu/cuda_engine.h"
+#include "gpu/memory_budget.h"
 
 namespace moescope {
 namespace {
@@ -159,8 +160,7 @@ double decode_bytes(const ModelConfig& c, int64_t context) {
   const double moe_layers = static_cast<double>(c.moe_layers().size());
   const double unused = moe_layers * (c.n_routed_experts - c.top_k) * expert;
   const double embed = static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
-  const double per_position = c.use_mla ? (c.kv_lora_rank + c.qk_rope_head_dim) * 2.0
-                                        : 2.0 * c.num_kv_heads * c.head_dim * 2;
+  const double per_position = static_cast<double>(gpu::kv_cache_bytes_per_position(c));
   return total - unused - embed + per_position * context * c.num_layers;
 }
 

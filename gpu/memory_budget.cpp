@@ -22,6 +22,10 @@ std::string size_text(int64_t bytes) {
   return buf;
 }
 
+int64_t kv_cache_bytes_per_position(const ModelConfig& c) {
+  return c.use_mla ? (c.kv_lora_rank + c.qk_rope_head_dim) * 2 : 2 * c.num_kv_heads * c.head_dim * 2;
+}
+
 DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions& options) {
   DeviceMemoryBudget budget;
   budget.context = std::min<int64_t>(
@@ -29,10 +33,7 @@ DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions&
   budget.decode_chunk = static_cast<int>(std::max<int64_t>(32, (budget.context + 31) / 32));
   budget.splits = (budget.context + budget.decode_chunk - 1) / budget.decode_chunk;
   budget.weight_bytes = static_cast<int64_t>(device_weight_bytes(c));
-  // bf16 cache: MLA keeps the compressed latent and the roped key part per position; GQA keys and values.
-  const int64_t per_position =
-      c.use_mla ? (c.kv_lora_rank + c.qk_rope_head_dim) * 2 : 2 * c.num_kv_heads * c.head_dim * 2;
-  budget.kv_layer_bytes = per_position * budget.context;
+  budget.kv_layer_bytes = kv_cache_bytes_per_position(c) * budget.context;
   budget.kv_bytes = budget.kv_layer_bytes * c.num_layers;
   budget.decode_workspace = WorkspaceShape{kMaxDecodeTokens, 0, 0, budget.splits};
   budget.workspace_bytes = static_cast<int64_t>(workspace_bytes(c, budget.decode_workspace));

@@ -25,6 +25,10 @@ struct DeviceMemoryBudget {
   int64_t total() const { return weight_bytes + kv_bytes + workspace_bytes; }
 };
 
+// Bytes one position takes in each layer's bf16 KV cache: MLA keeps the compressed latent and the
+// roped key part, GQA the keys and values. `moescope bench` counts the same bytes in its floor.
+int64_t kv_cache_bytes_per_position(const ModelConfig& config);
+
 DeviceMemoryBudget plan_device_memory(const ModelConfig& config, const EngineOptions& options);
 
 // ResourceError "model does not fit on DEVICE: needs N bytes (X GiB: weights .., KV cache .. for P
