@@ -11,4 +11,9 @@ void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes) {
       ->capture_default_str();
 }
 
+void add_fused_attention_flag(CLI::App& cmd, bool& fused) {
+  cmd.add_flag("--fused-attention", fused,
+               "CUDA prefill attention through the fused flash-style kernel (not yet the default)");
+}
+
 }  // namespace moescope

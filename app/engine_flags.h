@@ -10,4 +10,7 @@ namespace moescope {
 // engine refuses a model over it before touching the GPU, so out-of-memory is testable anywhere.
 void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes);
 
+// --fused-attention: the CUDA engine's prefill attention through its fused flash-style kernel.
+void add_fused_attention_flag(CLI::App& cmd, bool& fused);
+
 }  // namespace moescope

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <random>
 
+#include "app/engine_flags.h"
 #include "app/verb_registry.h"
 #include "core/error.h"
 #include "core/model.h"
@@ -31,6 +32,7 @@ struct BenchArgs {
   int decode_steps = 32;
   int repeats = 5;
   int warmup = 2;
+  bool fused_attention = false;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -241,6 +243,7 @@ void run_bench(const BenchArgs& args) {
   EngineOptions options;
   options.backend = Backend::cuda;
   options.instrumentation = InstrumentLevel::full;
+  options.fused_attention = args.fused_attention;
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -297,6 +300,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--decode-steps", args->decode_steps, "Timed decode steps")->capture_default_str();
   cmd->add_option("--repeats", args->repeats, "Timed prefill repeats (median)")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str();
+  add_fused_attention_flag(*cmd, args->fused_attention);
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -21,6 +21,7 @@ struct ForwardArgs {
   std::string backend = "cpu";
   std::string out;
   int64_t gpu_memory_cap = 0;
+  bool fused_attention = false;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {
@@ -60,6 +61,7 @@ void run_forward(const ForwardArgs& args) {
   EngineOptions options;
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
+  options.fused_attention = args.fused_attention;
   options.max_context = static_cast<int64_t>(ids.size());
   auto engine = create_engine(*model, options);
   RoutingToTensors routing;
@@ -87,6 +89,7 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--token-ids", args->token_ids, "Comma-separated token ids, e.g. 1,2,3")->required();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
+  add_fused_attention_flag(*cmd, args->fused_attention);
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->callback([args] { run_forward(*args); });
 }

@@ -32,6 +32,9 @@ struct EngineOptions {
   std::string ep_interconnect = "nvlink4";  // modelled fabric: nvlink4, pcie5 or ib400
   // Device memory the engine may use, 0 = all free memory; makes out-of-memory testable.
   int64_t memory_cap_bytes = 0;
+  // CUDA prefill attention through the fused flash-style kernel instead of two cuBLAS products
+  // around a softmax kernel. Off by default until it has been checked and timed on a GPU.
+  bool fused_attention = false;
   int device = 0;
 };
 

@@ -58,6 +58,23 @@ void launch_mla_expand_k(const bf16* kv, const bf16* latent_cache, int Lk, int H
 // absolute position p0 + t seeing keys 0..p0+t.
 void launch_causal_softmax(const float* S, bf16* P, int heads, int T, int Lk, int p0, cudaStream_t stream);
 
+// Fused causal attention for prefill (gpu/flash_prefill.cu): out = softmax(scale q k^T) v with query
+// t at absolute position p0 + t seeing keys 0..p0+t, scores kept on chip. Returns false, launching
+// nothing, for head dims or strides it does not handle (the caller then takes the unfused path).
+struct FlashPrefill {
+  const bf16* q = nullptr;  // query t, head h: q + t*q_ld + h*dk
+  int64_t q_ld = 0;
+  const bf16* k = nullptr;  // key j of kv head g = h/group: k + g*k_head_stride + j*k_ld
+  int64_t k_ld = 0, k_head_stride = 0;
+  const bf16* v = nullptr;  // likewise, dv wide
+  int64_t v_ld = 0, v_head_stride = 0;
+  bf16* out = nullptr;  // out + t*out_ld + h*dv
+  int64_t out_ld = 0;
+  int dk = 0, dv = 0, heads = 0, group = 1, T = 0, Lk = 0, p0 = 0;
+  float scale = 1.0f;
+};
+bool launch_flash_prefill(const FlashPrefill& a, cudaStream_t stream);
+
 // Decode attention over the cache (split-K over the context, then a merge).
 struct DecodeAttention {
   const bf16* q = nullptr;  // (T, H, dk) at q + t*q_stride_t + h*dk

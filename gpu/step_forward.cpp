@@ -187,7 +187,8 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   }
 }
 
-// softmax(scale q k^T, causal) v for every head, in chunks of heads that share the score buffer.
+// softmax(scale q k^T, causal) v for every head: through the fused kernel when the options ask for
+// it and it takes these shapes, else in chunks of heads that share the score buffer.
 // q (T, H, dk) rows of q_ld; k/v rows of k_ld/v_ld with the kv head h/group at h/group*head_stride.
 void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld, const bf16* k,
                                    int64_t k_ld, int64_t k_head_stride, const bf16* v, int64_t v_ld,
@@ -195,6 +196,28 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
   const ModelConfig& c = config_;
   const int T = plan.T, H = static_cast<int>(c.num_heads);
   const int64_t Lk = plan.p0 + T;
+  if (options_.fused_attention) {
+    FlashPrefill f;
+    f.q = q;
+    f.q_ld = q_ld;
+    f.k = k;
+    f.k_ld = k_ld;
+    f.k_head_stride = k_head_stride;
+    f.v = v;
+    f.v_ld = v_ld;
+    f.v_head_stride = v_head_stride;
+    f.out = ws.attn;
+    f.out_ld = static_cast<int64_t>(H) * dv;
+    f.dk = dk;
+    f.dv = dv;
+    f.heads = H;
+    f.group = group;
+    f.T = T;
+    f.Lk = static_cast<int>(Lk);
+    f.p0 = static_cast<int>(plan.p0);
+    f.scale = static_cast<float>(c.attention_scale());
+    if (launch_flash_prefill(f, stream_)) return;
+  }
   const int chunk = static_cast<int>(ws.shape.head_chunk);
   const float scale = static_cast<float>(c.attention_scale());
   for (int h0 = 0; h0 < H; h0 += chunk) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the three synthetic
-# shapes, GPU tests (golden models, router, observer, errors), then compute-sanitizer memcheck on
-# golden runs (MEMCHECK_SECONDS, default 300). Logs go to $OUT (default /tmp/moescope-gpu-check).
+# shapes (unfused, then fused prefill attention), GPU tests (golden models, router, observer,
+# errors, fused attention), then compute-sanitizer memcheck on golden runs (MEMCHECK_SECONDS,
+# default 300). Logs go to $OUT (default /tmp/moescope-gpu-check).
 #
 # Two ways to get binaries:
 #   tools/gpu_check.sh build [all|tests|bench]    configure + build here (needs the Debian dev packages)
@@ -56,7 +57,11 @@ status=0
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
 # runs out of time inside compute-sanitizer would otherwise lose them, as one did.
 if [ "$what" = all ] || [ "$what" = bench ]; then
-  for args in "--synthetic mixtral-8x7b --layers 8" "--synthetic deepseek-v2-lite" "--synthetic deepseek-v3 --layers 4"; do
+  # Each shape with the unfused prefill attention (cuBLAS around a softmax kernel), then with the
+  # fused kernel (--fused-attention), which becomes the default once it is checked and faster.
+  for args in "--synthetic mixtral-8x7b --layers 8" "--synthetic deepseek-v2-lite" "--synthetic deepseek-v3 --layers 4" \
+    "--synthetic mixtral-8x7b --layers 8 --fused-attention" "--synthetic deepseek-v2-lite --fused-attention" \
+    "--synthetic deepseek-v3 --layers 4 --fused-attention"; do
     echo "== moescope bench $args" | tee -a "$out/bench.log"
     # shellcheck disable=SC2086
     timeout 200 ./build-gpu/app/moescope bench $args 2>&1 | tee -a "$out/bench.log"
@@ -69,7 +74,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # memcheck: every golden model's uncached pass, prefill + graph-replayed decode and mixed steps,
   # in-process only (a child `moescope` under the sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:CudaRouter.*' \
+    --gtest_filter='AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? ($(grep -c 'Invalid\|ERROR SUMMARY' "$out/memcheck.log") lines of note)"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10

@@ -1,7 +1,8 @@
 // Focus: the CUDA engine reproduces transformers' outputs on every golden model within bf16's own
 // error (max(2 x bf16_vs_fp32_rel_err_logits_full, 2e-2)): one uncached pass (cuBLAS prefill path),
 // prefill + one-token decode steps (GEMV path, absorbed MLA, CUDA graph), short multi-token steps,
-// top-k expert sets (>= 95% of tokens), and the same pass through `moescope forward --backend cuda`.
+// top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, and
+// the fused prefill attention kernel.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -127,6 +128,31 @@ TEST_P(CudaGolden, ForwardVerbWithCudaBackendMatches) {
   }
   ASSERT_FALSE(got.empty()) << "no logits tensor in " << out;
   EXPECT_LE(test::relative_error(got, golden_->f32("logits_full")), tolerance_);
+}
+
+// 6. The fused prefill attention kernel (--fused-attention): one uncached pass, then the sequence in
+// two prefill steps, so the second step's queries attend to cached positions as well as its own.
+TEST_P(CudaGolden, FusedAttentionMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 64;
+  options.fused_attention = true;
+  const auto engine = make_cuda_engine(*model_, options);
+  const auto ids = golden_->i32("generated_ids");
+  const auto want = golden_->f32("logits_full");
+  std::vector<float> all, step;
+  engine->forward(ids, true, all);
+  const double uncached = test::relative_error(all, want);
+  EXPECT_LE(uncached, tolerance_) << GetParam() << " uncached";
+  engine->reset();
+  const size_t first = 20;
+  engine->forward(std::span(ids).first(first), true, all);
+  engine->forward(std::span(ids).subspan(first), true, step);
+  all.insert(all.end(), step.begin(), step.end());
+  const double two_steps = test::relative_error(all, want);
+  EXPECT_LE(two_steps, tolerance_) << GetParam() << " two prefill steps";
+  std::printf("[ golden  ] %-22s fused attention rel_err %.5f uncached, %.5f in two steps\n", GetParam().c_str(),
+              uncached, two_steps);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels),
