@@ -41,9 +41,7 @@ void require_multiple_of_8(int64_t value, const char* what) {
                " is not a multiple of 8, which its vectorised kernels need");
 }
 
-void validate(const ModelConfig& c, const EngineOptions& o) {
-  if (o.ep_degree > 1)
-    fail_input("CUDA engine: expert parallelism (ep_degree " + std::to_string(o.ep_degree) + ") is not implemented");
+void validate(const ModelConfig& c) {
   require_multiple_of_8(c.hidden_size, "hidden_size");
   require_multiple_of_8(c.num_heads * c.value_head_dim(), "num_heads x v_head_dim");
   if (c.intermediate_size > 0) require_multiple_of_8(c.intermediate_size, "intermediate_size");
@@ -61,7 +59,8 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
                        const EngineOptions& options, const LoadProgress& progress)
     : config_(config), options_(options) {
   const ModelConfig& c = config_;
-  validate(c, options);
+  validate(c);
+  ep_ = make_ep_emulation(c, options);
   // A model over the user's memory cap is refused before the GPU is touched (the same error on a
   // machine without one); then against the device's free memory, lowered by the cap.
   const DeviceMemoryBudget budget = plan_device_memory(c, options);
@@ -268,6 +267,11 @@ void CudaEngine::deliver(const StepPlan& plan, const StepInfo& step, const Routi
       ev.topk_weights = {host.weights.as<float>() + row0 * k, T * k};
       if (plan.capacity > 0) ev.dropped = {host.dropped.as<uint8_t>() + row0 * k, T * k};
       observer_->on_routing(ev);
+      // One GPU runs every expert: the all-to-all is counted and modelled, as on the CPU engine.
+      if (ep_) {
+        report_emulated_all_to_all(*ep_, step.step, moe_layers_[m], ev.topk_ids, plan.T, static_cast<int32_t>(k),
+                                   c.hidden_size, *observer_);
+      }
     }
   }
   rec.report(step.step, *observer_);

@@ -6,9 +6,11 @@
 #include <cuda_runtime.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/engine.h"
+#include "core/ep_emulation.h"
 #include "gpu/device_model.h"
 #include "gpu/kernels.h"
 #include "gpu/phase_recorder.h"
@@ -92,6 +94,7 @@ class CudaEngine final : public Engine {
   RoutingHost decode_host_, prefill_host_;
   PhaseRecorder rec_, graph_rec_;
   std::vector<int32_t> moe_layers_;
+  std::optional<EpEmulation> ep_;  // emulated expert parallelism, when ep_degree > 1
   int decode_chunk_ = 64;
   int64_t splits_ = 1;
 

@@ -1,9 +1,9 @@
 // The CPU reference engine: float32 arithmetic over the stored weights, one layer after another,
 // reading like the model's maths. It is what the CUDA engine is checked against.
-#include "core/analysis/ep_traffic.h"
 #include "core/cpu/attention.h"
 #include "core/cpu/feed_forward.h"
 #include "core/engine.h"
+#include "core/ep_emulation.h"
 #include "core/error.h"
 #include "core/model.h"
 
@@ -25,14 +25,7 @@ class CpuEngine final : public Engine {
       input_norms_.push_back(cpu::vector_f32(layer.input_norm));
       post_attn_norms_.push_back(cpu::vector_f32(layer.post_attn_norm));
     }
-    if (options.ep_degree > 1) {
-      const auto link = analysis::interconnect_preset(options.ep_interconnect);
-      if (!link) fail_input("unknown interconnect \"" + options.ep_interconnect + "\" (expected nvlink4, pcie5 or ib400)");
-      interconnect_ = *link;
-      placement_ = options.expert_to_rank.empty()
-                       ? analysis::contiguous_placement(static_cast<int32_t>(c.n_routed_experts), options.ep_degree)
-                       : analysis::placement_from_map(options.expert_to_rank, options.ep_degree);
-    }
+    ep_ = make_ep_emulation(c, options);
     reset();
   }
 
@@ -109,7 +102,11 @@ class CpuEngine final : public Engine {
           event.topk_weights = routing.topk_weights;
           event.dropped = routing.dropped;
           observer_->on_routing(event);
-          if (options_.ep_degree > 1) report_all_to_all(step_, layer, routing, static_cast<int32_t>(n));
+          // The CPU engine runs every expert itself: the traffic is counted and modelled.
+          if (ep_) {
+            report_emulated_all_to_all(*ep_, step_, layer, routing.topk_ids, static_cast<int32_t>(n),
+                                       static_cast<int32_t>(c.top_k), c.hidden_size, *observer_);
+          }
         }
       } else {
         t = cpu::now_us();
@@ -133,22 +130,6 @@ class CpuEngine final : public Engine {
   }
 
  private:
-  // Emulated expert parallelism: the traffic this step's routing would cause between ranks, with
-  // its modelled time (the CPU engine runs every expert itself, so nothing is measured). Dispatch
-  // payloads count bf16 activations, as a real deployment sends.
-  void report_all_to_all(int64_t step, int32_t layer, const cpu::MoeRouting& routing, int32_t n_tokens) {
-    const auto traffic = analysis::step_traffic(routing.topk_ids, n_tokens, static_cast<int32_t>(config_.top_k), placement_,
-                                                config_.hidden_size, 2);
-    AllToAllEvent event;
-    event.step = step;
-    event.layer = layer;
-    event.n_ranks = traffic.n_ranks;
-    event.tokens = traffic.dispatch_tokens;
-    event.bytes = traffic.dispatch_bytes;
-    event.modeled_us = analysis::modeled_step_us(traffic, interconnect_);
-    observer_->on_all_to_all(event);
-  }
-
   const Model& model_;
   const ModelConfig& config_;
   EngineOptions options_;
@@ -162,8 +143,7 @@ class CpuEngine final : public Engine {
   int64_t position_ = 0;
   int64_t step_ = 0;
   ForwardObserver* observer_ = nullptr;
-  analysis::ExpertPlacement placement_;
-  analysis::Interconnect interconnect_;
+  std::optional<EpEmulation> ep_;
 };
 
 }  // namespace

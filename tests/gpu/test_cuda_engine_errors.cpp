@@ -1,6 +1,6 @@
 // Focus: the CUDA engine fails with one clear line: no GPU ("no CUDA GPU: <CUDA's reason>"), a
-// model that does not fit (bytes needed vs free, honouring memory_cap_bytes), bad token ids and a
-// full context; these run with or without a GPU where they can.
+// model that does not fit (bytes needed vs free, honouring memory_cap_bytes), an unknown
+// interconnect for expert parallelism, bad token ids and a full context; these run with or without a GPU where they can.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -44,7 +44,22 @@ TEST(CudaEngineErrors, ModelOverMemoryCapNamesBytesNeededAndFree) {
   }
 }
 
-// 3. Token ids outside the vocabulary and contexts over capacity are InputErrors, engine unharmed.
+// 3. Expert parallelism over an unknown interconnect: an InputError naming it, before the GPU is
+//    touched (so this too runs without one).
+TEST(CudaEngineErrors, UnknownInterconnectIsAnInputError) {
+  auto model = load_model(test::golden_model("mixtral-tiny"));
+  EngineOptions options;
+  options.ep_degree = 2;
+  options.ep_interconnect = "carrier-pigeon";
+  try {
+    make_cuda_engine(*model, options);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown interconnect \"carrier-pigeon\""), std::string::npos) << e.what();
+  }
+}
+
+// 4. Token ids outside the vocabulary and contexts over capacity are InputErrors, engine unharmed.
 TEST(CudaEngineErrors, BadTokensAndFullContextAreInputErrors) {
   MOESCOPE_REQUIRE_GPU();
   auto model = load_model(test::golden_model("qwen3-moe-tiny"));

@@ -1,7 +1,8 @@
 // Focus: the CUDA engine's observer events have the CPU engine's semantics: one routing event per
 // MoE layer and step with (T, E) logits/scores and (T, k) ids/weights, timings per layer and phase
 // from CUDA events (also from the decode graph), the counts level without logits/scores/timings,
-// enforced capacity reported as drops, and router logits that agree with the reference's.
+// enforced capacity reported as drops, router logits that agree with the reference's, and emulated
+// expert parallelism's all-to-all events.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -22,19 +23,29 @@ struct Recorder : ForwardObserver {
   std::vector<RoutingEvent> routing;
   std::vector<std::vector<float>> logits;
   std::vector<std::vector<uint8_t>> dropped;
+  std::vector<std::vector<int32_t>> ids;  // copies: the events' spans point into reused buffers
   std::vector<PhaseTiming> timings;
+  std::vector<std::vector<int64_t>> traffic;  // all-to-all tokens (n_ranks, n_ranks) per event
+  std::vector<double> modeled_us;
   void on_step_begin(const StepInfo&) override { ++begins; }
   void on_step_end(const StepInfo&, std::span<const float>) override { ++ends; }
   void on_routing(const RoutingEvent& e) override {
     routing.push_back(e);
     logits.emplace_back(e.router_logits.begin(), e.router_logits.end());
     dropped.emplace_back(e.dropped.begin(), e.dropped.end());
+    ids.emplace_back(e.topk_ids.begin(), e.topk_ids.end());
   }
   void on_timing(const PhaseTiming& t) override { timings.push_back(t); }
+  void on_all_to_all(const AllToAllEvent& e) override {
+    traffic.emplace_back(e.tokens.begin(), e.tokens.end());
+    modeled_us.push_back(e.modeled_us);
+  }
 };
 
-std::unique_ptr<Engine> engine_for(const Model& model, InstrumentLevel level, double capacity = 0) {
+std::unique_ptr<Engine> engine_for(const Model& model, InstrumentLevel level, double capacity = 0,
+                                   int ep_degree = 1) {
   EngineOptions options;
+  options.ep_degree = ep_degree;
   options.backend = Backend::cuda;
   options.instrumentation = level;
   options.max_context = 64;
@@ -163,6 +174,41 @@ TEST(CudaObserver, RouterLogitsAgreeWithReference) {
       const double bound = i == 0 ? 2e-2 : 5e-2;
       EXPECT_LE(test::relative_error(gpu_rec.logits[i], ref), bound) << name << " layer " << gpu_rec.routing[i].layer;
     }
+  }
+}
+
+// 5. Emulated expert parallelism: one all-to-all event per routing event, prefill and graph-replayed
+//    decode alike, counting each token once per rank that hosts any of its experts; logits unchanged.
+TEST(CudaObserver, EmulatedExpertParallelismReportsTrafficAndKeepsLogits) {
+  MOESCOPE_REQUIRE_GPU();
+  auto model = load_model(test::golden_model("mixtral-tiny"));  // 8 experts: 4 ranks hold {0,1} {2,3} ...
+  auto plain = engine_for(*model, InstrumentLevel::full);
+  auto ep = engine_for(*model, InstrumentLevel::full, 0, 4);
+  Recorder plain_rec, ep_rec;
+  plain->set_observer(&plain_rec);
+  ep->set_observer(&ep_rec);
+  std::vector<float> plain_logits, ep_logits;
+  const std::vector<int32_t> prompt = {1, 5, 9, 13, 200, 7, 8, 9}, one = {3};
+  for (const auto& tokens : {prompt, one}) {
+    plain->forward(tokens, true, plain_logits);
+    ep->forward(tokens, true, ep_logits);
+    EXPECT_EQ(plain_logits, ep_logits);
+  }
+  EXPECT_TRUE(plain_rec.traffic.empty());
+  ASSERT_EQ(ep_rec.traffic.size(), ep_rec.routing.size());
+  for (size_t i = 0; i < ep_rec.routing.size(); ++i) {
+    const RoutingEvent& e = ep_rec.routing[i];
+    int64_t expected = 0;
+    for (int32_t t = 0; t < e.n_tokens; ++t) {
+      std::set<int32_t> ranks;
+      for (int32_t j = 0; j < e.top_k; ++j) ranks.insert(ep_rec.ids[i][static_cast<size_t>(t * e.top_k + j)] / 2);
+      expected += static_cast<int64_t>(ranks.size());
+    }
+    ASSERT_EQ(ep_rec.traffic[i].size(), 16u);
+    int64_t total = 0;
+    for (int64_t v : ep_rec.traffic[i]) total += v;
+    EXPECT_EQ(total, expected) << "event " << i;
+    EXPECT_GT(ep_rec.modeled_us[i], 0.0);
   }
 }
 
