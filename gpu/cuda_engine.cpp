@@ -114,6 +114,7 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   pos_ = DeviceBuffer(sizeof(int32_t));
   pos_host_ = PinnedBuffer(sizeof(int32_t));
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
+  if (ep_) upload_ep_placement();
   decode_ws_ = make_workspace(c, budget.decode_workspace);
   ensure_routing_host(decode_host_, kMaxDecodeTokens);
   reset();
@@ -133,6 +134,19 @@ void CudaEngine::reset() {
   step_ = 0;
 }
 
+// The placement as the exchange kernels read it: each expert's copies, CSR style.
+void CudaEngine::upload_ep_placement() {
+  std::vector<int32_t> offsets{0}, ranks;
+  for (const auto& holders : ep_->placement.ranks_of_expert) {
+    ranks.insert(ranks.end(), holders.begin(), holders.end());
+    offsets.push_back(static_cast<int32_t>(ranks.size()));
+  }
+  ep_copy_offsets_ = DeviceBuffer(offsets.size() * sizeof(int32_t));
+  ep_copy_ranks_ = DeviceBuffer(ranks.size() * sizeof(int32_t));
+  CUDA_CHECK(cudaMemcpy(ep_copy_offsets_.data(), offsets.data(), ep_copy_offsets_.bytes(), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaMemcpy(ep_copy_ranks_.data(), ranks.data(), ep_copy_ranks_.bytes(), cudaMemcpyHostToDevice));
+}
+
 Workspace& CudaEngine::prefill_workspace(int64_t T, int64_t Lk) {
   const ModelConfig& c = config_;
   const int64_t group = c.use_mla ? 1 : c.num_heads / c.num_kv_heads;
@@ -144,7 +158,8 @@ Workspace& CudaEngine::prefill_workspace(int64_t T, int64_t Lk) {
   if (current && current->shape.tokens >= T && current->shape.keys >= Lk && current->shape.head_chunk == chunk)
     return *prefill_ws_;
   WorkspaceShape shape{std::max<int64_t>(T, current ? current->shape.tokens : 0),
-                       std::max<int64_t>(Lk, current ? current->shape.keys : 0), chunk, 0};
+                       std::max<int64_t>(Lk, current ? current->shape.keys : 0), chunk, 0,
+                       options_.ep_degree > 1 ? options_.ep_degree : 0};
   prefill_ws_.reset();  // free the old one first: the new one is larger
   prefill_ws_ = std::make_unique<Workspace>(make_workspace(c, shape));
   return *prefill_ws_;
@@ -267,10 +282,11 @@ void CudaEngine::deliver(const StepPlan& plan, const StepInfo& step, const Routi
       ev.topk_weights = {host.weights.as<float>() + row0 * k, T * k};
       if (plan.capacity > 0) ev.dropped = {host.dropped.as<uint8_t>() + row0 * k, T * k};
       observer_->on_routing(ev);
-      // One GPU runs every expert: the all-to-all is counted and modelled, as on the CPU engine.
+      // Counted and modelled as on the CPU engine, plus the time of the exchange run_step performed
+      // between rank buffers (with full instrumentation, which times phases).
       if (ep_) {
         report_emulated_all_to_all(*ep_, step.step, moe_layers_[m], ev.topk_ids, plan.T, static_cast<int32_t>(k),
-                                   c.hidden_size, *observer_);
+                                   c.hidden_size, rec.phase_us(moe_layers_[m], Phase::all_to_all), *observer_);
       }
     }
   }

@@ -68,8 +68,10 @@ class CudaEngine final : public Engine {
                          int dk, int dv, int group);
   void swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down);
   void moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec, int layer, int moe_index);
+  EpExchange ep_exchange(const Workspace& ws, int T) const;
 
   // cuda_engine.cpp
+  void upload_ep_placement();
   Workspace& prefill_workspace(int64_t T, int64_t Lk);
   void ensure_routing_host(RoutingHost& host, int64_t tokens);
   void deliver(const StepPlan& plan, const StepInfo& step, const RoutingHost& host, const PhaseRecorder& rec,
@@ -95,6 +97,8 @@ class CudaEngine final : public Engine {
   PhaseRecorder rec_, graph_rec_;
   std::vector<int32_t> moe_layers_;
   std::optional<EpEmulation> ep_;  // emulated expert parallelism, when ep_degree > 1
+  DeviceBuffer ep_copy_offsets_;   // (E+1) int32: each expert's range in ep_copy_ranks_
+  DeviceBuffer ep_copy_ranks_;     // ranks holding a copy of each expert
   int decode_chunk_ = 64;
   int64_t splits_ = 1;
 

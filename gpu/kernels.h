@@ -75,6 +75,25 @@ struct FlashPrefill {
 };
 bool launch_flash_prefill(const FlashPrefill& a, cudaStream_t stream);
 
+// Emulated expert-parallel all-to-all on one GPU (gpu/ep_exchange.cu): gather each token's row
+// into the send block of every (src, dst) rank pair it travels on, then copy the off-diagonal
+// blocks send -> receive (dispatch) or back (combine). Does not touch the forward pass.
+struct EpExchange {
+  const int32_t* ids = nullptr;           // (T, k) chosen experts
+  const int32_t* copy_offsets = nullptr;  // (E+1) each expert's range in copy_ranks
+  const int32_t* copy_ranks = nullptr;    // ranks holding a copy of each expert, ascending
+  const bf16* x = nullptr;                // (T, hidden) what a rank sends: the normed MoE input
+  bf16* send = nullptr;                   // (T*k, hidden) pair blocks, src-major
+  bf16* recv = nullptr;                   // (T*k, hidden) pair blocks, dst-major
+  int32_t* pair_rows = nullptr;           // (R*R) tokens src -> dst, [src*R + dst]
+  int32_t* pair_cursor = nullptr;         // (R*R)
+  int32_t* send_offset = nullptr;         // (R*R) first row of each pair's block
+  int32_t* recv_offset = nullptr;         // (R*R)
+  int T = 0, k = 0, E = 0, R = 1, hidden = 0;
+};
+void launch_ep_gather(const EpExchange& x, cudaStream_t stream);
+void launch_ep_exchange(const EpExchange& x, bool combine, cudaStream_t stream);
+
 // Decode attention over the cache (split-K over the context, then a merge).
 struct DecodeAttention {
   const bf16* q = nullptr;  // (T, H, dk) at q + t*q_stride_t + h*dk

@@ -35,7 +35,8 @@ DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions&
   budget.weight_bytes = static_cast<int64_t>(device_weight_bytes(c));
   budget.kv_layer_bytes = kv_cache_bytes_per_position(c) * budget.context;
   budget.kv_bytes = budget.kv_layer_bytes * c.num_layers;
-  budget.decode_workspace = WorkspaceShape{kMaxDecodeTokens, 0, 0, budget.splits};
+  budget.decode_workspace =
+      WorkspaceShape{kMaxDecodeTokens, 0, 0, budget.splits, options.ep_degree > 1 ? options.ep_degree : 0};
   budget.workspace_bytes = static_cast<int64_t>(workspace_bytes(c, budget.decode_workspace));
   return budget;
 }

@@ -71,4 +71,16 @@ void PhaseRecorder::report(int64_t step, ForwardObserver& observer) const {
   }
 }
 
+double PhaseRecorder::phase_us(int32_t layer, Phase phase) const {
+  if (!timing_) return 0.0;
+  double total = 0.0;
+  for (const Mark& m : marks_) {
+    if (m.layer != layer || m.phase != phase) continue;
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, m.begin, m.end));
+    total += ms * 1e3;
+  }
+  return total;
+}
+
 }  // namespace moescope::gpu

@@ -24,6 +24,9 @@ class PhaseRecorder {
   void end();
   // After the step's work has completed: the timings, relative to start().
   void report(int64_t step, ForwardObserver& observer) const;
+  // After the step's work has completed: microseconds of `layer`'s `phase` marks, summed (0
+  // without timing).
+  double phase_us(int32_t layer, Phase phase) const;
 
  private:
   cudaEvent_t next_event();

@@ -321,7 +321,13 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     if (busiest > 0 && busiest * E <= 2LL * off[E]) pad = static_cast<int>(busiest);
     launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
   }
+  if (ep_) launch_ep_gather(ep_exchange(ws, T), stream_);
   rec.end();
+  if (ep_) {
+    rec.begin(layer, Phase::all_to_all);
+    launch_ep_exchange(ep_exchange(ws, T), false, stream_);
+    rec.end();
+  }
 
   const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
   rec.begin(layer, Phase::experts);
@@ -359,11 +365,38 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     rec.end();
   }
 
+  if (ep_) {
+    rec.begin(layer, Phase::all_to_all);
+    launch_ep_exchange(ep_exchange(ws, T), true, stream_);
+    rec.end();
+  }
+
   if (L.shared_gate_up.rows > 0) {
     rec.begin(layer, Phase::shared_experts);
     swiglu_ffn(plan, ws, L.shared_gate_up, L.shared_down);
     rec.end();
   }
+}
+
+// Emulated expert parallelism's exchange over this workspace (gpu/ep_exchange.cu).
+EpExchange CudaEngine::ep_exchange(const Workspace& ws, int T) const {
+  EpExchange x;
+  x.ids = ws.ids;
+  x.copy_offsets = ep_copy_offsets_.as<int32_t>();
+  x.copy_ranks = ep_copy_ranks_.as<int32_t>();
+  x.x = ws.xb;
+  x.send = ws.ep_send;
+  x.recv = ws.ep_recv;
+  x.pair_rows = ws.ep_pair_rows;
+  x.pair_cursor = ws.ep_pair_cursor;
+  x.send_offset = ws.ep_send_offset;
+  x.recv_offset = ws.ep_recv_offset;
+  x.T = T;
+  x.k = static_cast<int>(config_.top_k);
+  x.E = static_cast<int>(config_.n_routed_experts);
+  x.R = ep_->placement.n_ranks;
+  x.hidden = static_cast<int>(config_.hidden_size);
+  return x;
 }
 
 }  // namespace moescope::gpu

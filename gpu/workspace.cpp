@@ -72,6 +72,15 @@ size_t place(const ModelConfig& c, const WorkspaceShape& s, char* base, Workspac
   take(w.counts, E);
   take(w.offsets, E + 1);
   take(w.logits, T * c.vocab_size);
+  if (s.ep_ranks > 1) {
+    const int64_t pairs = s.ep_ranks * s.ep_ranks;
+    take(w.ep_send, T * k * hidden);
+    take(w.ep_recv, T * k * hidden);
+    take(w.ep_pair_rows, pairs);
+    take(w.ep_pair_cursor, pairs);
+    take(w.ep_send_offset, pairs);
+    take(w.ep_recv_offset, pairs);
+  }
   return plan.used();
 }
 

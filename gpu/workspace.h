@@ -16,6 +16,7 @@ struct WorkspaceShape {
   int64_t keys = 0;        // Lk for prefill attention (position + T), 0 for decode
   int64_t head_chunk = 0;  // heads per attention-score chunk (prefill)
   int64_t splits = 0;      // decode attention splits
+  int64_t ep_ranks = 0;    // emulated expert-parallel ranks (> 1 adds the exchange buffers)
 };
 
 struct Workspace {
@@ -52,6 +53,12 @@ struct Workspace {
   int32_t* counts = nullptr;       // (E)
   int32_t* offsets = nullptr;      // (E+1)
   float* logits = nullptr;         // (T, vocab)
+  bf16* ep_send = nullptr;         // (T*k, hidden) emulated EP send blocks
+  bf16* ep_recv = nullptr;         // (T*k, hidden) emulated EP receive blocks
+  int32_t* ep_pair_rows = nullptr;     // (R*R)
+  int32_t* ep_pair_cursor = nullptr;   // (R*R)
+  int32_t* ep_send_offset = nullptr;   // (R*R)
+  int32_t* ep_recv_offset = nullptr;   // (R*R)
 };
 
 // Bytes a workspace of `shape` takes (the same planning code as make_workspace).

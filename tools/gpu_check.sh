@@ -74,7 +74,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # memcheck: every golden model's uncached pass, prefill + graph-replayed decode and mixed steps,
   # in-process only (a child `moescope` under the sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*' \
+    --gtest_filter='AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? ($(grep -c 'Invalid\|ERROR SUMMARY' "$out/memcheck.log") lines of note)"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10

@@ -102,10 +102,10 @@ class CpuEngine final : public Engine {
           event.topk_weights = routing.topk_weights;
           event.dropped = routing.dropped;
           observer_->on_routing(event);
-          // The CPU engine runs every expert itself: the traffic is counted and modelled.
+          // The CPU engine runs every expert itself and exchanges nothing: counted and modelled.
           if (ep_) {
             report_emulated_all_to_all(*ep_, step_, layer, routing.topk_ids, static_cast<int32_t>(n),
-                                       static_cast<int32_t>(c.top_k), c.hidden_size, *observer_);
+                                       static_cast<int32_t>(c.top_k), c.hidden_size, 0.0, *observer_);
           }
         }
       } else {

@@ -67,5 +67,19 @@ TEST(CpuEngineEp, UnknownInterconnectIsRefused) {
   EXPECT_THROW(make_cpu_engine(*model, ep), InputError);
 }
 
+TEST(CpuEngineEp, PlacementMapOfWrongLengthIsRefused) {
+  auto model = load_model(test::golden_model("mixtral-tiny"));  // 8 routed experts
+  EngineOptions ep;
+  ep.ep_degree = 2;
+  ep.expert_to_rank = {0, 0, 1, 1};
+  try {
+    make_cpu_engine(*model, ep);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the map has 4 entries, expected one per routed expert (8)"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace moescope

@@ -26,7 +26,7 @@ struct Recorder : ForwardObserver {
   std::vector<std::vector<int32_t>> ids;  // copies: the events' spans point into reused buffers
   std::vector<PhaseTiming> timings;
   std::vector<std::vector<int64_t>> traffic;  // all-to-all tokens (n_ranks, n_ranks) per event
-  std::vector<double> modeled_us;
+  std::vector<double> modeled_us, measured_us;
   void on_step_begin(const StepInfo&) override { ++begins; }
   void on_step_end(const StepInfo&, std::span<const float>) override { ++ends; }
   void on_routing(const RoutingEvent& e) override {
@@ -39,6 +39,7 @@ struct Recorder : ForwardObserver {
   void on_all_to_all(const AllToAllEvent& e) override {
     traffic.emplace_back(e.tokens.begin(), e.tokens.end());
     modeled_us.push_back(e.modeled_us);
+    measured_us.push_back(e.measured_us);
   }
 };
 
@@ -178,7 +179,8 @@ TEST(CudaObserver, RouterLogitsAgreeWithReference) {
 }
 
 // 5. Emulated expert parallelism: one all-to-all event per routing event, prefill and graph-replayed
-//    decode alike, counting each token once per rank that hosts any of its experts; logits unchanged.
+//    decode alike, counting each token once per rank that hosts any of its experts, with the
+//    exchange between rank buffers timed (two all_to_all phases per MoE layer); logits unchanged.
 TEST(CudaObserver, EmulatedExpertParallelismReportsTrafficAndKeepsLogits) {
   MOESCOPE_REQUIRE_GPU();
   auto model = load_model(test::golden_model("mixtral-tiny"));  // 8 experts: 4 ranks hold {0,1} {2,3} ...
@@ -209,7 +211,12 @@ TEST(CudaObserver, EmulatedExpertParallelismReportsTrafficAndKeepsLogits) {
     for (int64_t v : ep_rec.traffic[i]) total += v;
     EXPECT_EQ(total, expected) << "event " << i;
     EXPECT_GT(ep_rec.modeled_us[i], 0.0);
+    EXPECT_GT(ep_rec.measured_us[i], 0.0);
   }
+  size_t exchanges = 0;
+  for (const PhaseTiming& t : ep_rec.timings) exchanges += t.phase == Phase::all_to_all;
+  EXPECT_EQ(exchanges, 2 * ep_rec.routing.size());
+  for (const PhaseTiming& t : plain_rec.timings) EXPECT_NE(t.phase, Phase::all_to_all);
 }
 
 }  // namespace

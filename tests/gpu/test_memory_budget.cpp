@@ -1,4 +1,5 @@
-// Focus: what the CUDA engine reserves when it is created (weights, KV cache, decode workspace),
+// Focus: what the CUDA engine reserves when it is created (weights, KV cache, decode workspace with
+// emulated EP's exchange buffers),
 // computed on the host so a model over the memory cap is refused before any GPU is touched. These
 // run without a GPU.
 #include <gtest/gtest.h>
@@ -58,6 +59,20 @@ TEST(MemoryBudget, Case3_FitsUpToTheLastByte) {
     EXPECT_NE(msg.find(") are free under the memory cap"), std::string::npos) << msg;
     EXPECT_NE(msg.find(" positions, workspace "), std::string::npos) << msg;
   }
+}
+
+TEST(MemoryBudget, Case4_EmulatedExpertParallelismReservesItsExchangeBuffers) {
+  const ModelConfig c = golden_config("mixtral-tiny");
+  EngineOptions options;
+  options.max_context = 64;
+  const int64_t plain = plan_device_memory(c, options).workspace_bytes;
+  options.ep_degree = 4;
+  const int64_t with_ep = plan_device_memory(c, options).workspace_bytes;
+  // Send and receive blocks of T*k rows of hidden bf16 for the decode workspace's T tokens, plus
+  // four (R, R) int32 tables; the planner may round each buffer up for alignment.
+  const int64_t buffers = 2 * kMaxDecodeTokens * c.top_k * c.hidden_size * 2 + 4 * 16 * 4;
+  EXPECT_GE(with_ep - plain, buffers);
+  EXPECT_LE(with_ep - plain, buffers + 6 * 256);
 }
 
 }  // namespace
