@@ -2,6 +2,7 @@
 // GEMV kernels and never wait on the host (so a one-token step is captured as a CUDA graph); longer
 // steps use cuBLAS, and wait once per MoE layer for the per-expert token counts.
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
 #include "gpu/cuda_check.h"
@@ -196,6 +197,7 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
   const ModelConfig& c = config_;
   const int T = plan.T, H = static_cast<int>(c.num_heads);
   const int64_t Lk = plan.p0 + T;
+  const float scale = static_cast<float>(c.attention_scale());
   if (options_.fused_attention) {
     FlashPrefill f;
     f.q = q;
@@ -215,11 +217,10 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
     f.T = T;
     f.Lk = static_cast<int>(Lk);
     f.p0 = static_cast<int>(plan.p0);
-    f.scale = static_cast<float>(c.attention_scale());
+    f.scale = scale;
     if (launch_flash_prefill(f, stream_)) return;
   }
   const int chunk = static_cast<int>(ws.shape.head_chunk);
-  const float scale = static_cast<float>(c.attention_scale());
   for (int h0 = 0; h0 < H; h0 += chunk) {
     const int nh = std::min(chunk, H - h0);
     const int64_t kv_head = h0 / group;
@@ -256,6 +257,8 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k);
   const int I = static_cast<int>(c.moe_intermediate_size);
   const int A = T * k;
+  // Emulated expert parallelism: this step's exchange between rank buffers (gpu/ep_exchange.cu).
+  const std::optional<EpExchange> exchange = ep_ ? std::make_optional(ep_exchange(ws, T)) : std::nullopt;
 
   rec.begin(layer, Phase::router);
   // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
@@ -321,11 +324,11 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     if (busiest > 0 && busiest * E <= 2LL * off[E]) pad = static_cast<int>(busiest);
     launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
   }
-  if (ep_) launch_ep_gather(ep_exchange(ws, T), stream_);
+  if (exchange) launch_ep_gather(*exchange, stream_);
   rec.end();
-  if (ep_) {
+  if (exchange) {
     rec.begin(layer, Phase::all_to_all);
-    launch_ep_exchange(ep_exchange(ws, T), false, stream_);
+    launch_ep_exchange(*exchange, false, stream_);
     rec.end();
   }
 
@@ -365,9 +368,9 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     rec.end();
   }
 
-  if (ep_) {
+  if (exchange) {
     rec.begin(layer, Phase::all_to_all);
-    launch_ep_exchange(ep_exchange(ws, T), true, stream_);
+    launch_ep_exchange(*exchange, true, stream_);
     rec.end();
   }
 
@@ -378,7 +381,6 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   }
 }
 
-// Emulated expert parallelism's exchange over this workspace (gpu/ep_exchange.cu).
 EpExchange CudaEngine::ep_exchange(const Workspace& ws, int T) const {
   EpExchange x;
   x.ids = ws.ids;
