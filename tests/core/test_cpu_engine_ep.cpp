@@ -76,7 +76,8 @@ TEST(CpuEngineEp, PlacementMapOfWrongLengthIsRefused) {
     make_cpu_engine(*model, ep);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("the map has 4 entries, expected one per routed expert (8)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("the map has 4 entries, expected one per routed expert (8)"),
+              std::string::npos)
         << e.what();
   }
 }

@@ -1,6 +1,7 @@
 // Focus: the CUDA engine fails with one clear line: no GPU ("no CUDA GPU: <CUDA's reason>"), a
 // model that does not fit (bytes needed vs free, honouring memory_cap_bytes), an unknown
-// interconnect for expert parallelism, bad token ids and a full context; these run with or without a GPU where they can.
+// interconnect for expert parallelism, bad token ids and a full context; these run with or without
+// a GPU where they can.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -55,7 +56,8 @@ TEST(CudaEngineErrors, UnknownInterconnectIsAnInputError) {
     make_cuda_engine(*model, options);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown interconnect \"carrier-pigeon\""), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown interconnect \"carrier-pigeon\""), std::string::npos)
+        << e.what();
   }
 }
 

@@ -203,7 +203,8 @@ TEST(CudaObserver, EmulatedExpertParallelismReportsTrafficAndKeepsLogits) {
     int64_t expected = 0;
     for (int32_t t = 0; t < e.n_tokens; ++t) {
       std::set<int32_t> ranks;
-      for (int32_t j = 0; j < e.top_k; ++j) ranks.insert(ep_rec.ids[i][static_cast<size_t>(t * e.top_k + j)] / 2);
+      for (int32_t j = 0; j < e.top_k; ++j)
+        ranks.insert(ep_rec.ids[i][static_cast<size_t>(t * e.top_k + j)] / 2);
       expected += static_cast<int64_t>(ranks.size());
     }
     ASSERT_EQ(ep_rec.traffic[i].size(), 16u);
