@@ -255,8 +255,9 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
       connection_.prepare("SELECT position, token_id FROM tokens WHERE run_id = ? AND position < ?");
   token_query.bind(1, run_id).bind(2, static_cast<int64_t>(n_tokens));
   while (token_query.step()) {
-    // Bounds checked here, not only in SQL: a hostile file can declare `position` TEXT, and then
-    // `position < ?` compares as text ('10000' < '5') and lets a position past the run through.
+    // Bounds checked here, not only in SQL: in a damaged file the filter and the value read can
+    // disagree (quick_check does not compare indexes with their tables), and a fuzzed file got a
+    // position past the run through `position < ?` (a write past token_ids before this check).
     int64_t position = token_query.column_int(0);
     if (position >= 0 && position < n_tokens)
       arrays.token_ids[static_cast<size_t>(position)] = static_cast<int32_t>(token_query.column_int(1));
