@@ -65,6 +65,20 @@ dictionary() {
   return 0
 }
 
+# The largest input libFuzzer may make for each target. The two slow targets' cost per input
+# grows with its size (each is a whole tokenizer.json to parse and build, or a database to open and
+# check), and libFuzzer's length control keeps raising its limit through a long run: the
+# tokenizer.json rate fell from ~880 to ~500 executions/s per worker as its inputs grew from 13 to
+# 17 KB (docs/reliability.md). Their caps sit above their largest seeds (9.9 KB tokenizer.json,
+# 23 KB session), which already reach every component kind and every table.
+max_len() {
+  case "$1" in
+    fuzz_tokenizer_json) echo 12288 ;;
+    fuzz_session_reader) echo 32768 ;;
+    *) echo 65536 ;;
+  esac
+}
+
 # Long runs with FUZZ_WORKERS=N start N independent libFuzzer processes on the shared corpus, each
 # taking its share of RUNS; each rereads the corpus folder now and then and so picks up what the
 # others found. (libFuzzer's -fork mode restarts short jobs, each reloading part of the corpus: on
@@ -90,7 +104,7 @@ run_target() {
     # 20 s per input are far above what a valid input needs.
     # shellcheck disable=SC2046
     "$build/tests/fuzz/$target" "$corpus" $(dictionary "$target") "${share[@]}" \
-      -rss_limit_mb=2048 -timeout=20 -max_len=65536 -print_final_stats=1 \
+      -rss_limit_mb=2048 -timeout=20 -max_len="$(max_len "$target")" -print_final_stats=1 \
       -artifact_prefix="$findings/" >"$log" 2>&1 &
     pids+=($!)
   done
