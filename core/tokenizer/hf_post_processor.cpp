@@ -1,5 +1,6 @@
 #include "core/tokenizer/hf_post_processor.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,13 @@ class TemplateProcessor final : public PostProcessor {
     if (parts_.empty() || parts_[0].is_sequence || parts_[0].ids.empty()) return std::nullopt;
     return parts_[0].ids[0];
   }
+  std::optional<int32_t> largest_special() const override {
+    std::optional<int32_t> largest;
+    for (const TemplatePart& part : parts_) {
+      for (int32_t id : part.ids) largest = std::max(largest.value_or(id), id);
+    }
+    return largest;
+  }
 
  private:
   std::vector<TemplatePart> parts_;
@@ -50,6 +58,13 @@ class SequenceProcessor final : public PostProcessor {
       if (auto id = step->leading_special()) return id;
     }
     return std::nullopt;
+  }
+  std::optional<int32_t> largest_special() const override {
+    std::optional<int32_t> largest;
+    for (const auto& step : steps_) {
+      if (auto id = step->largest_special()) largest = std::max(largest.value_or(*id), *id);
+    }
+    return largest;
   }
 
  private:

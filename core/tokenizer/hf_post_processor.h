@@ -18,6 +18,8 @@ class PostProcessor {
   virtual void add_special(std::vector<int32_t>& ids) const = 0;
   // The id the template puts first, when it starts with a special token (the BOS).
   virtual std::optional<int32_t> leading_special() const { return std::nullopt; }
+  // The largest id add_special can insert, so the tokenizer can refuse one outside its vocabulary.
+  virtual std::optional<int32_t> largest_special() const { return std::nullopt; }
 };
 
 // Null JSON -> nullptr. `where` names the file and field for errors.

@@ -137,6 +137,13 @@ HfJsonTokenizer::HfJsonTokenizer(const nlohmann::json& root, const std::filesyst
       raw_patterns.push_back(token.content);
     }
   }
+  // `tokenizers` emits a template's ids unchecked; one past the vocabulary would reach the model
+  // as an embedding row it does not have (a fuzzing finding: "ids": [91] in an 11-id vocabulary).
+  if (const auto largest = post_processor_ ? post_processor_->largest_special() : std::nullopt;
+      largest && *largest >= vocab_size_) {
+    fail_input(file_ + ": post_processor inserts special token id " + std::to_string(*largest) +
+               ", outside the vocabulary (ids 0.." + std::to_string(vocab_size_ - 1) + ")");
+  }
   raw_matcher_ = std::make_unique<AddedTokenMatcher>(raw, raw_patterns);
   normalized_matcher_ = std::make_unique<AddedTokenMatcher>(normalized, normalized_patterns);
 

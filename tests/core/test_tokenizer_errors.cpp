@@ -147,6 +147,15 @@ TEST(TokenizerErrors, BadPatternsNestingAndTemplates) {
   file = full_file();
   file["post_processor"]["single"][0]["SpecialToken"]["id"] = "<cls>";
   expect_error("template", file, "'<cls>'");
+  // A template id past the vocabulary (ids 0..8) is refused at load, alone and inside a Sequence of
+  // post-processors (a fuzzing finding: encode returned it).
+  file = full_file();
+  file["post_processor"]["special_tokens"]["<s>"]["ids"] = {91};
+  expect_error("template-id", file, "post_processor inserts special token id 91, outside the vocabulary (ids 0..8)");
+  file["post_processor"] = {{"type", "Sequence"}, {"processors", {{{"type", "ByteLevel"}}, file["post_processor"]}}};
+  expect_error("template-id-sequence", file, "special token id 91, outside the vocabulary");
+  file["post_processor"] = {{"type", "BertProcessing"}, {"cls", {"<s>", 0}}, {"sep", {"</s>", 9}}};
+  expect_error("cls-sep-id", file, "special token id 9, outside the vocabulary (ids 0..8)");
   file = full_file();
   file["added_tokens"][0]["content"] = 7;
   expect_error("added-content", file, "added_tokens[0].content must be a string");

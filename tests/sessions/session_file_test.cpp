@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "sessions/reader.h"
 #include "sessions/recorder.h"
@@ -223,6 +225,50 @@ TEST(SessionFile, Case11_HostileDimensionsInARunAreRefusedByTheReader) {
               std::string::npos)
         << e.what();
   }
+}
+
+// The fuzzer's heap-use-after-free (docs/reliability.md), built by hand: a tokens row out of
+// primary-key order. SQLite answers `run_id = ? AND position < ?` by scanning the key range and
+// stopping at the first key past it, so a smaller key stored after the range comes back although
+// its position is far past the run. quick_check does not look at key order, so the file opens.
+TEST(SessionFile, Case15_TokensRowOutOfKeyOrderIsNotWrittenPastTheRun) {
+  auto path = recorded_session("out-of-order", 1);
+  const std::vector<int32_t> recorded = sessions::SessionReader(path).routing(1).token_ids;
+  ASSERT_FALSE(recorded.empty());
+  // The table rebuilt with run_id descending, so the row (0, 5000) is stored after every row of run
+  // 1, then declared ascending again as the schema has it.
+  raw_exec(path,
+           "CREATE TABLE tokens_desc(run_id INTEGER NOT NULL, position INTEGER NOT NULL, token_id INTEGER NOT "
+           "NULL, display_text TEXT NOT NULL, is_prompt INTEGER NOT NULL, logprob REAL, kl_to_dropless REAL, "
+           "PRIMARY KEY(run_id DESC, position)) WITHOUT ROWID;"
+           "INSERT INTO tokens_desc SELECT * FROM tokens;"
+           "INSERT INTO tokens_desc VALUES(0, 5000, 7, 'x', 0, NULL, NULL);"
+           "DROP TABLE tokens;"
+           "ALTER TABLE tokens_desc RENAME TO tokens;"
+           "PRAGMA writable_schema = ON;"
+           "UPDATE sqlite_schema SET sql = replace(sql, 'run_id DESC', 'run_id') WHERE name = 'tokens';");
+  // What the reader's query sees on this file: a position past the run, in a file quick_check passes.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT position FROM tokens WHERE run_id = 1 AND position < ?", -1, &stmt,
+                               nullptr),
+            SQLITE_OK);
+  sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(recorded.size()));
+  int64_t largest = -1;
+  while (sqlite3_step(stmt) == SQLITE_ROW) largest = std::max<int64_t>(largest, sqlite3_column_int64(stmt, 0));
+  EXPECT_EQ(largest, 5000);
+  sqlite3_finalize(stmt);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "ok");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  // The reader skips it (under ASan, a write past token_ids would fail this test) and keeps the
+  // run's own ids.
+  sessions::SessionReader reader(path);
+  EXPECT_EQ(reader.routing(1).token_ids, recorded);
 }
 
 TEST(SessionFile, Case13_AVersion1FileIsUpgradedOnOpenWithEveryRunIntact) {
