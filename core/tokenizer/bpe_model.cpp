@@ -1,5 +1,6 @@
 #include "core/tokenizer/bpe_model.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -29,8 +30,8 @@ bool optional_bool(const nlohmann::json& object, const char* key, bool fallback,
 BpeModel::BpeModel(const nlohmann::json& model, const std::string& context) {
   const auto vocab = model.find("vocab");
   if (vocab == model.end() || !vocab->is_object()) fail_input(context + ": model.vocab must be an object");
-  int32_t max_id = -1;
   vocab_.reserve(vocab->size());
+  pieces_.reserve(vocab->size());
   for (const auto& [token, id] : vocab->items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId) {
       fail_input(context + ": vocabulary id of '" + token + "' must be an integer in [0, " +
@@ -38,14 +39,16 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& context) {
     }
     const auto value = static_cast<int32_t>(id.get<int64_t>());
     vocab_[token] = value;
-    max_id = std::max(max_id, value);
+    pieces_.emplace_back(value, token);
+    id_bound_ = std::max(id_bound_, value + 1);
   }
-  pieces_.resize(static_cast<size_t>(max_id + 1));
-  has_piece_.assign(pieces_.size(), false);
-  for (const auto& [token, id] : vocab_) {
-    pieces_[id] = token;
-    has_piece_[id] = true;
-  }
+  // Two tokens sharing an id decode as the first in key order (nlohmann keeps keys sorted), so
+  // the choice does not depend on hashing.
+  std::stable_sort(pieces_.begin(), pieces_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  pieces_.erase(std::unique(pieces_.begin(), pieces_.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                pieces_.end());
 
   const auto dropout = model.find("dropout");
   if (dropout != model.end() && !dropout->is_null() &&
@@ -116,8 +119,10 @@ std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
 }
 
 const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || id >= id_bound() || !has_piece_[id]) return nullptr;
-  return &pieces_[id];
+  const auto it = std::lower_bound(pieces_.begin(), pieces_.end(), id,
+                                   [](const auto& entry, int32_t key) { return entry.first < key; });
+  if (it == pieces_.end() || it->first != id) return nullptr;
+  return &it->second;
 }
 
 const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace moescope {
@@ -33,7 +34,7 @@ class BpeModel {
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // Null for an id the vocabulary does not have.
   const std::string* id_to_token(int32_t id) const;
-  int32_t id_bound() const { return static_cast<int32_t>(pieces_.size()); }  // max id + 1
+  int32_t id_bound() const { return id_bound_; }  // max id + 1
   bool byte_fallback() const { return byte_fallback_; }
 
  private:
@@ -48,8 +49,11 @@ class BpeModel {
   void merge_symbols(std::vector<int32_t>& ids) const;
 
   StringIdMap vocab_;
-  std::vector<std::string> pieces_;  // (id_bound) piece by id
-  std::vector<bool> has_piece_;      // (id_bound) false for ids the vocabulary skips
+  // (id, piece) sorted by id, one entry per id the vocabulary has. Sized by the entries, not by
+  // the largest id: a few-byte file naming id 4,000,000 must not cost a 4M-slot table (that made
+  // the tokenizer.json fuzz target spend most of its time allocating).
+  std::vector<std::pair<int32_t, std::string>> pieces_;
+  int32_t id_bound_ = 0;
   std::unordered_map<uint64_t, Merge> merges_;
   std::optional<int32_t> unk_id_;
   bool fuse_unk_ = false;

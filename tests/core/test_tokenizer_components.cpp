@@ -83,6 +83,25 @@ TEST(BpeModel, ByteFallbackAndUnk) {
   EXPECT_EQ(tokenizer->display_text(1), "\\xC3");
 }
 
+// 4b. A sparse vocabulary: ids past the last one, and holes, are as `tokenizers` has them (the
+//     vocabulary size is the largest id + 1; a hole decodes to nothing). Two tokens sharing an id
+//     decode as the first in key order, whichever order the file lists them in.
+TEST(BpeModel, SparseIdsAndSharedIds) {
+  const auto sparse = load_json(bpe_file({{"a", 0}, {"b", 2}, {"far", 4000000}}, json::array()), "sparse");
+  EXPECT_EQ(sparse->vocab_size(), 4000001);
+  EXPECT_EQ(sparse->piece(4000000), "far");
+  EXPECT_EQ(sparse->piece(1), "");
+  EXPECT_EQ(sparse->piece(3999999), "");
+  EXPECT_EQ(sparse->decode(Ids{0, 1, 2, 4000000}), "a b far");
+  EXPECT_EQ(sparse->encode("b", false), (Ids{2}));
+
+  for (const char* text : {R"({"zeta": 1, "alpha": 1, "x": 0})", R"({"alpha": 1, "x": 0, "zeta": 1})"}) {
+    const auto shared = load_json(bpe_file(json::parse(text), json::array()), "shared");
+    EXPECT_EQ(shared->vocab_size(), 2);
+    EXPECT_EQ(shared->piece(1), "alpha") << text;
+  }
+}
+
 // 5. Split behaviours cut "a-b--c" at "-" exactly as `tokenizers` does.
 TEST(SplitBehavior, AllFiveBehaviours) {
   const std::string text = "a-b--c";
