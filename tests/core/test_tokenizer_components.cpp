@@ -83,9 +83,10 @@ TEST(BpeModel, ByteFallbackAndUnk) {
   EXPECT_EQ(tokenizer->display_text(1), "\\xC3");
 }
 
-// 4b. A sparse vocabulary: ids past the last one, and holes, are as `tokenizers` has them (the
-//     vocabulary size is the largest id + 1; a hole decodes to nothing). Two tokens sharing an id
-//     decode as the first in key order, whichever order the file lists them in.
+// 4b. A sparse vocabulary: the vocabulary size is the largest id + 1 (the bound ids are checked
+//     against), a hole decodes to nothing as in `tokenizers`, and a far id costs no table of that
+//     size. Two tokens sharing an id decode as the first in key order, whichever order the file
+//     lists them in.
 TEST(BpeModel, SparseIdsAndSharedIds) {
   const auto sparse = load_json(bpe_file({{"a", 0}, {"b", 2}, {"far", 4000000}}, json::array()), "sparse");
   EXPECT_EQ(sparse->vocab_size(), 4000001);
