@@ -40,7 +40,6 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& context) {
     const auto value = static_cast<int32_t>(id.get<int64_t>());
     vocab_[token] = value;
     pieces_.emplace_back(value, token);
-    id_bound_ = std::max(id_bound_, value + 1);
   }
   // Two tokens sharing an id decode as the first in key order (nlohmann keeps keys sorted), so
   // the choice does not depend on hashing.

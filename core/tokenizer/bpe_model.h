@@ -34,7 +34,7 @@ class BpeModel {
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // Null for an id the vocabulary does not have.
   const std::string* id_to_token(int32_t id) const;
-  int32_t id_bound() const { return id_bound_; }  // max id + 1
+  int32_t id_bound() const { return pieces_.empty() ? 0 : pieces_.back().first + 1; }  // max id + 1
   bool byte_fallback() const { return byte_fallback_; }
 
  private:
@@ -50,10 +50,8 @@ class BpeModel {
 
   StringIdMap vocab_;
   // (id, piece) sorted by id, one entry per id the vocabulary has. Sized by the entries, not by
-  // the largest id: a few-byte file naming id 4,000,000 must not cost a 4M-slot table (that made
-  // the tokenizer.json fuzz target spend most of its time allocating).
+  // the largest id: a few-byte file naming id 4,000,000 must not cost a 4M-slot table.
   std::vector<std::pair<int32_t, std::string>> pieces_;
-  int32_t id_bound_ = 0;
   std::unordered_map<uint64_t, Merge> merges_;
   std::optional<int32_t> unk_id_;
   bool fuse_unk_ = false;
