@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: clang, -fsanitize=fuzzer,address,undefined) and runs
-# each from its seed corpus (tests/fuzz/seeds/ plus seeds generated from ../shared/golden).
+# each from its seed corpus (tests/fuzz/seeds/ plus seeds generated from tests/fixtures/golden).
 #   tools/fuzz.sh smoke          each target ~20 s (CI)
 #   tools/fuzz.sh long [RUNS [SECONDS]]  each target RUNS executions (default 10,000,000), or
 #                                SECONDS when that comes first
@@ -8,7 +8,7 @@
 # Environment: FUZZ_TARGETS (names, default all six), FUZZ_BUILD (build folder, default
 # build/fuzz), FUZZ_JOBS (targets run at the same time, default 1), FUZZ_WORKERS (libFuzzer
 # processes per target in long runs, sharing its corpus and RUNS, default 1), FUZZ_GOLDEN (golden fixtures, default
-# ../shared/golden; where absent, only the committed seeds and those already in $FUZZ_BUILD/seeds),
+# tests/fixtures/golden; where absent, only the committed seeds and those already in $FUZZ_BUILD/seeds),
 # FUZZ_NO_BUILD=1 (run the binaries already in $FUZZ_BUILD, e.g. copied to a bigger machine).
 # Each target's log is $FUZZ_BUILD/logs/<target>.log, its growing corpus $FUZZ_BUILD/corpus/<target>/,
 # and a crashing input lands in $FUZZ_BUILD/findings/<target>/; any finding makes the script fail.
@@ -38,7 +38,7 @@ targets=${FUZZ_TARGETS:-$all_targets}
 build=${FUZZ_BUILD:-build/fuzz}
 jobs=${FUZZ_JOBS:-1}
 workers=${FUZZ_WORKERS:-1}
-golden=${FUZZ_GOLDEN:-../shared/golden}
+golden=${FUZZ_GOLDEN:-tests/fixtures/golden}
 
 # -O1 keeps the build quick on small CI machines; the sanitizers do the checking.
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then

@@ -39,7 +39,7 @@ fi
 
 if [ "$mode" = build ]; then
   cmake -S . -B build-gpu -G Ninja -DMOESCOPE_GUI=OFF -DCMAKE_CUDA_ARCHITECTURES=90a \
-    -DMOESCOPE_GOLDEN_DIR="${MOESCOPE_GOLDEN_DIR:-$root/../shared/golden}" 2>&1 | tail -3 | tee "$out/configure.log"
+    -DMOESCOPE_GOLDEN_DIR="${MOESCOPE_GOLDEN_DIR:-$root/tests/fixtures/golden}" 2>&1 | tail -3 | tee "$out/configure.log"
   cmake --build build-gpu --target moescope moescope_gpu_tests -j"$(nproc)" 2>&1 | tail -20 | tee "$out/build.log"
 elif [ "$mode" = carried ]; then
   if [ "$root" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$root" /work/main; fi

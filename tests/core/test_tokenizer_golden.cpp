@@ -1,6 +1,6 @@
 // Focus: the two real tokenizer.json files (Mistral v0.1: SentencePiece-style BPE with byte
 // fallback; DeepSeek-V3: byte-level BPE with a \p{..} regex pre-tokenizer) reproduce every id list
-// and decoded string of ../shared/golden/tokenizers/expected.json exactly.
+// and decoded string of tests/fixtures/golden/tokenizers/expected.json exactly.
 #include <gtest/gtest.h>
 
 #include <fstream>

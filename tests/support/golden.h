@@ -1,4 +1,4 @@
-// Reading the golden fixtures (../shared/golden/models/<name>/golden.safetensors) and comparing
+// Reading the golden fixtures (tests/fixtures/golden/models/<name>/golden.safetensors) and comparing
 // against them with the README's measure: relative L2 error over the whole tensor.
 #pragma once
 

@@ -7,7 +7,7 @@
 
 namespace moescope::test {
 
-std::filesystem::path golden_dir();                        // ../shared/golden
+std::filesystem::path golden_dir();                        // tests/fixtures/golden (MOESCOPE_GOLDEN_DIR)
 std::filesystem::path golden_model(const std::string& name);  // golden_dir()/models/<name>
 std::filesystem::path source_dir();
 std::filesystem::path moescope_binary();
