@@ -166,7 +166,24 @@ DROP TABLE routing;
 ALTER TABLE routing_v2 RENAME TO routing;
 )sql";
 
-constexpr std::array kMigrations{Migration{1, kSchemaV1}, Migration{2, kMigrationV2}};
+// Version 3: runs imported from other engines (SGLang, vLLM, transformers; `moescope import`) are
+// marked with where they came from and which fields the capture had, so views can say "not
+// captured" instead of showing zeros. A recorded run has no row here. One table, created the same
+// way in a fresh file (which applies every migration in turn) and in an upgraded one, so both
+// files' sqlite_schema are identical.
+constexpr std::string_view kMigrationV3 = R"sql(
+CREATE TABLE imported_runs(
+  run_id INTEGER PRIMARY KEY,
+  engine TEXT NOT NULL,
+  engine_version TEXT NOT NULL DEFAULT '',
+  source_file TEXT NOT NULL,
+  request_id TEXT NOT NULL DEFAULT '',
+  captured TEXT NOT NULL,
+  not_captured TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array kMigrations{Migration{1, kSchemaV1}, Migration{2, kMigrationV2}, Migration{3, kMigrationV3}};
 
 constexpr std::array<std::string_view, 4> kSessions{"id", "started_at", "command", "host"};
 constexpr std::array<std::string_view, 11> kModels{
@@ -211,6 +228,9 @@ constexpr std::array<std::string_view, 7> kAllToAll{"run_id",   "step",   "layer
 constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id",  "step",        "layer",
                                                          "n_ranks", "measured_us", "modeled_us"};
 
+constexpr std::array<std::string_view, 7> kImportedRuns{"run_id",     "engine",   "engine_version", "source_file",
+                                                        "request_id", "captured", "not_captured"};
+
 constexpr std::array kTables{
     ExpectedTable{"sessions", kSessions},
     ExpectedTable{"models", kModels},
@@ -224,6 +244,7 @@ constexpr std::array kTables{
     ExpectedTable{"timings", kTimings},
     ExpectedTable{"all_to_all", kAllToAll},
     ExpectedTable{"all_to_all_steps", kAllToAllSteps},
+    ExpectedTable{"imported_runs", kImportedRuns},
 };
 
 }  // namespace

@@ -157,16 +157,23 @@ std::span<const std::byte> Statement::column_blob(int column) const {
   return {static_cast<const std::byte*>(data), static_cast<size_t>(size)};
 }
 
-Transaction::Transaction(Connection& connection) : connection_(&connection) {
-  connection_->exec("BEGIN IMMEDIATE");
+Transaction::Transaction(Connection& connection)
+    : connection_(&connection), nested_(sqlite3_get_autocommit(connection.get()) == 0) {
+  connection_->exec(nested_ ? "SAVEPOINT moescope_nested" : "BEGIN IMMEDIATE");
 }
 
 Transaction::~Transaction() {
-  if (open_) sqlite3_exec(connection_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!open_) return;
+  if (nested_) {
+    sqlite3_exec(connection_->get(), "ROLLBACK TO moescope_nested; RELEASE moescope_nested", nullptr, nullptr,
+                 nullptr);
+  } else {
+    sqlite3_exec(connection_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 }
 
 void Transaction::commit() {
-  connection_->exec("COMMIT");
+  connection_->exec(nested_ ? "RELEASE moescope_nested" : "COMMIT");
   open_ = false;
 }
 

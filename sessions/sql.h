@@ -100,7 +100,10 @@ class Statement {
 };
 
 // A transaction that rolls back unless committed (BEGIN IMMEDIATE: takes the write lock up front,
-// so a busy file fails at the start rather than half way through).
+// so a busy file fails at the start rather than half way through). Opened inside another
+// transaction it is a savepoint, so a run written by RunWriter can sit inside the one
+// transaction of an imported file: the run's commit only releases the savepoint, and the file's
+// rollback drops every run of it.
 class Transaction {
  public:
   explicit Transaction(Connection& connection);
@@ -111,6 +114,7 @@ class Transaction {
 
  private:
   Connection* connection_;
+  bool nested_ = false;
   bool open_ = true;
 };
 

@@ -279,6 +279,7 @@ TEST(SessionFile, Case13_AVersion1FileIsUpgradedOnOpenWithEveryRunIntact) {
                     "PRAGMA application_id = " + std::to_string(sessions::kApplicationId) +
                     "; PRAGMA user_version = 1; ATTACH '" + current.string() + "' AS src;";
   for (const auto& table : sessions::expected_tables()) {
+    if (table.name == "imported_runs") continue;  // version 3's table; a recorded file has no rows in it
     std::string columns;
     for (auto column : table.columns) {
       if (table.name == "routing" && column == "id") continue;  // version 2's key
