@@ -394,4 +394,62 @@ std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
   return exchanges;
 }
 
+bool ImportInfo::has(const std::string& field) const {
+  return std::find(captured.begin(), captured.end(), field) != captured.end();
+}
+
+std::optional<ImportInfo> SessionReader::import_info(int64_t run_id) {
+  Statement query = connection_.prepare(
+      "SELECT engine, engine_version, source_file, request_id, captured, not_captured FROM imported_runs WHERE "
+      "run_id = ?");
+  query.bind(1, run_id);
+  if (!query.step()) return std::nullopt;
+  ImportInfo info;
+  info.engine = query.column_text(0);
+  info.engine_version = query.column_text(1);
+  info.source_file = query.column_text(2);
+  info.request_id = query.column_text(3);
+  for (auto [column, out] : {std::pair{4, &info.captured}, std::pair{5, &info.not_captured}}) {
+    bool ok = false;
+    try {
+      auto json = nlohmann::json::parse(query.column_text(column));
+      if (json.is_array() && json.size() <= 64) {
+        *out = json.get<std::vector<std::string>>();
+        ok = true;
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+    if (!ok) bad_run(path(), run_id, "has a malformed imported_runs row (expected JSON arrays of field names)");
+  }
+  return info;
+}
+
+TagExpertLoad SessionReader::tag_expert_load(const std::string& tag) {
+  TagExpertLoad load;
+  auto ids = runs_with_tag(tag);
+  if (ids.empty()) return load;
+  RunSummary first = run(ids.front());
+  load.layer_ids = first.moe_layers;
+  load.n_experts = first.n_experts;
+  load.n_runs = static_cast<int64_t>(ids.size());
+  if (load.n_experts < 1 || load.n_experts > kMaxExperts || load.layer_ids.size() > kMaxLayers)
+    bad_run(path(), first.id, "has implausible dimensions for an aggregate");
+  load.hits.assign(load.layer_ids.size() * static_cast<size_t>(load.n_experts), 0);
+  Statement query = connection_.prepare(
+      "SELECT h.layer, h.expert, sum(h.hits) FROM expert_hits h JOIN runs r ON r.id = h.run_id JOIN prompts p ON "
+      "p.id = r.prompt_id WHERE p.tag = ? AND r.status = 'complete' GROUP BY h.layer, h.expert");
+  query.bind(1, tag);
+  while (query.step()) {
+    auto slot = std::find(load.layer_ids.begin(), load.layer_ids.end(), query.column_int(0));
+    const int64_t expert = query.column_int(1);
+    if (slot == load.layer_ids.end() || expert < 0 || expert >= load.n_experts) {
+      throw InputError(path().string() + ": runs tagged '" + tag +
+                       "' differ in layers or experts; aggregate them per model");
+    }
+    load.hits[static_cast<size_t>(slot - load.layer_ids.begin()) * static_cast<size_t>(load.n_experts) +
+              static_cast<size_t>(expert)] = query.column_int(2);
+  }
+  return load;
+}
+
 }  // namespace moescope::sessions

@@ -85,6 +85,26 @@ struct OverflowTable {
   std::vector<int64_t> overflow;  // (n_factors, n_layers, n_experts) assignments beyond capacity
 };
 
+// Where an imported run came from (`moescope import`, table imported_runs); recorded runs have none.
+struct ImportInfo {
+  std::string engine;          // "sglang", "sglang-dump", "vllm", "hf"
+  std::string engine_version;  // "" when unknown
+  std::string source_file;
+  std::string request_id;
+  std::vector<std::string> captured;      // field names: topk_ids, token_ids, text, topk_weights,
+  std::vector<std::string> not_captured;  // scores, router_logits, steps, timings
+  bool has(const std::string& field) const;
+};
+
+// Summed over the completed runs of one tag in SQL, without loading any run's routing: what
+// aggregate views of 100,000 imported requests need.
+struct TagExpertLoad {
+  std::vector<int32_t> layer_ids;  // (n_layers)
+  int32_t n_experts = 0;
+  int64_t n_runs = 0;
+  std::vector<int64_t> hits;  // (n_layers, n_experts)
+};
+
 struct RoutingLoad {
   bool scores = true;
   bool router_logits = false;
@@ -107,6 +127,10 @@ class SessionReader {
   std::vector<StepRow> steps(int64_t run_id);
   std::vector<TimingRow> timings(int64_t run_id);
   std::vector<AllToAllStep> all_to_all(int64_t run_id);
+  std::optional<ImportInfo> import_info(int64_t run_id);
+  // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
+  // dimensions: the first run's layers and experts; rows outside them are refused).
+  TagExpertLoad tag_expert_load(const std::string& tag);
 
   Connection& connection() { return connection_; }
 

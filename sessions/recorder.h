@@ -43,6 +43,8 @@ struct RecorderOptions {
   std::vector<double> capacity_factors = {1.0, 1.25, 1.5, 2.0};
   bool store_scores = true;          // the full score vector per (token, layer), float16
   bool store_router_logits = false;  // the gate's raw logits per (token, layer), float16
+  // false: the weight_r columns stay NULL (imported captures that carry only expert ids).
+  bool store_weights = true;
   // Data waiting for the writer thread; past this the engine blocks until the disk catches up.
   // A single step larger than this is still accepted when the queue is empty.
   int64_t queue_capacity_bytes = int64_t{256} << 20;

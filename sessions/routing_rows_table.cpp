@@ -132,7 +132,8 @@ int column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
   }
   if (column >= kWeight0 && column < kDroppedMask) {
     const auto r = static_cast<size_t>(column - kWeight0);
-    if (r < k) sqlite3_result_double(context, static_cast<double>(layer.topk_weights[first_assignment + r]));
+    if (r < k && rows.store_weights)
+      sqlite3_result_double(context, static_cast<double>(layer.topk_weights[first_assignment + r]));
     return SQLITE_OK;
   }
   switch (column) {

@@ -31,6 +31,7 @@ struct RoutingRows {
   std::span<const LayerRouting* const> layers;  // ascending layer; each checked by the caller
   bool store_scores = true;
   bool store_router_logits = false;
+  bool store_weights = true;  // false: weight_0.. are NULL
 };
 
 // Registers `moescope_routing_rows` on `db` (once per connection). Its columns are the routing

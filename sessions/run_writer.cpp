@@ -206,6 +206,7 @@ void RunWriter::write_step(const StepRecord& step) {
   rows.layers = layers;
   rows.store_scores = options_.store_scores;
   rows.store_router_logits = options_.store_router_logits;
+  rows.store_weights = options_.store_weights;
   insert_routing_.bind_pointer(1, &rows, kRoutingRowsPointerType).run();
   const int64_t n_rows = int64_t{step.info.n_tokens} * static_cast<int64_t>(layers.size());
   routing_rows_ += n_rows;
