@@ -104,6 +104,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   if (!run.capacity_factors.empty()) options.capacity_factors = run.capacity_factors;
   analysis::RunMetrics metrics = analysis::compute_run_metrics(arrays, options);
   sessions::OverflowTable overflow = reader.capacity_overflow(run_id);
+  const std::optional<sessions::ImportInfo> imported = reader.import_info(run_id);
 
   std::vector<int64_t> overflow_per_factor(overflow.capacity_factors.size(), 0);
   std::vector<int64_t> assigned_per_factor(overflow.capacity_factors.size(), 0);
@@ -124,6 +125,11 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
                         {"assigned", assigned_per_factor[f]}});
     }
     out["capacity_overflow"] = std::move(stored);
+    if (imported) {
+      out["imported"] = {{"engine", imported->engine},          {"engine_version", imported->engine_version},
+                         {"source_file", imported->source_file}, {"request_id", imported->request_id},
+                         {"captured", imported->captured},       {"not_captured", imported->not_captured}};
+    }
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
@@ -134,7 +140,21 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
       static_cast<long long>(run.id), run.model_type.c_str(), run.tag.c_str(), run.device.c_str(),
       run.backend.c_str(), static_cast<long long>(run.n_prompt_tokens),
       static_cast<long long>(run.n_generated_tokens), arrays.n_layers, arrays.n_experts, arrays.top_k);
-  std::printf("prefill %.1f ms, decode %.1f ms\n\n", run.prefill_us / 1000.0, run.decode_us / 1000.0);
+  if (imported) {
+    // An import has no timings, and perhaps no weights or scores: say so rather than print zeros.
+    std::string missing;
+    for (const auto& field : imported->not_captured) missing += (missing.empty() ? "" : ", ") + field;
+    std::printf("imported from %s%s%s, request %s of %s\nnot captured: %s\n", imported->engine.c_str(),
+                imported->engine_version.empty() ? "" : " ", imported->engine_version.c_str(),
+                imported->request_id.c_str(), imported->source_file.c_str(), missing.empty() ? "-" : missing.c_str());
+    if (!imported->has("scores"))
+      std::printf("(no router scores: the metrics that need them show '-')\n");
+    if (!imported->has("steps"))
+      std::printf("(no batching: the whole request is one step, so capacity drop rates treat it as one batch)\n");
+    std::printf("\n");
+  } else {
+    std::printf("prefill %.1f ms, decode %.1f ms\n\n", run.prefill_us / 1000.0, run.decode_us / 1000.0);
+  }
   std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux",
               "entropy", "z-loss");
   for (double factor : options.capacity_factors) std::printf("  drop@%-4g", factor);

@@ -52,6 +52,18 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
   }
   j["steps"] = std::move(steps);
 
+  // An imported run says where it came from and what its capture lacked; those fields are null
+  // below rather than zeros.
+  const std::optional<ImportInfo> imported = reader.import_info(run.id);
+  if (imported) {
+    j["imported"] = {{"engine", imported->engine},
+                     {"engine_version", imported->engine_version},
+                     {"source_file", imported->source_file},
+                     {"request_id", imported->request_id},
+                     {"captured", imported->captured},
+                     {"not_captured", imported->not_captured}};
+  }
+  const bool weights = !imported || imported->has("topk_weights");
   if (run.status == "complete") {
     analysis::RoutingArrays arrays = reader.routing(run.id);
     j["routing"] = {{"n_tokens", arrays.n_tokens},
@@ -62,13 +74,13 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
                     {"step_of_token", arrays.step_of_token},
                     {"topk_ids", arrays.topk_ids},
                     {"topk_ids_shape", "(n_layers, n_tokens, top_k)"},
-                    {"topk_weights", arrays.topk_weights},
+                    {"topk_weights", weights ? nlohmann::json(arrays.topk_weights) : nlohmann::json()},
                     {"scores", arrays.scores},
                     {"scores_shape", "(n_layers, n_tokens, n_experts), empty when not recorded"}};
     ExpertHits hits = reader.expert_hits(run.id);
     j["expert_hits"] = {{"layer_ids", hits.layer_ids},
                         {"hits", hits.hits},
-                        {"weight_sum", hits.weight_sum},
+                        {"weight_sum", weights ? nlohmann::json(hits.weight_sum) : nlohmann::json()},
                         {"shape", "(n_layers, n_experts)"}};
     OverflowTable overflow = reader.capacity_overflow(run.id);
     j["capacity_overflow"] = {{"capacity_factors", overflow.capacity_factors},
