@@ -46,7 +46,7 @@ TEST(OutputSafetyCli, Case1_TagWithEscapeSequencesPrintsEscaped) {
   const auto listed = output_moescope("report --db " + db);
   ASSERT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_FALSE(has_raw_control_bytes(listed.output)) << listed.output;
-  EXPECT_NE(listed.output.find("\\x1B]0;pwne"), std::string::npos)
+  EXPECT_NE(listed.output.find("\\x1B]0;pwn"), std::string::npos)
       << listed.output;  // the tag column is 10 wide
   const auto one = output_moescope("report --run 1 --db " + db);
   ASSERT_EQ(one.exit_code, 0) << one.output;
