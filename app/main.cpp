@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string_view>
 #include <vector>
 
 #include "app/verb_registry.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
+#include "core/terminal_text.h"
 #ifdef MOESCOPE_HAVE_CUDA
 #include "gpu/cuda_engine.h"
 #endif
@@ -39,8 +41,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const moescope::ExitWith& e) {
     return e.code;
+  } catch (const std::bad_alloc&) {
+    // Allocations sized by user data are checked where they are made and say what they are for;
+    // one that still fails here (the machine is short of memory) gets a line, not "std::bad_alloc".
+    std::fputs(
+        "moescope: error: out of memory (the machine could not provide the memory this command "
+        "needed; try a smaller model, prompt or session)\n",
+        stderr);
+    return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "moescope: error: %s\n", e.what());
+    // Messages quote file contents and user values: escaped so they cannot drive the terminal.
+    std::fprintf(stderr, "moescope: error: %s\n", moescope::terminal_safe(e.what()).c_str());
     return 1;
   }
   return 0;

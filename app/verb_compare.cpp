@@ -2,6 +2,7 @@
 // divergence per layer with a permutation test, and the experts that prefer one tag) or between two
 // runs (JSD per layer, and top-k agreement when both runs cover the same tokens).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "core/analysis/tag_analysis.h"
 #include "core/analysis/token_routing.h"
 #include "core/error.h"
+#include "core/terminal_text.h"
 #include "sessions/default_path.h"
 #include "sessions/reader.h"
 
@@ -45,11 +47,11 @@ void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
   auto ids = split_pair(args.runs, "--runs");
   int64_t run_ids[2];
   for (int i = 0; i < 2; ++i) {
-    try {
-      run_ids[i] = std::stoll(ids[static_cast<size_t>(i)]);
-    } catch (const std::exception&) {
-      fail_input("--runs expects run ids (integers), got '" + ids[static_cast<size_t>(i)] + "'");
-    }
+    // Whole decimal text, at least 1: stoll took "3abc" as 3, and 0 or -1 named no run.
+    const std::string& text = ids[static_cast<size_t>(i)];
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), run_ids[i], 10);
+    if (error != std::errc() || end != text.data() + text.size() || run_ids[i] < 1)
+      fail_input("--runs expects two run ids (integers of at least 1), got '" + text + "'");
   }
   analysis::RoutingArrays a = reader.routing(run_ids[0], {.scores = false});
   analysis::RoutingArrays b = reader.routing(run_ids[1], {.scores = false});
@@ -146,9 +148,9 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("'%s' (%zu runs, %lld tokens) vs '%s' (%zu runs, %lld tokens)\n", tags[0].c_str(),
-              group[0].size(), static_cast<long long>(loads.tokens[0]), tags[1].c_str(), group[1].size(),
-              static_cast<long long>(loads.tokens[1]));
+  std::printf("'%s' (%zu runs, %lld tokens) vs '%s' (%zu runs, %lld tokens)\n",
+              terminal_safe(tags[0]).c_str(), group[0].size(), static_cast<long long>(loads.tokens[0]),
+              terminal_safe(tags[1]).c_str(), group[1].size(), static_cast<long long>(loads.tokens[1]));
   if (test) {
     std::printf("mean JSD %.4f bits; permutation test over %d random splits of the runs: p = %.4f\n",
                 test->observed, test->n_permutations, test->p_value);
@@ -161,8 +163,9 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
     std::printf("%5d %9.4f ", layer["layer"].get<int>(),
                 layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
     for (const auto& e : layer["most_tag_specific_experts"]) {
-      std::printf("  e%d %s x%.2f p=%.2g", e["expert"].get<int>(), e["prefers"].get<std::string>().c_str(),
-                  e["lift"].get<double>(), e["p_value"].get<double>());
+      std::printf("  e%d %s x%.2f p=%.2g", e["expert"].get<int>(),
+                  terminal_safe(e["prefers"].get<std::string>()).c_str(), e["lift"].get<double>(),
+                  e["p_value"].get<double>());
     }
     std::printf("\n");
   }

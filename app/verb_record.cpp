@@ -7,13 +7,17 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "app/checked_flags.h"
 #include "app/engine_flags.h"
+#include "app/user_text_encoding.h"
 #include "app/verb_registry.h"
 #include "core/dropless_kl.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
 #include "core/model.h"
+#include "core/terminal_text.h"
+#include "core/text_capacity.h"
 #include "core/tokenizer.h"
 #include "sessions/default_path.h"
 #include "sessions/prompt_set.h"
@@ -45,7 +49,8 @@ class ProgressBar {
   void update(size_t done, const std::string& tag, int64_t tokens, double seconds) {
     double rate = seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0;
     if (!tty_) {
-      std::fprintf(stderr, "recorded %zu/%zu prompts (%s), %.1f tokens/s\n", done, total_, tag.c_str(), rate);
+      std::fprintf(stderr, "recorded %zu/%zu prompts (%s), %.1f tokens/s\n", done, total_,
+                   terminal_safe(tag).c_str(), rate);
       return;
     }
     constexpr int kWidth = 30;
@@ -53,7 +58,7 @@ class ProgressBar {
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(kWidth, '.');
     std::fprintf(stderr, "\r[%s] %zu/%zu prompts  %-10.10s %7.1f tok/s", bar.c_str(), done, total_,
-                 tag.c_str(), rate);
+                 terminal_safe(tag).c_str(), rate);
     if (done == total_) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
@@ -67,6 +72,13 @@ void run_record(const RecordArgs& args) {
   auto prompts = sessions::load_prompt_set(args.prompts, args.default_tag);
   auto model = load_model(args.model_dir);
   auto tokenizer = load_tokenizer_for_model(args.model_dir);
+  const int64_t limit = model->config.max_position_embeddings;
+  // Refused before anything is recorded: no prompt could fit, every run would fail.
+  if (args.max_new_tokens >= limit)
+    fail_input("--max-new-tokens " + std::to_string(args.max_new_tokens) +
+               " leaves no room for a prompt in the model's max_position_embeddings of " +
+               std::to_string(limit));
+  const TextCapacity capacity(*tokenizer);
 
   EngineOptions options;
   options.backend = parse_backend(args.backend);
@@ -103,8 +115,18 @@ void run_record(const RecordArgs& args) {
     writer.begin_run(info);
     try {
       GenerationRequest request;
-      request.prompt_ids = tokenizer->encode(prompt.text, true);
-      const int64_t limit = model->config.max_position_embeddings;
+      // Measured before it is tokenized (core/text_capacity.h): a prompt of megabytes is refused
+      // by its length instead of costing seconds and gigabytes first.
+      const uint64_t most_bytes = capacity.max_text_bytes(limit - args.max_new_tokens);
+      if (prompt.text.size() > most_bytes) {
+        fail_input(args.prompts + ":" + std::to_string(prompt.line) + ": the prompt is " +
+                   std::to_string(prompt.text.size()) + " bytes; with " +
+                   std::to_string(args.max_new_tokens) + " new tokens the model's max_position_embeddings " +
+                   std::to_string(limit) + " leaves room for at most " + std::to_string(most_bytes) +
+                   " bytes with this tokenizer");
+      }
+      request.prompt_ids = encode_user_text(*tokenizer, prompt.text, true,
+                                            "the prompt on line " + std::to_string(prompt.line));
       if (static_cast<int64_t>(request.prompt_ids.size()) + args.max_new_tokens > limit) {
         fail_input(args.prompts + ":" + std::to_string(prompt.line) + ": the prompt has " +
                    std::to_string(request.prompt_ids.size()) + " tokens; with " +
@@ -137,7 +159,7 @@ void run_record(const RecordArgs& args) {
       engine->set_observer(nullptr);
       writer.end_run({sessions::RunStatus::failed, e.what()});
       ++failed;
-      std::fprintf(stderr, "\nprompt on line %d failed: %s\n", prompt.line, e.what());
+      std::fprintf(stderr, "\nprompt on line %d failed: %s\n", prompt.line, terminal_safe(e.what()).c_str());
     } catch (...) {
       engine->set_observer(nullptr);
       throw;  // a session write error or a broken engine: stop; committed runs stay
@@ -146,7 +168,16 @@ void run_record(const RecordArgs& args) {
     progress.update(i + 1, prompt.tag, tokens_done, seconds);
   }
   writer.flush();
-  std::fprintf(stderr, "recorded %zu runs (%zu failed) into %s\n", prompts.size(), failed, db.c_str());
+  const std::string where = terminal_safe(db.string());
+  // Every prompt failed: nothing was recorded, and a script must not take that for success.
+  if (failed == prompts.size()) {
+    std::fprintf(stderr,
+                 "moescope: error: none of the %zu prompts was recorded (all failed, each kept as a failed "
+                 "run in %s)\n",
+                 prompts.size(), where.c_str());
+    throw ExitWith{1};
+  }
+  std::fprintf(stderr, "recorded %zu runs (%zu failed) into %s\n", prompts.size(), failed, where.c_str());
 }
 
 void add_record(CLI::App& app) {
@@ -159,20 +190,24 @@ void add_record(CLI::App& app) {
   cmd->add_option("--tag", args->default_tag, "Tag for prompts that have none");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate per prompt")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+      ->check(integer_in(0, int64_t{1} << 20));
   cmd->add_option("--temperature", args->temperature, "0 = greedy")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(finite_number_in(0.0, 100.0));
   cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+      ->check(finite_number_in(0.0, 1.0));
+  cmd->add_option("--seed", args->seed, "Sampling seed")
+      ->capture_default_str()
+      ->check(integer_in(0, kMaxSeed));
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")
+      ->capture_default_str()
+      ->check(integer_in(0, kMaxCpuThreads));
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(finite_number_in(0.0, 1e6));
   cmd->add_flag("--router-logits", args->store_router_logits, "Also store the gate's raw logits");
   cmd->callback([args] { run_record(*args); });
 }

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "app/checked_flags.h"
 #include "app/verb_registry.h"
 #include "core/analysis/layer_metrics.h"
+#include "core/terminal_text.h"
 #include "sessions/default_path.h"
 #include "sessions/reader.h"
 
@@ -45,14 +47,16 @@ void list_runs(sessions::SessionReader& reader, bool json) {
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("%s: %zu runs\n", reader.path().c_str(), runs.size());
+  std::printf("%s: %zu runs\n", terminal_safe(reader.path().string()).c_str(), runs.size());
   std::printf("%5s  %-9s %-12s %-10s %6s %6s  %-5s %10s  %s\n", "run", "status", "model", "tag", "prompt",
               "gen", "back", "total ms", "started");
   for (const auto& run : runs) {
     std::printf("%5lld  %-9s %-12.12s %-10.10s %6lld %6lld  %-5s %10.1f  %s\n",
-                static_cast<long long>(run.id), run.status.c_str(), run.model_type.c_str(), run.tag.c_str(),
+                static_cast<long long>(run.id), terminal_safe(run.status).c_str(),
+                terminal_safe(run.model_type).c_str(), terminal_safe(run.tag).c_str(),
                 static_cast<long long>(run.n_prompt_tokens), static_cast<long long>(run.n_generated_tokens),
-                run.backend.c_str(), run.total_us / 1000.0, run.started_at.c_str());
+                terminal_safe(run.backend).c_str(), run.total_us / 1000.0,
+                terminal_safe(run.started_at).c_str());
   }
 }
 
@@ -137,16 +141,17 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   std::printf(
       "run %lld: %s [%s] on %s (%s), %lld prompt + %lld generated tokens, %d MoE layers, %d experts, "
       "top-%d\n",
-      static_cast<long long>(run.id), run.model_type.c_str(), run.tag.c_str(), run.device.c_str(),
-      run.backend.c_str(), static_cast<long long>(run.n_prompt_tokens),
-      static_cast<long long>(run.n_generated_tokens), arrays.n_layers, arrays.n_experts, arrays.top_k);
+      static_cast<long long>(run.id), terminal_safe(run.model_type).c_str(), terminal_safe(run.tag).c_str(),
+      terminal_safe(run.device).c_str(), terminal_safe(run.backend).c_str(),
+      static_cast<long long>(run.n_prompt_tokens), static_cast<long long>(run.n_generated_tokens),
+      arrays.n_layers, arrays.n_experts, arrays.top_k);
   if (imported) {
     // An import has no timings, and perhaps no weights or scores: say so rather than print zeros.
     std::string missing;
     for (const auto& field : imported->not_captured) missing += (missing.empty() ? "" : ", ") + field;
-    std::printf("imported from %s%s%s, request %s of %s\nnot captured: %s\n", imported->engine.c_str(),
-                imported->engine_version.empty() ? "" : " ", imported->engine_version.c_str(),
-                imported->request_id.c_str(), imported->source_file.c_str(), missing.empty() ? "-" : missing.c_str());
+    std::printf("imported from %s%s%s, request %s of %s\nnot captured: %s\n", terminal_safe(imported->engine).c_str(),
+                imported->engine_version.empty() ? "" : " ", terminal_safe(imported->engine_version).c_str(),
+                terminal_safe(imported->request_id).c_str(), terminal_safe(imported->source_file).c_str(), missing.empty() ? "-" : terminal_safe(missing).c_str());
     if (!imported->has("scores"))
       std::printf("(no router scores: the metrics that need them show '-')\n");
     if (!imported->has("steps"))
@@ -180,13 +185,13 @@ void add_report(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand("report", "List a session's runs, or one run's routing metrics per layer");
   cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
-  cmd->add_option("--run", args->run_id, "Report this run");
+  cmd->add_option("--run", args->run_id, "Report this run")->check(integer_in(1, INT64_MAX));
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
     std::filesystem::path db =
         args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::SessionReader reader(db);
-    if (args->run_id > 0) {
+    if (args->run_id != 0) {  // 0: not given (a given --run is at least 1)
       report_run(reader, args->run_id, args->json);
     } else {
       list_runs(reader, args->json);

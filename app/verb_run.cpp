@@ -5,7 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "app/checked_flags.h"
 #include "app/engine_flags.h"
+#include "app/user_text_encoding.h"
 #include "app/verb_registry.h"
 #include "core/dropless_kl.h"
 #include "core/engine_factory.h"
@@ -13,6 +15,8 @@
 #include "core/generate.h"
 #include "core/model.h"
 #include "core/observer_fanout.h"
+#include "core/terminal_text.h"
+#include "core/text_capacity.h"
 #include "core/tokenizer.h"
 #include "sessions/default_path.h"
 #include "sessions/recorder.h"
@@ -62,7 +66,28 @@ void run_run(const RunArgs& args) {
   GenerationRequest request;
   // Checked on the text: with the template's BOS an empty prompt would still encode to one id.
   if (args.prompt.empty()) fail_input("--prompt is empty: give some text to run");
-  request.prompt_ids = tokenizer->encode(args.prompt, true);
+  const int64_t context = model->config.max_position_embeddings;
+  // Measured before it is tokenized: tokenizing a text far too long for the context costs seconds
+  // and gigabytes only to be refused afterwards (core/text_capacity.h).
+  const TextCapacity capacity(*tokenizer);
+  if (args.prompt.size() > capacity.max_text_bytes(context)) {
+    fail_input("the prompt is " + std::to_string(args.prompt.size()) +
+               " bytes, more than the model's max_position_embeddings of " + std::to_string(context) +
+               " tokens can hold with this tokenizer (at most " +
+               std::to_string(capacity.max_text_bytes(context)) + " bytes)");
+  }
+  request.prompt_ids = encode_user_text(*tokenizer, args.prompt, true, "the prompt");
+  const auto prompt_tokens = static_cast<int64_t>(request.prompt_ids.size());
+  if (prompt_tokens > context)
+    fail_input("the prompt has " + std::to_string(prompt_tokens) +
+               " tokens, more than the model's max_position_embeddings of " + std::to_string(context));
+  // Checked before generating: past the context the run would fail at its last step, after all
+  // the work, and be stored as failed with nothing.
+  if (prompt_tokens + args.max_new_tokens > context)
+    fail_input("the prompt has " + std::to_string(prompt_tokens) + " tokens; with --max-new-tokens " +
+               std::to_string(args.max_new_tokens) + " that exceeds the model's max_position_embeddings of " +
+               std::to_string(context) + " (at most " + std::to_string(context - prompt_tokens) +
+               " new tokens fit)");
   request.max_new_tokens = args.max_new_tokens;
   request.sampling = {args.temperature, args.top_p, args.seed};
   if (auto eos = tokenizer->eos_id()) request.stop_token = *eos;
@@ -74,12 +99,7 @@ void run_run(const RunArgs& args) {
   options.enforce_capacity_factor = args.enforce_capacity;
   options.ep_degree = args.ep_degree;
   options.ep_interconnect = args.interconnect;
-  options.max_context = std::min<int64_t>(model->config.max_position_embeddings,
-                                          static_cast<int64_t>(request.prompt_ids.size()) + args.max_new_tokens);
-  if (static_cast<int64_t>(request.prompt_ids.size()) > model->config.max_position_embeddings)
-    fail_input("the prompt has " + std::to_string(request.prompt_ids.size()) +
-               " tokens, more than the model's max_position_embeddings of " +
-               std::to_string(model->config.max_position_embeddings));
+  options.max_context = prompt_tokens + args.max_new_tokens;
   auto engine = create_engine(*model, options);
 
   std::unique_ptr<sessions::SessionWriter> writer;
@@ -118,7 +138,7 @@ void run_run(const RunArgs& args) {
       // A byte-fallback character split over pieces shows as U+FFFD until its last byte arrives.
       const bool incomplete = text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
       if (!incomplete && text.size() > shown.size() && text.starts_with(shown)) {
-        std::fputs(text.c_str() + shown.size(), stdout);
+        std::fputs(terminal_safe(std::string_view(text).substr(shown.size()), true).c_str(), stdout);
         std::fflush(stdout);
         shown = text;
       }
@@ -130,7 +150,10 @@ void run_run(const RunArgs& args) {
   }
   engine->set_observer(nullptr);
   const std::string text = tokenizer->decode(continuation);
-  std::printf("%s\n", text.starts_with(shown) ? text.c_str() + shown.size() : "");
+  std::printf("%s\n",
+              terminal_safe(text.starts_with(shown) ? text.c_str() + shown.size() : "", true).c_str());
+  // stdout is buffered when piped, stderr is not: flushed first, so "recorded into" starts its own line.
+  std::fflush(stdout);
 
   if (writer) {
     std::vector<int32_t> ids;
@@ -146,7 +169,7 @@ void run_run(const RunArgs& args) {
     writer->add_tokens(records);
     writer->end_run({sessions::RunStatus::complete, ""});
     writer->flush();
-    std::fprintf(stderr, "recorded into %s\n", writer->path().c_str());
+    std::fprintf(stderr, "recorded into %s\n", terminal_safe(writer->path().string()).c_str());
   }
   print_expert_table(counter, model->config.top_k);
 }
@@ -156,22 +179,32 @@ void add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a prompt, print the continuation and the most used experts, record it");
   cmd->add_option("--model", args->model_dir, "Checkpoint folder")->required();
   cmd->add_option("--prompt", args->prompt, "Prompt text")->required();
-  cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
-  cmd->add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str()->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate")
+      ->capture_default_str()
+      ->check(integer_in(0, int64_t{1} << 20));
+  cmd->add_option("--temperature", args->temperature, "0 = greedy")
+      ->capture_default_str()
+      ->check(finite_number_in(0.0, 100.0));
+  cmd->add_option("--top-p", args->top_p, "Nucleus sampling mass")
+      ->capture_default_str()
+      ->check(finite_number_in(0.0, 1.0));
+  cmd->add_option("--seed", args->seed, "Sampling seed")
+      ->capture_default_str()
+      ->check(integer_in(0, kMaxSeed));
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")
+      ->capture_default_str()
+      ->check(integer_in(0, kMaxCpuThreads));
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
   cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(finite_number_in(0.0, 1e6));
   cmd->add_option("--ep-degree", args->ep_degree, "Emulated expert-parallel ranks (contiguous placement)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1024));
+      ->check(integer_in(1, 1024));
   cmd->add_option("--interconnect", args->interconnect, "Modelled fabric for EP traffic: nvlink4, pcie5, ib400")
       ->capture_default_str();
   cmd->callback([args] { run_run(*args); });

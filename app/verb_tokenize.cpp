@@ -1,15 +1,20 @@
 // `moescope tokenize`: text on stdin -> token ids, with the tokenizer of a file or of a checkpoint
 // folder. One "id<TAB>display text" line per token, or with --json one JSON array of the ids.
+#include <array>
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 #include <memory>
 
+#include "app/user_text_encoding.h"
 #include "app/verb_registry.h"
+#include "core/error.h"
 #include "core/tokenizer.h"
 
 namespace moescope {
 namespace {
+
+// Far more than any model's context holds (163,840 tokens of a few bytes each).
+constexpr size_t kMaxTokenizeBytes = 16u << 20;
 
 struct TokenizeArgs {
   std::string tokenizer_file;
@@ -22,8 +27,15 @@ void run_tokenize(const TokenizeArgs& args) {
   const auto tokenizer = args.tokenizer_file.empty() ? load_tokenizer_for_model(args.model_dir)
                                                      : load_tokenizer_file(args.tokenizer_file);
   // Taken verbatim, trailing newline included: the ids must be those of exactly the bytes given.
-  const std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-  const std::vector<int32_t> ids = tokenizer->encode(text, args.special);
+  // Capped: stdin may be /dev/zero, and tokenizing costs ~190 bytes of memory per byte of text.
+  std::string text;
+  std::array<char, 1 << 16> chunk;
+  while (std::cin.read(chunk.data(), chunk.size()) || std::cin.gcount() > 0) {
+    text.append(chunk.data(), static_cast<size_t>(std::cin.gcount()));
+    if (text.size() > kMaxTokenizeBytes)
+      fail_input("tokenize reads at most " + std::to_string(kMaxTokenizeBytes) + " bytes of text from stdin");
+  }
+  const std::vector<int32_t> ids = encode_user_text(*tokenizer, text, args.special, "the text on stdin");
   std::string out;
   if (args.json) {
     out += '[';

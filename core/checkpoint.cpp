@@ -1,11 +1,10 @@
 #include "core/checkpoint.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace moescope {
 
@@ -62,14 +61,12 @@ Checkpoint open_checkpoint(const std::filesystem::path& dir) {
   const auto single = dir / "model.safetensors";
   const auto index = dir / "model.safetensors.index.json";
 
-  if (std::filesystem::exists(index)) {
+  if (std::error_code error; std::filesystem::exists(std::filesystem::symlink_status(index, error))) {
     const std::string label = index.string();
-    std::ifstream in(index);
-    std::stringstream text;
-    text << in.rdbuf();
+    const std::string text = read_regular_file(index, kMaxCheckpointIndexBytes);
     nlohmann::json root;
     try {
-      root = nlohmann::json::parse(text.str());
+      root = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       fail_input(label + ": not valid JSON: " + e.what());
     }
@@ -103,7 +100,8 @@ Checkpoint open_checkpoint(const std::filesystem::path& dir) {
     if (checkpoint.tensors.size() != wanted.size())
       fail_input(label + ": shards hold " + std::to_string(checkpoint.tensors.size()) + " tensors but the index names " +
                  std::to_string(wanted.size()));
-  } else if (std::filesystem::exists(single)) {
+  } else if (std::error_code error; std::filesystem::exists(std::filesystem::symlink_status(single, error))) {
+    // Present, even as a dangling link or a loop of links: open_safetensors names what is wrong.
     checkpoint.files.push_back(open_safetensors(single));
     const auto& file = *checkpoint.files.back();
     for (size_t i = 0; i < file.header.tensors.size(); ++i)

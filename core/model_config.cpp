@@ -1,13 +1,12 @@
 #include "core/model_config.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/arch/config_keys.h"
 #include "core/arch/registry.h"
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace moescope {
 
@@ -113,11 +112,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
 }
 
 ModelConfig load_model_config(const std::filesystem::path& config_json) {
-  std::ifstream in(config_json);
-  if (!in) fail_input(config_json.string() + ": cannot read (a checkpoint folder needs config.json)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_model_config(text.str(), config_json.string());
+  std::error_code error;  // a link that leads nowhere is present: read_regular_file says why it fails
+  if (!std::filesystem::exists(std::filesystem::symlink_status(config_json, error)))
+    fail_input(config_json.string() + ": cannot read (a checkpoint folder needs config.json)");
+  return parse_model_config(read_regular_file(config_json, kMaxConfigJsonBytes), config_json.string());
 }
 
 }  // namespace moescope

@@ -1,20 +1,20 @@
 #include "sessions/prompt_set.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace moescope::sessions {
 
 std::vector<PromptEntry> load_prompt_set(const std::filesystem::path& file, const std::string& default_tag) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail_input(file.string() + ": cannot read the prompt set");
+  // Line by line with caps: a prompt set named as /dev/zero or a FIFO is refused, and one endless
+  // line cannot grow without bound.
+  LineReader in(file, kMaxPromptLineBytes, kMaxPromptSetBytes);
   std::vector<PromptEntry> prompts;
   std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
+  while (in.next(line)) {
+    const int number = in.line_number();
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto where = file.string() + ":" + std::to_string(number);

@@ -8,14 +8,13 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <future>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <variant>
 
 #include "core/engine.h"
+#include "core/input_file.h"
 #include "core/model.h"
 #include "sessions/routing_rows_table.h"
 #include "sessions/run_writer.h"
@@ -399,10 +398,7 @@ WriterStats SessionWriter::stats() const {
 ModelInfo describe_model(const Model& model) {
   ModelInfo info;
   info.path = std::filesystem::absolute(model.dir).lexically_normal().string();
-  std::ifstream config(model.dir / "config.json", std::ios::binary);
-  std::ostringstream text;
-  text << config.rdbuf();
-  info.config_json = text.str();
+  info.config_json = read_regular_file(model.dir / "config.json", kMaxConfigJsonBytes);
   info.model_type = model.config.model_type;
   info.family = family_name(model.config.family);
   info.n_layers = model.config.num_layers;

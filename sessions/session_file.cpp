@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "core/input_file.h"
 #include "sessions/schema.h"
 
 namespace moescope::sessions {
@@ -155,6 +156,7 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   bool exists = std::filesystem::exists(path, error);
   if (exists && std::filesystem::is_directory(path, error))
     refuse(path, "is a directory, expected a session file");
+  if (exists) require_regular_file(path);  // a FIFO or device: refused before anything opens it
   bool empty = !exists || std::filesystem::file_size(path, error) == 0;
   if (mode == OpenMode::read) {
     if (!exists) refuse(path, "no such session file");

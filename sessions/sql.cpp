@@ -1,10 +1,84 @@
 #include "sessions/sql.h"
 
 #include <mutex>
-
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace moescope::sessions {
+
+namespace {
+
+// The comma-separated items of a parenthesised list, split outside quotes ('it''s' stays whole).
+std::vector<std::string> list_items(std::string_view list) {
+  std::vector<std::string> items(1);
+  bool quoted = false;
+  for (char c : list) {
+    if (c == '\'') quoted = !quoted;
+    if (c == ',' && !quoted) {
+      items.emplace_back();
+      continue;
+    }
+    if (!items.back().empty() || c != ' ') items.back() += c;
+  }
+  return items;
+}
+
+// The text between the '(' at or after `from` and its ')', or empty.
+std::string_view parenthesised(std::string_view text, size_t from) {
+  const size_t open = text.find('(', from);
+  const size_t close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return {};
+  return text.substr(open + 1, close - open - 1);
+}
+
+// "table 'runs' (status='bogus', tag='code', ...)" for a row an INSERT could not store: the table
+// from the statement, each column paired with the value bound to it (from SQLite's expanded SQL,
+// made only now, on failure). Just the table when the statement is not a plain INSERT.
+std::string describe_rejected_row(sqlite3_stmt* statement) {
+  const std::string_view sql = sqlite3_sql(statement);
+  const size_t into = sql.find("INTO ");
+  const size_t update = sql.find("UPDATE ");
+  size_t name_begin = into != std::string_view::npos     ? into + 5
+                      : update != std::string_view::npos ? update + 7
+                                                         : 0;
+  if (name_begin == 0) return "a row";
+  const size_t name_end = sql.find_first_of("( ", name_begin);
+  std::string out = "a row for table '" + std::string(sql.substr(name_begin, name_end - name_begin)) + "'";
+  if (into == std::string_view::npos) return out;
+  char* expanded = sqlite3_expanded_sql(statement);
+  if (!expanded) return out;
+  const std::string_view values_sql(expanded);
+  const size_t values_at = values_sql.find("VALUES");
+  const auto columns = list_items(parenthesised(sql.substr(0, sql.find("VALUES")), name_begin));
+  const auto values = values_at == std::string_view::npos ? std::vector<std::string>{}
+                                                          : list_items(parenthesised(values_sql, values_at));
+  if (columns.size() == values.size()) {
+    constexpr size_t kMaxShownValueBytes = 48;
+    out += " (";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const std::string& value = values[i];
+      out += (i ? ", " : "") + columns[i] + "=" +
+             (value.size() > kMaxShownValueBytes ? value.substr(0, kMaxShownValueBytes) + "..." : value);
+    }
+    out += ")";
+  }
+  sqlite3_free(expanded);
+  return out;
+}
+
+// A constraint of the session file's tables (CHECK, NOT NULL, UNIQUE) refused what moescope wrote:
+// the error names the row and its values, not the SQL text and the source file of the call. Made
+// before the statement is reset, while its message and bindings are those of the failed step.
+SqlError constraint_error(sqlite3* db, sqlite3_stmt* statement, int rc) {
+  const char* db_file = sqlite3_db_filename(db, "main");
+  const std::string where = db_file && *db_file ? std::string(db_file) + ": " : std::string();
+  return SqlError(
+      where + "the session file refused " + describe_rejected_row(statement) + ": " + sqlite3_errmsg(db),
+      rc & 0xff);
+}
+
+}  // namespace
 
 void throw_sql_error(sqlite3* db, int rc, const char* what, const char* file, int line) {
   std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -130,12 +204,22 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    SqlError error = constraint_error(db_, stmt_, rc);
+    sqlite3_reset(stmt_);
+    throw error;
+  }
   throw_sql_error(db_, rc, "sqlite3_step", __FILE__, __LINE__);
 }
 
 void Statement::run() {
   int rc = sqlite3_step(stmt_);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+      SqlError error = constraint_error(db_, stmt_, rc);
+      sqlite3_reset(stmt_);
+      throw error;
+    }
     sqlite3_reset(stmt_);
     throw_sql_error(db_, rc, sqlite3_sql(stmt_), __FILE__, __LINE__);
   }

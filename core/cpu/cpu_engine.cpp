@@ -1,5 +1,8 @@
 // The CPU reference engine: float32 arithmetic over the stored weights, one layer after another,
 // reading like the model's maths. It is what the CUDA engine is checked against.
+#include <new>
+#include <string>
+
 #include "core/cpu/attention.h"
 #include "core/cpu/feed_forward.h"
 #include "core/engine.h"
@@ -57,6 +60,32 @@ class CpuEngine final : public Engine {
     for (int32_t id : tokens)
       if (id < 0 || id >= c.vocab_size)
         fail_input("token id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+    try {
+      compute_step(tokens, all_logits, logits);
+    } catch (const std::bad_alloc&) {
+      throw ResourceError(out_of_memory_message(n, all_logits));
+    }
+  }
+
+ private:
+  // What a step of `n` tokens holds, for the line a failed allocation gets instead of bad_alloc.
+  std::string out_of_memory_message(int64_t n, bool all_logits) const {
+    const ModelConfig& c = config_;
+    const uint64_t kv_bytes = static_cast<uint64_t>(position_ + n) * static_cast<uint64_t>(c.num_layers) *
+                              static_cast<uint64_t>(c.use_mla ? c.num_heads : c.num_kv_heads) *
+                              static_cast<uint64_t>(c.qk_head_dim() + c.value_head_dim()) * sizeof(float);
+    const uint64_t step_bytes =
+        static_cast<uint64_t>(n) * static_cast<uint64_t>(3 * c.hidden_size) * sizeof(float) +
+        static_cast<uint64_t>(all_logits ? n : 1) * static_cast<uint64_t>(c.vocab_size) * sizeof(float);
+    return "out of memory in the CPU engine's step of " + std::to_string(n) + " tokens at position " +
+           std::to_string(position_) + ": its KV cache needs " + std::to_string(kv_bytes) +
+           " bytes and the step's activations and logits about " + std::to_string(step_bytes) + " bytes more";
+  }
+
+  // The step itself, once its tokens are known good.
+  void compute_step(std::span<const int32_t> tokens, bool all_logits, std::vector<float>& logits) {
+    const ModelConfig& c = config_;
+    const int64_t n = static_cast<int64_t>(tokens.size());
     const StepInfo step{step_, position_, static_cast<int32_t>(n)};
     const double step_start = cpu::now_us();
     // Phase start times are reported relative to the step's start.
@@ -129,7 +158,6 @@ class CpuEngine final : public Engine {
     if (observer_) observer_->on_step_end(step, logits);
   }
 
- private:
   const Model& model_;
   const ModelConfig& config_;
   EngineOptions options_;

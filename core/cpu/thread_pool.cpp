@@ -1,21 +1,40 @@
 #include "core/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <string>
+#include <system_error>
+
+#include "core/error.h"
 
 namespace moescope {
 
 ThreadPool::ThreadPool(int n_threads) {
   int n = n_threads > 0 ? n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+  } catch (const std::system_error& e) {
+    // A process or memory limit (EAGAIN): the threads that did start are stopped and joined here,
+    // since the destructor does not run for a constructor that throws.
+    const size_t started = workers_.size() + 1;
+    stop_and_join();
+    throw ResourceError("cannot start CPU thread " + std::to_string(started + 1) + " of " +
+                        std::to_string(n) + " (" + e.what() + "); ask for fewer with --threads");
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   work_ready_.notify_all();
   for (auto& w : workers_) w.join();
+  workers_.clear();
 }
 
 void ThreadPool::run_chunks() {

@@ -13,7 +13,8 @@ namespace moescope {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads);  // 0: all hardware threads
+  // 0: all hardware threads. ResourceError when a thread cannot be started (a process limit).
+  explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -24,6 +25,7 @@ class ThreadPool {
 
  private:
   void worker_loop();
+  void stop_and_join();
   void run_chunks();
 
   std::vector<std::thread> workers_;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/tokenizer/added_tokens.h"
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/byte_level.h"
@@ -15,6 +16,7 @@
 #include "core/tokenizer/hf_post_processor.h"
 #include "core/tokenizer/hf_pre_tokenizer.h"
 #include "core/tokenizer/json_fields.h"
+#include "core/tokenizer/onig_regex.h"
 #include "core/tokenizer/text_pattern.h"
 #include "core/tokenizer/tokenizer_config.h"
 #include "core/tokenizer/tokenizer_loaders.h"
@@ -178,6 +180,7 @@ void HfJsonTokenizer::encode_model_text(std::string text, bool at_text_start, Wo
 
 std::vector<int32_t> HfJsonTokenizer::encode(std::string_view text, bool add_special) const {
   if (!utf8::is_valid(text)) fail_input("text to tokenize is not valid UTF-8");
+  const RegexWorkBudget regex_budget(text.size());  // shared by every regex search made for this text
   std::vector<int32_t> ids;
   WordCache cache;
   for (TextSegment& raw : raw_matcher_->split(text)) {
@@ -212,6 +215,9 @@ std::string HfJsonTokenizer::decode(std::span<const int32_t> ids) const {
   for (const int32_t id : ids) {
     if (const std::string* token = token_of(id)) tokens.push_back(*token);
   }
+  size_t token_bytes = 0;
+  for (const std::string& token : tokens) token_bytes += token.size();
+  const RegexWorkBudget regex_budget(token_bytes);  // a Replace decoder's searches share it
   std::string text;
   if (decoder_) {
     for (const std::string& part : decoder_->decode_chain(std::move(tokens))) text += part;
@@ -244,7 +250,7 @@ std::string HfJsonTokenizer::display_text(int32_t id) const {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_hf_tokenizer_json(const std::filesystem::path& file) {
-  const std::string bytes = read_file_bytes(file, kMaxTokenizerJsonBytes);
+  const std::string bytes = read_regular_file(file, kMaxTokenizerJsonBytes);
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(bytes);

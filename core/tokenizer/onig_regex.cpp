@@ -2,6 +2,7 @@
 
 #include <oniguruma.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "core/error.h"
@@ -10,9 +11,11 @@
 namespace moescope {
 namespace {
 
-// Generous for the tokenizer patterns (linear-ish) but stops catastrophic backtracking.
-constexpr unsigned long kRetryLimitInMatch = 10'000'000;
-constexpr unsigned long kRetryLimitInSearch = 100'000'000;
+// A search's first retry limit: the tokenizer patterns need at most 16 per match on ordinary text;
+// longer scans (no match in a long run of spaces) get doubled limits.
+constexpr uint64_t kFirstSearchSteps = 16;
+
+thread_local RegexWorkBudget* open_budget = nullptr;
 
 void initialize_oniguruma() {
   static const bool initialized = [] {
@@ -42,6 +45,23 @@ struct RegionDeleter {
 
 }  // namespace
 
+RegexWorkBudget::RegexWorkBudget(size_t text_bytes) {
+  if (open_budget) {
+    total_ = open_budget->total_;
+    return;
+  }
+  total_ = kBaseSteps + kStepsPerByte * static_cast<uint64_t>(text_bytes);
+  remaining_ = total_;
+  opened_ = true;
+  open_budget = this;
+}
+
+RegexWorkBudget::~RegexWorkBudget() {
+  if (opened_) open_budget = nullptr;
+}
+
+RegexWorkBudget* RegexWorkBudget::current() { return open_budget; }
+
 CompiledRegex::CompiledRegex(std::string_view pattern, const std::string& context) : context_(context) {
   initialize_oniguruma();
   if (!utf8::is_valid(pattern)) fail_input(context + ": regex pattern is not valid UTF-8");
@@ -63,9 +83,9 @@ std::vector<std::pair<size_t, size_t>> CompiledRegex::find_all(std::string_view 
   std::unique_ptr<OnigMatchParam, MatchParamDeleter> param(onig_new_match_param());
   std::unique_ptr<OnigRegion, RegionDeleter> region(onig_region_new());
   if (!param || !region) throw std::bad_alloc();
-  onig_initialize_match_param(param.get());
-  onig_set_retry_limit_in_match_of_match_param(param.get(), kRetryLimitInMatch);
-  onig_set_retry_limit_in_search_of_match_param(param.get(), kRetryLimitInSearch);
+  // The budget open on this thread, else one for this text alone.
+  RegexWorkBudget own_budget(text.size());
+  RegexWorkBudget& budget = *RegexWorkBudget::current();
 
   const auto* str = reinterpret_cast<const OnigUChar*>(text.data());
   const auto* end = str + text.size();
@@ -73,9 +93,24 @@ std::vector<std::pair<size_t, size_t>> CompiledRegex::find_all(std::string_view 
   bool have_last_end = false;
   size_t last_match_end = 0;
   while (search_from <= text.size()) {
-    onig_region_clear(region.get());
-    const int found = onig_search_with_param(static_cast<OnigRegex>(regex_), str, end, str + search_from, end,
-                                             region.get(), ONIG_OPTION_NONE, param.get());
+    // Retried with a doubled limit while the search needs more, each try charged its whole limit.
+    int found = ONIG_MISMATCH;
+    for (uint64_t limit = kFirstSearchSteps;; limit *= 2) {
+      const uint64_t steps = std::min(limit, budget.remaining());
+      if (steps == 0) {
+        fail_input(context_ + ": the regex backtracked more than the " + std::to_string(budget.total()) +
+                   " steps allowed for this text (a pattern with nested repetition such as (a+)+ can "
+                   "take exponential time)");
+      }
+      onig_initialize_match_param(param.get());
+      onig_set_retry_limit_in_match_of_match_param(param.get(), static_cast<unsigned long>(steps));
+      onig_set_retry_limit_in_search_of_match_param(param.get(), static_cast<unsigned long>(steps));
+      onig_region_clear(region.get());
+      found = onig_search_with_param(static_cast<OnigRegex>(regex_), str, end, str + search_from, end,
+                                     region.get(), ONIG_OPTION_NONE, param.get());
+      budget.charge(steps);
+      if (found != ONIGERR_RETRY_LIMIT_IN_MATCH_OVER && found != ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER) break;
+    }
     if (found == ONIG_MISMATCH) break;
     if (found < 0) fail_input(context_ + ": regex search failed: " + onig_message(found, nullptr));
     const auto begin = static_cast<size_t>(region->beg[0]);

@@ -4,6 +4,7 @@
 #include <sentencepiece_processor.h>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/tokenizer/byte_piece.h"
 #include "core/tokenizer/display_text.h"
 #include "core/tokenizer/sentencepiece_proto_check.h"
@@ -22,7 +23,7 @@ class SentencePieceTokenizer final : public Tokenizer {
  public:
   explicit SentencePieceTokenizer(const std::filesystem::path& file) : file_(file.string()) {
     // Loaded from bytes we read ourselves, so a missing or huge file gets our own clear error.
-    const std::string bytes = read_file_bytes(file, kMaxModelBytes);
+    const std::string bytes = read_regular_file(file, kMaxModelBytes);
     check_sentencepiece_model(bytes, file_);
     const auto status = processor_.LoadFromSerializedProto(bytes);
     if (!status.ok()) fail_input(file_ + ": not a SentencePiece model: " + status.ToString());

@@ -1,15 +1,12 @@
 #include "core/tokenizer/tokenizer_config.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <system_error>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace moescope {
 namespace {
-
-constexpr size_t kMaxConfigBytes = 64u << 20;
 
 // A token is written either as its text or as {"content": text, ...} (an AddedToken).
 std::optional<std::string> token_text(const nlohmann::json& config, const char* key,
@@ -33,30 +30,16 @@ std::optional<bool> flag(const nlohmann::json& config, const char* key, const st
 
 }  // namespace
 
-std::string read_file_bytes(const std::filesystem::path& file, size_t max_bytes) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(file, error);
-  if (error) fail_input(file.string() + ": cannot read: " + error.message());
-  if (size > max_bytes) {
-    fail_input(file.string() + ": file is " + std::to_string(size) + " bytes, more than the " +
-               std::to_string(max_bytes) + " accepted");
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail_input(file.string() + ": cannot open for reading");
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (static_cast<size_t>(in.gcount()) != size) fail_input(file.string() + ": read failed");
-  return bytes;
-}
-
 TokenizerConfig read_tokenizer_config(const std::filesystem::path& dir) {
   const auto file = dir / "tokenizer_config.json";
   TokenizerConfig config;
-  if (!std::filesystem::is_regular_file(file)) return config;
+  // Absent is fine (an empty config); present but a FIFO or device is refused, not skipped.
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) return config;
   const std::string where = file.string();
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(read_file_bytes(file, kMaxConfigBytes));
+    json = nlohmann::json::parse(read_regular_file(file, kMaxConfigJsonBytes));
   } catch (const nlohmann::json::exception& e) {
     fail_input(where + ": not valid JSON: " + e.what());
   }

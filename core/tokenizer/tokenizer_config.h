@@ -19,7 +19,4 @@ struct TokenizerConfig {
 // an InputError naming it.
 TokenizerConfig read_tokenizer_config(const std::filesystem::path& dir);
 
-// The whole file as bytes; InputError naming it when it cannot be read or exceeds `max_bytes`.
-std::string read_file_bytes(const std::filesystem::path& file, size_t max_bytes);
-
 }  // namespace moescope
