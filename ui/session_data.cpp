@@ -5,6 +5,12 @@
 
 namespace moescope::ui {
 
+uint64_t mix_key(uint64_t hash, uint64_t value) { return hash ^ (value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2)); }
+
+uint64_t run_data_key(const RunData& run) {
+  return mix_key(static_cast<uint64_t>(run.summary.id + 1000), run.revision) | 1u;
+}
+
 SessionDoc::SessionDoc(std::unique_ptr<SessionSource> source) : source_(std::move(source)) {
   label_ = source_->label();
   model_ = source_->model();

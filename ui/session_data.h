@@ -71,6 +71,12 @@ struct RunData {
   uint64_t revision = 1;
 };
 
+// What a view cache (derived arrays, token layout, timeline tracks, heatmap textures) stores to
+// know it still shows `run`: equal keys mean the same data.
+uint64_t run_data_key(const RunData& run);
+// Mixes `value` into `hash` (boost's hash_combine), for caches keyed on several things.
+uint64_t mix_key(uint64_t hash, uint64_t value);
+
 // Where runs come from. Loading a run may be slow (reads the whole routing), so the document
 // calls it once per run and caches the result.
 class SessionSource {
