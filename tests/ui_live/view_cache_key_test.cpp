@@ -6,7 +6,7 @@
 // 2. a run 1 of another session opened afterwards gets another key, even with the same revision;
 // 3. reopening the same file gets another key (the file may have changed in between);
 // 4. a run reloaded after refresh() (its status changed) gets another key;
-// 5. a live run's key changes with every update.
+// 5. a live run's key changes with every update, and with every revision of one copy.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -99,6 +99,12 @@ TEST(ViewCacheKey, ALiveRunsKeyChangesWithEveryUpdate) {
     EXPECT_NE(key, last) << "revision " << revision;
     last = key;
   }
+  // The same copy changing in place: each revision its own key (also for revisions that differ
+  // only in their last bit).
+  auto run = doc.run(-1);
+  const uint64_t at_3 = run_data_key(*run);
+  run->revision = 2;
+  EXPECT_NE(run_data_key(*run), at_3);
 }
 
 }  // namespace
