@@ -1,14 +1,33 @@
 #include "ui/session_data.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 namespace moescope::ui {
+
+uint64_t mix_key(uint64_t hash, uint64_t value) { return hash ^ (value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2)); }
+
+namespace {
+
+// Process-wide, so that no two documents or loads ever draw the same number.
+uint64_t next_serial() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
+}  // namespace
+
+uint64_t run_data_key(const RunData& run) {
+  // No "| 1" to keep keys non-zero: it would merge keys differing in the last bit (revisions 2, 3).
+  return mix_key(mix_key(run.copy_serial, static_cast<uint64_t>(run.summary.id + 1000)), run.revision);
+}
 
 SessionDoc::SessionDoc(std::unique_ptr<SessionSource> source) : source_(std::move(source)) {
   label_ = source_->label();
   model_ = source_->model();
   runs_ = source_->runs();
+  version_ = next_serial();
 }
 
 std::shared_ptr<RunData> SessionDoc::run(int64_t run_id) {
@@ -16,6 +35,7 @@ std::shared_ptr<RunData> SessionDoc::run(int64_t run_id) {
   const bool known = std::any_of(runs_.begin(), runs_.end(), [&](const RunSummary& r) { return r.id == run_id; });
   if (!known) return nullptr;
   auto data = source_->load_run(run_id);
+  if (data) data->copy_serial = next_serial();
   loaded_[run_id] = data;
   return data;
 }
@@ -35,10 +55,12 @@ void SessionDoc::refresh() {
     if (!in_fresh && loaded_.count(old.id)) fresh.push_back(old);
   }
   runs_ = std::move(fresh);
+  version_ = next_serial();
 }
 
 void SessionDoc::put_live_run(std::shared_ptr<RunData> run) {
   const int64_t id = run->summary.id;
+  run->copy_serial = next_serial();
   loaded_[id] = run;
   auto it = std::find_if(runs_.begin(), runs_.end(), [&](const RunSummary& r) { return r.id == id; });
   if (it == runs_.end()) {
@@ -46,6 +68,7 @@ void SessionDoc::put_live_run(std::shared_ptr<RunData> run) {
   } else {
     *it = run->summary;
   }
+  version_ = next_serial();
 }
 
 std::vector<std::string> SessionDoc::tags() const {

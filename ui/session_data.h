@@ -69,7 +69,17 @@ struct RunData {
   // Bumped on every change (a live run streaming in), so derived caches and textures know when
   // to rebuild. A loaded run never changes.
   uint64_t revision = 1;
+  // Which copy of the run this is, unique in the process: SessionDoc stamps it when it loads or
+  // receives the run, so run 1 of two sessions, or a run reloaded after refresh(), never share
+  // a cache key. 0 until stamped.
+  uint64_t copy_serial = 0;
 };
+
+// What a view cache (derived arrays, token layout, timeline tracks, heatmap textures) stores to
+// know it still shows `run`: equal keys mean the same data (the same copy_serial and revision).
+uint64_t run_data_key(const RunData& run);
+// Mixes `value` into `hash` (boost's hash_combine), for caches keyed on several things.
+uint64_t mix_key(uint64_t hash, uint64_t value);
 
 // Where runs come from. Loading a run may be slow (reads the whole routing), so the document
 // calls it once per run and caches the result.
@@ -97,6 +107,9 @@ class SessionDoc {
   // A run produced in this process (live), shown before the session has it.
   void put_live_run(std::shared_ptr<RunData> run);
   std::vector<std::string> tags() const;  // distinct tags, sorted
+  // Unique in the process, new on every open and on every change of the run list (refresh, a
+  // live run), for caches that span runs (the compare view's pooled loads).
+  uint64_t version() const { return version_; }
 
  private:
   std::unique_ptr<SessionSource> source_;
@@ -104,6 +117,7 @@ class SessionDoc {
   ModelCard model_;
   std::vector<RunSummary> runs_;
   std::map<int64_t, std::shared_ptr<RunData>> loaded_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace moescope::ui

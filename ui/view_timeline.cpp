@@ -301,7 +301,7 @@ void draw_timeline_view(AppState& app) {
     return;
   }
   TimelineState& s = app.timeline;
-  const uint64_t key = (run->revision << 20) ^ static_cast<uint64_t>(run->summary.id + 17);
+  const uint64_t key = run_data_key(*run);
   if (s.key != key) {
     prepare_tracks(*run, s);
     s.key = key;

@@ -131,8 +131,7 @@ void draw_token_text(AppState& app, const RunData& run, const RunCache& cache, f
   const float wrap = ImGui::GetContentRegionAvail().x;
   const float pad = 3.0f * app.ui_scale;
   const float line_h = ImGui::GetTextLineHeight() + 2 * pad + 3;
-  const uint64_t key = (run.revision * 1000003u + static_cast<uint64_t>(run.summary.id + 7)) * 31u +
-                       static_cast<uint64_t>(wrap) * 7u + static_cast<uint64_t>(line_h * 16);
+  const uint64_t key = mix_key(mix_key(run_data_key(run), static_cast<uint64_t>(wrap)), static_cast<uint64_t>(line_h * 16));
   if (app.token_layout.key != key) {
     app.token_layout = layout_tokens(run.token_text, wrap, line_h, pad,
                                      [](const std::string& s) { return ImGui::CalcTextSize(s.c_str()).x; });
