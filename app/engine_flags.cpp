@@ -16,4 +16,14 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused) {
                "CUDA prefill attention through the fused flash-style kernel (not yet the default)");
 }
 
+void add_fast_kernels_flag(CLI::App& cmd, bool& fast) {
+  cmd.add_flag("--fast-kernels", fast,
+               "CUDA: vectorised RMSNorm, streaming MLA decode projections, one-pass router logits (not yet the default)");
+}
+
+void add_device_capture_flag(CLI::App& cmd, bool& capture) {
+  cmd.add_flag("--device-capture", capture,
+               "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (not yet the default)");
+}
+
 }  // namespace moescope

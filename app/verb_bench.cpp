@@ -33,6 +33,8 @@ struct BenchArgs {
   int repeats = 5;
   int warmup = 2;
   bool fused_attention = false;
+  bool fast_kernels = false;
+  bool device_capture = false;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -244,6 +246,8 @@ void run_bench(const BenchArgs& args) {
   options.backend = Backend::cuda;
   options.instrumentation = InstrumentLevel::full;
   options.fused_attention = args.fused_attention;
+  options.fast_kernels = args.fast_kernels;
+  options.device_capture = args.device_capture;
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -265,6 +269,8 @@ void run_bench(const BenchArgs& args) {
   }
   const ModelConfig& c = engine->config();
   std::printf("model: %s, weights %.2f GB on the GPU\n", label.c_str(), static_cast<double>(cuda_weight_bytes(c)) / 1e9);
+  std::printf("options: fused-attention %s, fast-kernels %s, device-capture %s\n", args.fused_attention ? "on" : "off",
+              args.fast_kernels ? "on" : "off", args.device_capture ? "on" : "off");
 
   SinkObserver sink;
   std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s", "floor");
@@ -301,6 +307,8 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--repeats", args->repeats, "Timed prefill repeats (median)")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str();
   add_fused_attention_flag(*cmd, args->fused_attention);
+  add_fast_kernels_flag(*cmd, args->fast_kernels);
+  add_device_capture_flag(*cmd, args->device_capture);
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -22,6 +22,8 @@ struct ForwardArgs {
   std::string out;
   int64_t gpu_memory_cap = 0;
   bool fused_attention = false;
+  bool fast_kernels = false;
+  bool device_capture = false;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {
@@ -62,6 +64,8 @@ void run_forward(const ForwardArgs& args) {
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
   options.fused_attention = args.fused_attention;
+  options.fast_kernels = args.fast_kernels;
+  options.device_capture = args.device_capture;
   options.max_context = static_cast<int64_t>(ids.size());
   auto engine = create_engine(*model, options);
   RoutingToTensors routing;
@@ -90,6 +94,8 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   add_fused_attention_flag(*cmd, args->fused_attention);
+  add_fast_kernels_flag(*cmd, args->fast_kernels);
+  add_device_capture_flag(*cmd, args->device_capture);
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->callback([args] { run_forward(*args); });
 }

@@ -35,6 +35,14 @@ struct EngineOptions {
   // CUDA prefill attention through the fused flash-style kernel instead of two cuBLAS products
   // around a softmax kernel. Off by default until it has been checked and timed on a GPU.
   bool fused_attention = false;
+  // CUDA kernels not yet the default (each until a GPU run shows it right and faster): RMSNorm with
+  // one round of 16-byte loads, absorbed-MLA decode projections that stream kv_b from many blocks,
+  // and the decode router logits in one block-per-expert pass.
+  bool fast_kernels = false;
+  // CUDA decode graph instrumentation on the device: routing written straight into per-layer slots
+  // and phase marks as GPU-clock stamps, both copied to the host once per step (instead of copies
+  // per MoE layer and an event pair per phase). Not yet the default.
+  bool device_capture = false;
   int device = 0;
 };
 

@@ -99,9 +99,11 @@ void launch_causal_softmax(const float* S, bf16* P, int heads, int T, int Lk, in
 }
 
 void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream) {
-  const size_t smem = static_cast<size_t>(a.dk + a.chunk) * sizeof(float);
-  decode_partial_kernel<<<dim3(a.n_splits, a.heads, a.T), 128, smem, stream>>>(a);
-  CUDA_CHECK_LAUNCH();
+  if (!a.vectorised || !launch_decode_partial_vectorised(a, stream)) {
+    const size_t smem = static_cast<size_t>(a.dk + a.chunk) * sizeof(float);
+    decode_partial_kernel<<<dim3(a.n_splits, a.heads, a.T), 128, smem, stream>>>(a);
+    CUDA_CHECK_LAUNCH();
+  }
   decode_merge_kernel<<<dim3(a.heads, a.T), 128, 0, stream>>>(a);
   CUDA_CHECK_LAUNCH();
 }

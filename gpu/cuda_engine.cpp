@@ -116,7 +116,9 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
   if (ep_) upload_ep_placement();
   decode_ws_ = make_workspace(c, budget.decode_workspace);
-  ensure_routing_host(decode_host_, kMaxDecodeTokens);
+  ensure_routing_host(decode_host_, kMaxDecodeTokens, options.device_capture);
+  // Clock stamps of one decode step: at most two per phase mark (layers x at most 8 phases).
+  if (options.device_capture) graph_rec_.reserve_clock(static_cast<int32_t>(2 * (c.num_layers * 8 + 4) + 1));
   reset();
 }
 
@@ -165,7 +167,7 @@ Workspace& CudaEngine::prefill_workspace(int64_t T, int64_t Lk) {
   return *prefill_ws_;
 }
 
-void CudaEngine::ensure_routing_host(RoutingHost& host, int64_t tokens) {
+void CudaEngine::ensure_routing_host(RoutingHost& host, int64_t tokens, bool on_device) {
   if (host.tokens >= tokens) return;
   const size_t rows = moe_layers_.size() * static_cast<size_t>(tokens);
   const size_t E = static_cast<size_t>(config_.n_routed_experts), k = static_cast<size_t>(config_.top_k);
@@ -174,6 +176,13 @@ void CudaEngine::ensure_routing_host(RoutingHost& host, int64_t tokens) {
   host.ids = PinnedBuffer(rows * k * sizeof(int32_t));
   host.weights = PinnedBuffer(rows * k * sizeof(float));
   host.dropped = PinnedBuffer(rows * k);
+  if (on_device) {
+    host.d_logits = DeviceBuffer(rows * E * sizeof(float));
+    host.d_scores = DeviceBuffer(rows * E * sizeof(float));
+    host.d_ids = DeviceBuffer(rows * k * sizeof(int32_t));
+    host.d_weights = DeviceBuffer(rows * k * sizeof(float));
+    host.d_dropped = DeviceBuffer(rows * k);
+  }
   host.tokens = tokens;
 }
 
@@ -226,10 +235,11 @@ void CudaEngine::forward(std::span<const int32_t> tokens, bool all_logits, std::
       cudaGraph_t graph = nullptr;
       CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed));
       try {
-        graph_rec_.start(stream_, plan.full, false);
+        graph_rec_.start(stream_, plan.full, false, options_.device_capture);
         StepPlan capture = plan;
         capture.all_logits = false;
         run_step(capture, ws, host, graph_rec_);
+        graph_rec_.finish();
       } catch (...) {
         cudaStreamEndCapture(stream_, &graph);
         if (graph) cudaGraphDestroy(graph);

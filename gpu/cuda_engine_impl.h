@@ -32,6 +32,20 @@ struct RoutingHost {
   PinnedBuffer ids;             // (moe layers, tokens, k) int32
   PinnedBuffer weights;         // (moe layers, tokens, k) fp32
   PinnedBuffer dropped;         // (moe layers, tokens, k) uint8
+  // --device-capture (decode only): the same five arrays on the GPU, written by the routing kernels
+  // inside the decode graph and copied to the pinned ones once at the end of the step.
+  DeviceBuffer d_logits, d_scores, d_ids, d_weights, d_dropped;
+};
+
+// Where one MoE layer's routing is written: the workspace's own buffers, or that layer's rows of
+// RoutingHost's device arrays when they are captured on the device.
+struct RoutingSlots {
+  float* logits = nullptr;     // (T, E)
+  float* scores = nullptr;     // (T, E)
+  int32_t* ids = nullptr;      // (T, k)
+  float* weights = nullptr;    // (T, k)
+  uint8_t* dropped = nullptr;  // (T*k)
+  bool on_device = false;      // copied with the step's one copy, not per layer
 };
 
 class CudaEngine final : public Engine {
@@ -68,12 +82,18 @@ class CudaEngine final : public Engine {
                          int dk, int dv, int group);
   void swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down);
   void moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec, int layer, int moe_index);
-  EpExchange ep_exchange(const Workspace& ws, int T) const;
+  EpExchange ep_exchange(const Workspace& ws, const int32_t* ids, int T) const;
+  RoutingSlots routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const;
+  void copy_routing_capture(const StepPlan& plan, RoutingHost& host);
+  // launch_rmsnorm, through the vectorised kernel when options_.fast_kernels and it takes the shape.
+  void rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf16* out, int64_t ldo, int rows,
+               const int* row_offset, bf16* out_lo = nullptr);
 
   // cuda_engine.cpp
   void upload_ep_placement();
   Workspace& prefill_workspace(int64_t T, int64_t Lk);
-  void ensure_routing_host(RoutingHost& host, int64_t tokens);
+  // `on_device`: also the device arrays of --device-capture.
+  void ensure_routing_host(RoutingHost& host, int64_t tokens, bool on_device = false);
   void deliver(const StepPlan& plan, const StepInfo& step, const RoutingHost& host, const PhaseRecorder& rec,
                std::span<const float> logits);
 

@@ -31,6 +31,12 @@ void launch_embed(const int32_t* tokens, int T, const bf16* embed, int hidden, f
 void launch_rmsnorm(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
                     int rows, const int* row_offset, cudaStream_t stream, bf16* out_lo = nullptr);
 
+// --fast-kernels RMSNorm (gpu/rmsnorm_vectorised.cu): launch_rmsnorm's contract with one round of
+// 16-byte loads per thread. Returns false, launching nothing, for widths or alignments it does not
+// take (n % 4, n <= 8192, x/w 16-byte and out/out_lo 8-byte aligned); the caller then takes launch_rmsnorm.
+bool launch_rmsnorm_vectorised(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
+                               int rows, const int* row_offset, cudaStream_t stream, bf16* out_lo = nullptr);
+
 // GQA: qkv (T, (H + 2*kvH)*d) fp32 -> optional per-head RMSNorm of q, k (Qwen3), rotate-half RoPE,
 // q (T, H, d) bf16; k and v into the caches (ctx, kvH, d) at the step's positions.
 void launch_gqa_prepare(const float* qkv, int T, int H, int kvH, int d, const float* q_norm,
@@ -50,6 +56,13 @@ void launch_mla_absorb(const bf16* q, const bf16* kv_b, int T, int H, int nope, 
 // MLA decode: out (T, H*dv) = W_UV(h) o_lat(t, h) with o_lat (T, H, kv_lora).
 void launch_mla_uv(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora, bf16* out,
                    cudaStream_t stream);
+// --fast-kernels versions of the two above (gpu/mla_decode_streaming.cu), T <= kMaxDecodeTokens: the
+// same results, kv_b streamed by many blocks. Return false, launching nothing, for shapes they do
+// not take (absorb: kv_lora % 4, nope <= 512; uv: kv_lora % 8); the caller then takes the plain ones.
+bool launch_mla_absorb_streaming(const bf16* q, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora,
+                                 int rope_dim, bf16* q_abs, cudaStream_t stream);
+bool launch_mla_uv_streaming(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora,
+                             bf16* out, cudaStream_t stream);
 // MLA prefill: k (Lk, H, nope+rope) = [kv(:, h, :nope) | latent_cache(:, kv_lora:)], kv (Lk, H*(nope+dv)).
 void launch_mla_expand_k(const bf16* kv, const bf16* latent_cache, int Lk, int H, int nope, int dv, int rope_dim,
                          int kv_lora, bf16* k, cudaStream_t stream);
@@ -110,8 +123,12 @@ struct DecodeAttention {
   float* part_ml = nullptr;  // (T, H, n_splits, 2)
   bf16* out = nullptr;       // (T, H, dv) at out + t*out_stride_t + h*dv
   int64_t out_stride_t = 0;
+  bool vectorised = false;   // --fast-kernels: the partial pass with 16-byte loads where it fits
 };
 void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream);
+// The partial pass alone with 16-byte loads (gpu/decode_attention_vectorised.cu). Returns false,
+// launching nothing, for shapes it does not take (dk, dv, strides % 8, dv <= 1024, 16-byte aligned k/v).
+bool launch_decode_partial_vectorised(const DecodeAttention& a, cudaStream_t stream);
 
 // Router: logits (T, E) fp32 -> scores (T, E), topk ids (T, k) best first, final weights (T, k).
 struct RouteParams {
@@ -126,6 +143,9 @@ struct RouteParams {
   float* scores = nullptr;
   int32_t* ids = nullptr;
   float* weights = nullptr;
+  // Threads per token's block, a multiple of 32: --fast-kernels decode takes one warp, whose
+  // barriers cost nothing next to eight warps' (the top-k runs k block-wide argmax rounds).
+  int threads = 256;
 };
 void launch_route(const RouteParams& p, cudaStream_t stream);
 
@@ -148,6 +168,10 @@ void launch_combine(const bf16* y, const int32_t* slot_of, const float* weights,
 enum class GemvOut { store_f32, add_f32, store_bf16 };
 void launch_gemv(const bf16* W, int rows, int cols, const bf16* x, int64_t ldx, int T, void* out, int64_t ldo,
                  GemvOut mode, cudaStream_t stream);
+// --fast-kernels router logits (gpu/router_gemv.cu): logits (T, E) fp32 = W (xb + xlo), W (E, hidden),
+// xb and xlo (T, hidden) rows of ldx, T <= kMaxDecodeTokens, hidden % 8 == 0.
+void launch_router_gemv(const bf16* W, int E, int hidden, const bf16* xb, const bf16* xlo, int64_t ldx, int T,
+                        float* logits, cudaStream_t stream);
 // act (A, I) = silu(W_e[:I] x) * (W_e[I:] x) for assignment a = t*k + j, e = ids[a] (or 0 when ids is
 // null), W_e = W + e*expert_stride, W_e (2I, hidden).
 void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, int T, int k, const bf16* x,
@@ -157,6 +181,9 @@ void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids
 void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
                               const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
                               cudaStream_t stream);
+
+// *slot = the GPU's %globaltimer (ns) when the kernel runs (gpu/clock_stamp.cu).
+void launch_clock_stamp(uint64_t* slot, cudaStream_t stream);
 
 // Synthetic weights: out[i] = offset + scale * uniform(-1, 1), reproducible from `seed`.
 void launch_fill_uniform_bf16(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);

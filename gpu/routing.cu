@@ -217,7 +217,9 @@ __global__ void combine_kernel(const bf16* y, const int32_t* slot_of, const floa
 void launch_route(const RouteParams& p, cudaStream_t stream) {
   if (p.k > 64 || p.n_group > 64) throw ResourceError("CUDA engine: top_k and n_group above 64 are not supported");
   const size_t smem = static_cast<size_t>(2 * p.E) * sizeof(float);
-  route_kernel<<<p.T, 256, smem, stream>>>(p);
+  if (p.threads < 32 || p.threads > 1024 || p.threads % 32 != 0)
+    throw ResourceError("CUDA engine: route kernel block of " + std::to_string(p.threads) + " threads");
+  route_kernel<<<p.T, p.threads, smem, stream>>>(p);
   CUDA_CHECK_LAUNCH();
 }
 

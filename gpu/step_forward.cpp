@@ -15,7 +15,6 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
   const ModelConfig& c = config_;
   const int T = plan.T;
   const int hidden = static_cast<int>(c.hidden_size);
-  const float eps = static_cast<float>(c.rms_norm_eps);
 
   rec.begin(-1, Phase::embed);
   launch_embed(ws.tokens, T, model_.embed.data, hidden, ws.h, stream_);
@@ -25,7 +24,7 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
   for (int l = 0; l < static_cast<int>(c.num_layers); ++l) {
     const DeviceLayer& L = model_.layers[static_cast<size_t>(l)];
     rec.begin(l, Phase::attention);
-    launch_rmsnorm(ws.h, hidden, L.input_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_);
+    rmsnorm(ws.h, hidden, L.input_norm, hidden, ws.xb, hidden, T, nullptr);
     if (c.use_mla) {
       attention_mla(plan, ws, l);
     } else {
@@ -33,8 +32,7 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
     }
     rec.end();
 
-    launch_rmsnorm(ws.h, hidden, L.post_attn_norm, hidden, eps, ws.xb, hidden, T, nullptr, stream_,
-                   L.is_moe ? ws.xlo : nullptr);
+    rmsnorm(ws.h, hidden, L.post_attn_norm, hidden, ws.xb, hidden, T, nullptr, L.is_moe ? ws.xlo : nullptr);
     if (L.is_moe) {
       moe(plan, ws, host, rec, l, moe_index++);
     } else {
@@ -47,8 +45,8 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
   rec.begin(-1, Phase::lm_head);
   const int rows = plan.all_logits ? T : 1;
   const int first = T - rows;
-  launch_rmsnorm(ws.h + static_cast<int64_t>(first) * hidden, hidden, model_.final_norm, hidden, eps, ws.xb, hidden,
-                 rows, nullptr, stream_);
+  rmsnorm(ws.h + static_cast<int64_t>(first) * hidden, hidden, model_.final_norm, hidden, ws.xb, hidden, rows,
+          nullptr);
   const int vocab = static_cast<int>(c.vocab_size);
   if (plan.gemv) {
     launch_gemv(model_.lm_head.data, vocab, hidden, ws.xb, hidden, rows, ws.logits, vocab, GemvOut::store_f32, stream_);
@@ -56,6 +54,43 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
     gemm_nt(blas_, rows, vocab, hidden, ws.xb, hidden, model_.lm_head.data, hidden, ws.logits, OutType::f32, vocab);
   }
   rec.end();
+  if (routing_slots(plan, ws, host, 0).on_device) copy_routing_capture(plan, host);
+}
+
+void CudaEngine::rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf16* out, int64_t ldo, int rows,
+                         const int* row_offset, bf16* out_lo) {
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  if (options_.fast_kernels &&
+      launch_rmsnorm_vectorised(x, ldx, w, n, eps, out, ldo, rows, row_offset, stream_, out_lo))
+    return;
+  launch_rmsnorm(x, ldx, w, n, eps, out, ldo, rows, row_offset, stream_, out_lo);
+}
+
+RoutingSlots CudaEngine::routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const {
+  if (plan.gemv && plan.record && host.d_ids.bytes() > 0) {
+    const size_t row0 = static_cast<size_t>(moe_index) * static_cast<size_t>(host.tokens);
+    const size_t E = static_cast<size_t>(config_.n_routed_experts), k = static_cast<size_t>(config_.top_k);
+    return {host.d_logits.as<float>() + row0 * E, host.d_scores.as<float>() + row0 * E,
+            host.d_ids.as<int32_t>() + row0 * k,  host.d_weights.as<float>() + row0 * k,
+            host.d_dropped.as<uint8_t>() + row0 * k, true};
+  }
+  return {ws.router_logits, ws.scores, ws.ids, ws.weights, ws.dropped, false};
+}
+
+// The step's routing, every MoE layer at once: one copy per array instead of per layer and array.
+void CudaEngine::copy_routing_capture(const StepPlan& plan, RoutingHost& host) {
+  const size_t rows = moe_layers_.size() * static_cast<size_t>(host.tokens);
+  const size_t E = static_cast<size_t>(config_.n_routed_experts), k = static_cast<size_t>(config_.top_k);
+  auto copy = [&](const PinnedBuffer& dst, const DeviceBuffer& src, size_t bytes) {
+    CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToHost, stream_));
+  };
+  if (plan.full) {
+    copy(host.logits, host.d_logits, rows * E * sizeof(float));
+    copy(host.scores, host.d_scores, rows * E * sizeof(float));
+  }
+  copy(host.ids, host.d_ids, rows * k * sizeof(int32_t));
+  copy(host.weights, host.d_weights, rows * k * sizeof(float));
+  if (plan.capacity > 0) copy(host.dropped, host.d_dropped, rows * k);
 }
 
 void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
@@ -95,6 +130,7 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
     a.part_ml = ws.part_ml;
     a.out = ws.attn;
     a.out_stride_t = static_cast<int64_t>(H) * d;
+    a.vectorised = options_.fast_kernels;
     launch_decode_attention(a, stream_);
   } else {
     prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * d, k_cache, static_cast<int64_t>(kvH) * d, d, v_cache,
@@ -116,7 +152,6 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   const int rope_dim = static_cast<int>(c.qk_rope_head_dim), dv = static_cast<int>(c.v_head_dim);
   const int kv_lora = static_cast<int>(c.kv_lora_rank), q_lora = static_cast<int>(c.q_lora_rank);
   const int qk = nope + rope_dim, latent_w = kv_lora + rope_dim;
-  const float eps = static_cast<float>(c.rms_norm_eps);
   const int rows = static_cast<int>(L.in_proj.rows);
   const int q_part = q_lora > 0 ? q_lora : H * qk;
 
@@ -129,7 +164,7 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   const float* q_src = ws.proj;
   int64_t ldq = rows;
   if (q_lora > 0) {
-    launch_rmsnorm(ws.proj, rows, L.q_a_norm, q_lora, eps, ws.qa, q_lora, T, nullptr, stream_);
+    rmsnorm(ws.proj, rows, L.q_a_norm, q_lora, ws.qa, q_lora, T, nullptr);
     if (plan.gemv) {
       launch_gemv(L.q_b.data, H * qk, q_lora, ws.qa, q_lora, T, ws.qf, H * qk, GemvOut::store_f32, stream_);
     } else {
@@ -140,13 +175,15 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   }
   bf16* latent = kv_.latent[static_cast<size_t>(layer)];
   // The normed latent goes straight into the cache rows of this step's positions.
-  launch_rmsnorm(ws.proj + q_part, rows, L.kv_a_norm, kv_lora, eps, latent, latent_w, T, pos_.as<int>(), stream_);
+  rmsnorm(ws.proj + q_part, rows, L.kv_a_norm, kv_lora, latent, latent_w, T, pos_.as<int>());
   launch_mla_rope(q_src, ldq, ws.proj + q_part + kv_lora, rows, T, H, nope, rope_dim, rope_, pos_.as<int>(), ws.q, latent,
                   kv_lora, stream_);
 
   if (plan.gemv) {
     // Absorbed MLA: attend over the compressed latent cache directly (one shared "kv head").
-    launch_mla_absorb(ws.q, L.kv_b.data, T, H, nope, dv, kv_lora, rope_dim, ws.q_abs, stream_);
+    if (!options_.fast_kernels ||
+        !launch_mla_absorb_streaming(ws.q, L.kv_b.data, T, H, nope, dv, kv_lora, rope_dim, ws.q_abs, stream_))
+      launch_mla_absorb(ws.q, L.kv_b.data, T, H, nope, dv, kv_lora, rope_dim, ws.q_abs, stream_);
     DecodeAttention a;
     a.q = ws.q_abs;
     a.q_stride_t = static_cast<int64_t>(H) * latent_w;
@@ -169,8 +206,11 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
     a.part_ml = ws.part_ml;
     a.out = ws.o_lat;
     a.out_stride_t = static_cast<int64_t>(H) * kv_lora;
+    a.vectorised = options_.fast_kernels;
     launch_decode_attention(a, stream_);
-    launch_mla_uv(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_);
+    if (!options_.fast_kernels ||
+        !launch_mla_uv_streaming(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_))
+      launch_mla_uv(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_);
   } else {
     // Prefill: expand every cached latent to per-head keys and values, then plain attention.
     const int64_t Lk = plan.p0 + T;
@@ -257,20 +297,23 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k);
   const int I = static_cast<int>(c.moe_intermediate_size);
   const int A = T * k;
+  const RoutingSlots slots = routing_slots(plan, ws, host, moe_index);
   // Emulated expert parallelism: this step's exchange between rank buffers (gpu/ep_exchange.cu).
-  const std::optional<EpExchange> exchange = ep_ ? std::make_optional(ep_exchange(ws, T)) : std::nullopt;
+  const std::optional<EpExchange> exchange = ep_ ? std::make_optional(ep_exchange(ws, slots.ids, T)) : std::nullopt;
 
   rec.begin(layer, Phase::router);
   // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
-  if (plan.gemv) {
-    launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, ws.router_logits, E, GemvOut::store_f32, stream_);
-    launch_gemv(L.router.data, E, hidden, ws.xlo, hidden, T, ws.router_logits, E, GemvOut::add_f32, stream_);
+  if (plan.gemv && options_.fast_kernels) {
+    launch_router_gemv(L.router.data, E, hidden, ws.xb, ws.xlo, hidden, T, slots.logits, stream_);
+  } else if (plan.gemv) {
+    launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, slots.logits, E, GemvOut::store_f32, stream_);
+    launch_gemv(L.router.data, E, hidden, ws.xlo, hidden, T, slots.logits, E, GemvOut::add_f32, stream_);
   } else {
-    gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, ws.router_logits, OutType::f32, E);
-    gemm_nt(blas_, T, E, hidden, ws.xlo, hidden, L.router.data, hidden, ws.router_logits, OutType::f32, E, 1.0f, 1.0f);
+    gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, slots.logits, OutType::f32, E);
+    gemm_nt(blas_, T, E, hidden, ws.xlo, hidden, L.router.data, hidden, slots.logits, OutType::f32, E, 1.0f, 1.0f);
   }
   RouteParams rp;
-  rp.logits = ws.router_logits;
+  rp.logits = slots.logits;
   rp.T = T;
   rp.E = E;
   rp.k = k;
@@ -283,34 +326,35 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   rp.norm_topk = c.norm_topk_prob && k > 1;
   const bool scale = c.family == Family::deepseek_v2 ? !rp.norm_topk : true;
   rp.scaling = scale ? static_cast<float>(c.routed_scaling_factor) : 1.0f;
-  rp.scores = ws.scores;
-  rp.ids = ws.ids;
-  rp.weights = ws.weights;
+  rp.scores = slots.scores;
+  rp.ids = slots.ids;
+  rp.weights = slots.weights;
+  if (plan.gemv && options_.fast_kernels) rp.threads = 32;
   launch_route(rp, stream_);
   rec.end();
 
   rec.begin(layer, Phase::dispatch);
   const bool capped = plan.capacity > 0;
   if (!plan.gemv || capped) {
-    launch_dispatch_ranks(ws.ids, A, E, plan.capacity, ws.rank, ws.counts, ws.dropped, ws.offsets, stream_);
+    launch_dispatch_ranks(slots.ids, A, E, plan.capacity, ws.rank, ws.counts, slots.dropped, ws.offsets, stream_);
   }
   if (!plan.gemv) {
     CUDA_CHECK(cudaMemcpyAsync(offsets_host_.data(), ws.offsets, static_cast<size_t>(E + 1) * sizeof(int32_t),
                                cudaMemcpyDeviceToHost, stream_));
   }
-  if (plan.record) {
+  if (plan.record && !slots.on_device) {
     const size_t row0 = static_cast<size_t>(moe_index) * static_cast<size_t>(host.tokens);
     auto copy = [&](void* dst_base, size_t elem, size_t row_elems, const void* src) {
       CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(dst_base) + row0 * row_elems * elem, src,
                                  static_cast<size_t>(T) * row_elems * elem, cudaMemcpyDeviceToHost, stream_));
     };
     if (plan.full) {
-      copy(host.logits.data(), sizeof(float), E, ws.router_logits);
-      copy(host.scores.data(), sizeof(float), E, ws.scores);
+      copy(host.logits.data(), sizeof(float), E, slots.logits);
+      copy(host.scores.data(), sizeof(float), E, slots.scores);
     }
-    copy(host.ids.data(), sizeof(int32_t), k, ws.ids);
-    copy(host.weights.data(), sizeof(float), k, ws.weights);
-    if (capped) copy(host.dropped.data(), 1, k, ws.dropped);
+    copy(host.ids.data(), sizeof(int32_t), k, slots.ids);
+    copy(host.weights.data(), sizeof(float), k, slots.weights);
+    if (capped) copy(host.dropped.data(), 1, k, slots.dropped);
   }
   // Prefill: the GEMM shapes need the per-expert counts on the host.
   int pad = 0;
@@ -322,7 +366,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     // Padding every expert to the busiest one's count turns E small GEMMs into one batched GEMM;
     // worth it while the padding at most doubles the rows (balanced routing).
     if (busiest > 0 && busiest * E <= 2LL * off[E]) pad = static_cast<int>(busiest);
-    launch_gather(ws.ids, ws.rank, ws.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
+    launch_gather(slots.ids, ws.rank, slots.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
   }
   if (exchange) launch_ep_gather(*exchange, stream_);
   rec.end();
@@ -335,9 +379,9 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
   rec.begin(layer, Phase::experts);
   if (plan.gemv) {
-    launch_swiglu_gemv(L.experts_gate_up, gu_stride, ws.ids, T, k, ws.xb, hidden, I, hidden, ws.act, stream_);
+    launch_swiglu_gemv(L.experts_gate_up, gu_stride, slots.ids, T, k, ws.xb, hidden, I, hidden, ws.act, stream_);
     // The weighted combine is fused into the down projection on this path.
-    launch_down_combine_gemv(L.experts_down, down_stride, ws.ids, ws.weights, capped ? ws.dropped : nullptr, T, k,
+    launch_down_combine_gemv(L.experts_down, down_stride, slots.ids, slots.weights, capped ? slots.dropped : nullptr, T, k,
                              ws.act, I, hidden, ws.h, stream_);
   } else if (pad > 0) {
     gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden, L.experts_gate_up,
@@ -364,7 +408,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
 
   if (!plan.gemv) {
     rec.begin(layer, Phase::combine);
-    launch_combine(ws.ys, ws.slot_of, ws.weights, T, k, hidden, ws.h, stream_);
+    launch_combine(ws.ys, ws.slot_of, slots.weights, T, k, hidden, ws.h, stream_);
     rec.end();
   }
 
@@ -381,9 +425,9 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   }
 }
 
-EpExchange CudaEngine::ep_exchange(const Workspace& ws, int T) const {
+EpExchange CudaEngine::ep_exchange(const Workspace& ws, const int32_t* ids, int T) const {
   EpExchange x;
-  x.ids = ws.ids;
+  x.ids = ids;
   x.copy_offsets = ep_copy_offsets_.as<int32_t>();
   x.copy_ranks = ep_copy_ranks_.as<int32_t>();
   x.x = ws.xb;

@@ -1,39 +1,55 @@
 #!/usr/bin/env bash
-# The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the three synthetic
-# shapes (unfused, then fused prefill attention), GPU tests (golden models, router, observer,
-# errors, fused attention), then compute-sanitizer memcheck on golden runs (MEMCHECK_SECONDS,
-# default 300). Logs go to $OUT (default /tmp/moescope-gpu-check).
+# The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the synthetic
+# shapes with the default path and with the new one (--fast-kernels --device-capture) side by
+# side, the full Mixtral-8x7B (32 layers), GPU tests (golden models, router, observer, errors, fused
+# attention, the new kernels), compute-sanitizer memcheck on golden runs, and with NCU_SECONDS > 0
+# Nsight Compute kernel tables of the new decode path. Ends with one table: decode and prefill-2048
+# ms with instrumentation off and full, overhead, floor fraction, and the golden errors. Logs go to
+# $OUT (default /tmp/moescope-gpu-check). Time bounds: BENCH_SECONDS each bench run (default 200),
+# TESTS_SECONDS the test binary (900), MEMCHECK_SECONDS memcheck (300), NCU_SECONDS each ncu run (0).
 #
-# Two ways to get binaries:
+# Three ways to get binaries:
 #   tools/gpu_check.sh build [all|tests|bench]    configure + build here (needs the Debian dev packages)
-#   tools/gpu_check.sh carried [all|tests|bench]  use binaries staged by `tools/gpu_check.sh stage` on a
-#                                                 build machine (for GPU machines without the dev packages)
-#   tools/gpu_check.sh stage                      copy build-gpu binaries + their non-system libraries
-#                                                 into .devshared/ (run on the build machine)
-# The build tree's absolute paths are compiled into the tests, so a carried run links the checkout
-# to /work/main when it lives elsewhere.
+#   tools/gpu_check.sh carried [all|tests|bench]  use binaries staged by `stage` on a build machine (for
+#                                                 GPU machines without the dev packages)
+#   tools/gpu_check.sh stage [dir]                copy build-gpu binaries + their non-system libraries,
+#                                                 compressed, into dir (default .devshared; run on the
+#                                                 build machine)
+# A carried run takes its payload from the folder this script sits in when that folder holds one
+# (a copy of the script beside its payload in any checkout), else from <checkout>/.devshared. The
+# build tree's absolute paths are compiled into the tests, so a carried run links the build's
+# checkout path (recorded by `stage`) to the checkout it runs in when they differ.
 set -uo pipefail
 mode=${1:-build}
 what=${2:-all}
-root=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -e "$here/payload.tar.xz" ] && [ "$mode" = carried ]; then
+  root=$(cd "$here/.." && pwd)
+  payload=$here
+else
+  root=$(cd "$here/.." && pwd)
+  payload=$root/.devshared
+fi
 out=${OUT:-/tmp/moescope-gpu-check}
 mkdir -p "$out"
 cd "$root"
 
 if [ "$mode" = stage ]; then
-  rm -rf .devshared/bin .devshared/lib
-  mkdir -p .devshared/bin .devshared/lib
-  cp build-gpu/app/moescope build-gpu/tests/moescope_gpu_tests .devshared/bin/
+  dest=$(mkdir -p "${2:-.devshared}" && cd "${2:-.devshared}" && pwd)
+  rm -rf "$dest/bin" "$dest/lib"
+  mkdir -p "$dest/bin" "$dest/lib"
+  cp build-gpu/app/moescope build-gpu/tests/moescope_gpu_tests "$dest/bin/"
+  echo "$root" > "$dest/bin/build_root"
   # Libraries the GPU machine's image may lack (CUDA's own come from its toolkit).
   for lib in $(ldd build-gpu/app/moescope build-gpu/tests/moescope_gpu_tests | awk '/=>/ {print $3}' | sort -u); do
     case "$lib" in
       *libcuda*|*libcublas*|*libcudart*|*/libc.so*|*/libm.so*|*ld-linux*|*libpthread*|*libdl*|*librt*) ;;
-      *) cp -L "$lib" .devshared/lib/ ;;
+      *) cp -L "$lib" "$dest/lib/" ;;
     esac
   done
   # Compressed: the device call's working tree is limited to 64 MiB.
-  (cd .devshared && tar -cf - bin lib | xz -T0 -6 > payload.tar.xz && rm -rf bin lib)
-  du -sh .devshared
+  (cd "$dest" && tar -cf - bin lib | xz -T0 -6 > payload.tar.xz && rm -rf bin lib)
+  du -sh "$dest"
   exit 0
 fi
 
@@ -42,41 +58,98 @@ if [ "$mode" = build ]; then
     -DMOESCOPE_GOLDEN_DIR="${MOESCOPE_GOLDEN_DIR:-$root/tests/fixtures/golden}" 2>&1 | tail -3 | tee "$out/configure.log"
   cmake --build build-gpu --target moescope moescope_gpu_tests -j"$(nproc)" 2>&1 | tail -20 | tee "$out/build.log"
 elif [ "$mode" = carried ]; then
-  if [ "$root" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$root" /work/main; fi
-  (cd .devshared && xz -dc payload.tar.xz | tar -xf -)
+  (cd "$payload" && xz -dc payload.tar.xz | tar -xf -)
+  build_root=$(cat "$payload/bin/build_root" 2>/dev/null || echo /work/main)
+  if [ "$root" != "$build_root" ] && [ ! -e "$build_root" ]; then
+    mkdir -p "$(dirname "$build_root")" && ln -s "$root" "$build_root"
+  fi
+  echo "payload: $payload (built in $build_root), checkout: $root"
   mkdir -p build-gpu/app build-gpu/tests
-  cp .devshared/bin/moescope build-gpu/app/
-  cp .devshared/bin/moescope_gpu_tests build-gpu/tests/
+  cp "$payload/bin/moescope" build-gpu/app/
+  cp "$payload/bin/moescope_gpu_tests" build-gpu/tests/
   cublas_dir=$(dirname "$(find / -name 'libcublasLt.so.13*' -not -path '*/proc/*' 2>/dev/null | head -1)")
-  export LD_LIBRARY_PATH="$root/.devshared/lib:/usr/local/cuda/lib64:${cublas_dir}:${LD_LIBRARY_PATH:-}"
+  export LD_LIBRARY_PATH="$payload/lib:/usr/local/cuda/lib64:${cublas_dir}:${LD_LIBRARY_PATH:-}"
   echo "cuBLAS from: $cublas_dir"
 fi
 
-nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$out/nvidia-smi.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv | tee "$out/nvidia-smi.txt"
 status=0
+new_flags="--fast-kernels --device-capture"
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
 # runs out of time inside compute-sanitizer would otherwise lose them, as one did.
 if [ "$what" = all ] || [ "$what" = bench ]; then
-  # Each shape with the unfused prefill attention (cuBLAS around a softmax kernel), then with the
-  # fused kernel (--fused-attention), which becomes the default once it is checked and faster.
-  for args in "--synthetic mixtral-8x7b --layers 8" "--synthetic deepseek-v2-lite" "--synthetic deepseek-v3 --layers 4" \
-    "--synthetic mixtral-8x7b --layers 8 --fused-attention" "--synthetic deepseek-v2-lite --fused-attention" \
-    "--synthetic deepseek-v3 --layers 4 --fused-attention"; do
-    echo "== moescope bench $args" | tee -a "$out/bench.log"
-    # shellcheck disable=SC2086
-    timeout 200 ./build-gpu/app/moescope bench $args 2>&1 | tee -a "$out/bench.log"
+  : > "$out/bench.log"
+  for shape in "mixtral-8x7b --layers 8" "deepseek-v2-lite" "deepseek-v3 --layers 4" "mixtral-8x7b"; do
+    for path in old new; do
+      flags=""
+      [ "$path" = new ] && flags=$new_flags
+      echo "== moescope bench --synthetic $shape --prefill 2048 $flags" | tee -a "$out/bench.log"
+      # shellcheck disable=SC2086
+      timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $shape --prefill 2048 $flags 2>&1 | tee -a "$out/bench.log"
+    done
   done
 fi
 if [ "$what" = all ] || [ "$what" = tests ]; then
-  ./build-gpu/tests/moescope_gpu_tests --gtest_color=no 2>&1 | tee "$out/gpu_tests.log" | grep -E "^\[ (golden|  FAILED|  PASSED|  SKIPPED) |Failure|rel_err|Expected|Which is|error" | head -150
+  timeout "${TESTS_SECONDS:-900}" ./build-gpu/tests/moescope_gpu_tests --gtest_color=no 2>&1 | tee "$out/gpu_tests.log" | grep -E "^\[ (golden|clock|  FAILED|  PASSED|  SKIPPED) |Failure|rel_err|Expected|Which is|error" | head -150
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   tail -3 "$out/gpu_tests.log"
-  # memcheck: every golden model's uncached pass, prefill + graph-replayed decode and mixed steps,
-  # in-process only (a child `moescope` under the sanitizer hung there once).
+  # memcheck: the new path's kernels and capture first, then every golden model's uncached pass,
+  # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
+  # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.FastKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
-  echo "memcheck exit $? ($(grep -c 'Invalid\|ERROR SUMMARY' "$out/memcheck.log") lines of note)"
-  grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10
+  echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
+  grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"
+fi
+
+# Kernel by kernel (NCU_SECONDS > 0, default off): Nsight Compute over the decode graph's kernels
+# (the decode_step NVTX range) of the new path, summed by kernel name, as the 2026-12-04 tables.
+if [ "${NCU_SECONDS:-0}" -gt 0 ] && { [ "$what" = all ] || [ "$what" = bench ]; }; then
+  for shape in "deepseek-v2-lite" "mixtral-8x7b --layers 8"; do
+    name=$(echo "$shape" | tr -c 'a-z0-9\n' '-' | sed 's/-*$//')
+    # shellcheck disable=SC2086
+    timeout "$NCU_SECONDS" ncu --clock-control none --nvtx --nvtx-include "decode_step/" --metrics gpu__time_duration.sum \
+      --print-units base --csv --launch-count 600 ./build-gpu/app/moescope bench --synthetic $shape --prefill 16 --decode-steps 3 \
+      --warmup 1 --repeats 1 $new_flags > "$out/ncu-$name.csv" 2> "$out/ncu-$name.err"
+    python3 - "$out/ncu-$name.csv" <<'PY' | tee "$out/ncu-$name.txt"
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
+head = rows[0] if rows else []
+if "Kernel Name" not in head:
+    sys.exit(print(sys.argv[1] + ": no ncu table"))
+k, v = head.index("Kernel Name"), head.index("Metric Value")
+total, count = collections.Counter(), collections.Counter()
+for r in rows[1:]:
+    name = r[k].replace("(anonymous namespace)::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
+    total[name] += float(r[v].replace(",", "")) / 1e3
+    count[name] += 1
+all_us = sum(total.values())
+print(f"{sys.argv[1]}: {sum(count.values())} kernels, {all_us:.1f} us in all (ncu, serialized)")
+for name, us in total.most_common(14):
+    print(f"{100 * us / all_us:5.1f}% {us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name}")
+PY
+  done
+fi
+
+# One table: each shape's default (old) and new path, then the golden errors.
+if [ -s "$out/bench.log" ]; then
+  awk '
+    /^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); path = ($0 ~ /--fast-kernels/) ? "new" : "old" }
+    /^prefill 2048/ { p_off = $3; p_full = $4; p_floor = $7 }
+    /^decode ctx/ { printf "%-20s %-4s %10s %10s %9s %6s | %9s %9s %6s\n", shape, path, $4, $5, $6, $8, p_off, p_full, p_floor }
+    /^bench:|rror/ { printf "%-20s %-4s %s\n", shape, path, $0 }
+  ' "$out/bench.log" > "$out/table.txt"
+  {
+    echo
+    echo "side by side (ms; decode per token at batch 1, ctx 128; floor = hardware floor / full time):"
+    printf "%-20s %-4s %10s %10s %9s %6s | %9s %9s %6s\n" shape path "dec off" "dec full" overhead floor "pf2048 off" "pf full" floor
+    cat "$out/table.txt"
+  } | tee "$out/summary.txt"
+fi
+if [ -s "${out}/gpu_tests.log" ]; then
+  { echo; echo "golden errors (logits rel err vs transformers' fp32 logits_full; bound = max(2x bf16 error, 2e-2)):";
+    grep -E "^\[ golden" "$out/gpu_tests.log"; grep -E "tests ran|PASSED|FAILED" "$out/gpu_tests.log" | tail -4;
+    cat "$out/memcheck_summary.txt" 2>/dev/null; } | tee -a "$out/summary.txt"
 fi
 exit $status

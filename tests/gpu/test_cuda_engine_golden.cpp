@@ -1,8 +1,8 @@
 // Focus: the CUDA engine reproduces transformers' outputs on every golden model within bf16's own
 // error (max(2 x bf16_vs_fp32_rel_err_logits_full, 2e-2)): one uncached pass (cuBLAS prefill path),
 // prefill + one-token decode steps (GEMV path, absorbed MLA, CUDA graph), short multi-token steps,
-// top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, and
-// the fused prefill attention kernel.
+// top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, the
+// fused prefill attention kernel, and the --fast-kernels / --device-capture decode path.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -153,6 +153,45 @@ TEST_P(CudaGolden, FusedAttentionMatchesLogitsFull) {
   EXPECT_LE(two_steps, tolerance_) << GetParam() << " two prefill steps";
   std::printf("[ golden  ] %-22s fused attention rel_err %.5f uncached, %.5f in two steps\n", GetParam().c_str(),
               uncached, two_steps);
+}
+
+// 7. --fast-kernels with --device-capture: prefill, one-token graph steps with full instrumentation
+// on, then steps of 1..4 tokens after a reset; the prompt's top-k sets as in case 4.
+TEST_P(CudaGolden, FastKernelsMatchLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 64;
+  options.fast_kernels = true;
+  options.device_capture = true;
+  const auto engine = make_cuda_engine(*model_, options);
+  const auto ids = golden_->i32("generated_ids");
+  const auto want = golden_->f32("logits_full");
+  TopkCapture capture;
+  engine->set_observer(&capture);
+  const size_t prompt = 40;
+  std::vector<float> all, step;
+  engine->forward(std::span(ids).first(prompt), true, all);
+  for (size_t t = prompt; t < ids.size(); ++t) {
+    engine->forward(std::span(ids).subspan(t, 1), true, step);
+    all.insert(all.end(), step.begin(), step.end());
+  }
+  const double decode_err = test::relative_error(all, want);
+  EXPECT_LE(decode_err, tolerance_) << GetParam() << " prefill+decode";
+  EXPECT_FALSE(capture.ids.empty());
+  engine->set_observer(nullptr);
+  engine->reset();
+  all.clear();
+  size_t t = 0;
+  for (size_t width = 1; t < ids.size(); width = width % 4 + 1) {
+    const size_t n = std::min(width, ids.size() - t);
+    engine->forward(std::span(ids).subspan(t, n), true, step);
+    all.insert(all.end(), step.begin(), step.end());
+    t += n;
+  }
+  const double mixed_err = test::relative_error(all, want);
+  EXPECT_LE(mixed_err, tolerance_) << GetParam() << " mixed widths";
+  std::printf("[ golden  ] %-22s fast kernels rel_err %.5f prefill+decode, %.5f mixed widths\n", GetParam().c_str(),
+              decode_err, mixed_err);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels),

@@ -38,7 +38,8 @@ std::vector<T> download(const gpu::DeviceBuffer& b, size_t n) {
   return out;
 }
 
-void check_router(const ModelConfig& c, uint32_t seed) {
+void check_router_block(const ModelConfig& c, uint32_t seed, int threads) {
+  SCOPED_TRACE("route block of " + std::to_string(threads) + " threads");
   const int T = 97, E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k);
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 2.0f);
@@ -71,6 +72,7 @@ void check_router(const ModelConfig& c, uint32_t seed) {
   p.scores = d_scores.as<float>();
   p.ids = d_ids.as<int32_t>();
   p.weights = d_weights.as<float>();
+  p.threads = threads;
   gpu::launch_route(p, nullptr);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
@@ -82,7 +84,14 @@ void check_router(const ModelConfig& c, uint32_t seed) {
   for (size_t i = 0; i < weights.size(); ++i) ASSERT_NEAR(weights[i], ref_weights[i], 1e-5f * (1 + ref_weights[i]));
 }
 
-// 1. Each family's routing rule, bit-for-bit ids and weights within fp32 rounding.
+// The default block and --fast-kernels' one warp a token.
+void check_router(const ModelConfig& c, uint32_t seed) {
+  check_router_block(c, seed, 256);
+  check_router_block(c, seed, 32);
+}
+
+// 1. Each family's routing rule, bit-for-bit ids and weights within fp32 rounding, with 256 and 32
+//    threads a token.
 TEST(CudaRouter, MatchesReferenceForEveryRule) {
   MOESCOPE_REQUIRE_GPU();
   check_router(router_config(ScoringFunc::softmax, TopkMethod::greedy, 8, 2, 1, 1, true, 1.0, Family::mixtral), 1);
