@@ -46,7 +46,8 @@ TEST(ImportCli, Case1_EachFixtureImportsAndThenReportsComparesAndExports) {
     const fs::path dir = test::scratch_dir(std::string("import-cli-") + c.file);
     const fs::path db = dir / "s.db";
     // Two tags from the one capture, so compare has two sides.
-    auto a = import(c.from, fixture(c.file), c.model, db, "--tag a --engine-version 9.9");
+    auto a = import(c.from, fixture(c.file), c.model, db,
+                    "--tag a --engine-version 9.9 --tokenizer " + (test::golden_model(c.model) / "tokenizer.model").string());
     ASSERT_EQ(a.exit_code, 0) << a.output;
     auto b = import(c.from, fixture(c.file), c.model, db, "--tag b");
     ASSERT_EQ(b.exit_code, 0) << b.output;
@@ -81,6 +82,9 @@ TEST(ImportCli, Case1_EachFixtureImportsAndThenReportsComparesAndExports) {
     EXPECT_EQ(run["imported"]["engine"], c.from);
     // Weights no capture here has are null, not zeros.
     EXPECT_TRUE(run["routing"]["topk_weights"].is_null());
+    // The first run of every fixture has token ids, shown through --tokenizer.
+    ASSERT_FALSE(run["tokens"].empty());
+    EXPECT_FALSE(run["tokens"][0]["text"].get<std::string>().empty());
   }
 }
 

@@ -9,6 +9,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <set>
 
 #include "core/model_config.h"
 #include "sessions/importers/base64.h"
@@ -292,6 +294,28 @@ TEST(Import, Case9_ConfigMismatchesOfTransformersCapturesNameTheTensor) {
     EXPECT_NE(std::string(e.what()).find("router_logits.2: not a MoE layer of the config"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(Import, Case11_ATagsExpertLoadIsSummedBySqliteAcrossItsRuns) {
+  const fs::path db = import_into("import-aggregate", CaptureFormat::sglang, "mixtral-tiny",
+                                  {fixture("sglang_mixtral.jsonl")}, "served");
+  sessions::SessionReader reader(db);
+  const auto load = reader.tag_expert_load("served");
+  EXPECT_EQ(load.n_runs, 3);
+  ASSERT_EQ(load.layer_ids, (std::vector<int32_t>{0, 1}));
+  // The same sums from each run's routing, loaded one by one.
+  std::vector<int64_t> expected(2 * 8, 0);
+  int64_t assignments = 0;
+  for (const auto& run : reader.runs()) {
+    auto arrays = reader.routing(run.id, {});
+    for (int32_t s = 0; s < 2; ++s)
+      for (int32_t t = 0; t < arrays.n_tokens; ++t)
+        for (int32_t r = 0; r < 2; ++r) ++expected[static_cast<size_t>(s * 8 + arrays.topk_ids[arrays.topk_offset(s, t) + static_cast<size_t>(r)])];
+    assignments += int64_t{arrays.n_tokens} * 2 * 2;
+  }
+  EXPECT_EQ(load.hits, expected);
+  EXPECT_EQ(std::accumulate(load.hits.begin(), load.hits.end(), int64_t{0}), assignments);
+  EXPECT_EQ(reader.tag_expert_load("no-such-tag").n_runs, 0);
 }
 
 TEST(Import, Case10_Base64IsStrict) {
