@@ -1,6 +1,7 @@
 #include "app/checked_flags.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <string>
 
