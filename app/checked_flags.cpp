@@ -1,8 +1,8 @@
 #include "app/checked_flags.h"
 
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace moescope {
