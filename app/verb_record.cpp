@@ -49,7 +49,7 @@ class ProgressBar {
   void update(size_t done, const std::string& tag, int64_t tokens, double seconds) {
     double rate = seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0;
     if (!tty_) {
-      std::fprintf(stderr, "recorded %zu/%zu prompts (%s), %.1f tokens/s\n", done, total_,
+      std::fprintf(stderr, "%zu/%zu prompts done (%s), %.1f tokens/s\n", done, total_,
                    terminal_safe(tag).c_str(), rate);
       return;
     }
