@@ -39,7 +39,8 @@ TEST(WeightsFp8Cli, ForwardQuantisesAtLoad) {
   EXPECT_LT(err, 0.5);
 
   const std::string out = " --out " + (dir / "x.safetensors").string() + " 2>&1";
-  test::expect_one_clear_line(test::run_command(base + " --weights int4" + out), "--weights int4: expected stored or fp8");
+  test::expect_one_clear_line(test::run_command(base + " --weights int4" + out),
+                              "--weights int4: expected stored or fp8");
   test::expect_one_clear_line(test::run_command(base + " --weights fp8 --backend cuda" + out),
                               "--weights fp8 runs on the cpu backend only");
 }

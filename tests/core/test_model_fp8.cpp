@@ -29,7 +29,9 @@ constexpr const char* kModel = "deepseek-v3-tiny";
 // Every MoE layer's top-k ids of one forward step, layer after layer.
 struct TopkCapture : ForwardObserver {
   std::vector<int32_t> ids;
-  void on_routing(const RoutingEvent& e) override { ids.insert(ids.end(), e.topk_ids.begin(), e.topk_ids.end()); }
+  void on_routing(const RoutingEvent& e) override {
+    ids.insert(ids.end(), e.topk_ids.begin(), e.topk_ids.end());
+  }
 };
 
 std::vector<float> forward_logits(const Model& model, const std::vector<int32_t>& ids,
@@ -95,7 +97,8 @@ TEST(ModelFp8, ConvertsTheV3ReleaseRolesToBlockQuantisedE4m3) {
     std::memcpy(scales.data(), w->scale_inv->data, scales.size() * sizeof(float));
     EXPECT_EQ(scales, expected.scales) << w->weight->name();
     // e4m3 keeps three mantissa bits: each element within 1/16 of itself, the whole matrix closer.
-    const double err = test::relative_error(dequantize_fp8_blocks(expected), read_tensor_f32(stored->checkpoint, w->weight->name()));
+    const double err = test::relative_error(dequantize_fp8_blocks(expected),
+                                            read_tensor_f32(stored->checkpoint, w->weight->name()));
     std::printf("%s: dequantised relative error %.4f\n", w->weight->name().c_str(), err);
     EXPECT_LT(err, 0.04) << w->weight->name();
   }
@@ -122,8 +125,8 @@ TEST(ModelFp8, CpuEngineIsTheReferenceOfTheSameFp8Values) {
   ASSERT_EQ(stored_routing.ids.size(), fp8_routing.ids.size());
   size_t changed = 0;
   for (size_t i = 0; i < fp8_routing.ids.size(); ++i) changed += fp8_routing.ids[i] != stored_routing.ids[i];
-  std::printf("fp8 vs bf16 weights: logits relative error %.4f, %zu of %zu top-k slots changed\n", err, changed,
-              fp8_routing.ids.size());
+  std::printf("fp8 vs bf16 weights: logits relative error %.4f, %zu of %zu top-k slots changed\n", err,
+              changed, fp8_routing.ids.size());
   EXPECT_GT(err, 0.0);
   EXPECT_LT(err, 0.5);
 }
@@ -158,8 +161,10 @@ TEST(ModelFp8, MissingOrMisshapenScalesAreRefused) {
     FAIL() << "loaded an fp8 weight with misshapen scales";
   } catch (const InputError& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("'" + weight + "_scale_inv' has shape [2, 1], expected [1, 1], one scale per 128x128 "
-                           "block of the F8_E4M3 tensor '" + weight + "' [32, 64]"),
+    EXPECT_NE(message.find("'" + weight +
+                           "_scale_inv' has shape [2, 1], expected [1, 1], one scale per 128x128 "
+                           "block of the F8_E4M3 tensor '" +
+                           weight + "' [32, 64]"),
               std::string::npos)
         << message;
   }
