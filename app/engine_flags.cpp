@@ -1,5 +1,8 @@
 #include "app/engine_flags.h"
 
+#include "core/error.h"
+#include "core/model_fp8.h"
+
 namespace moescope {
 
 void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes) {
@@ -24,6 +27,22 @@ void add_fast_kernels_flag(CLI::App& cmd, bool& fast) {
 void add_device_capture_flag(CLI::App& cmd, bool& capture) {
   cmd.add_flag("--device-capture", capture,
                "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (not yet the default)");
+}
+
+void add_weights_flag(CLI::App& cmd, std::string& format) {
+  cmd.add_option("--weights", format,
+                 "stored (as the checkpoint has them) or fp8 (e4m3 in 128x128 blocks with f32 scales, quantised "
+                 "at load; CPU engine)")
+      ->capture_default_str();
+}
+
+void apply_weights_flag(const std::string& format, const std::string& backend, Model& model) {
+  const auto parsed = parse_weight_format(format);
+  if (!parsed) fail_input("--weights " + format + ": expected stored or fp8");
+  if (*parsed == WeightFormat::stored) return;
+  // The CUDA engine uploads from the checkpoint by tensor name and would run the stored weights.
+  if (backend != "cpu") fail_input("--weights fp8 runs on the cpu backend only for now (got --backend " + backend + ")");
+  quantize_weights_fp8(model);
 }
 
 }  // namespace moescope

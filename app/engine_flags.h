@@ -3,6 +3,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <string>
+
+#include "core/model.h"
 
 namespace moescope {
 
@@ -17,5 +20,11 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 // instrumentation (core/engine.h's EngineOptions says what each switches).
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
+// --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
+// e4m3 with f32 scales (core/model_fp8.h). CPU engine only for now.
+void add_weights_flag(CLI::App& cmd, std::string& format);
+// Applies --weights to a loaded model: an InputError for an unknown format, or fp8 on a backend
+// other than cpu.
+void apply_weights_flag(const std::string& format, const std::string& backend, Model& model);
 
 }  // namespace moescope

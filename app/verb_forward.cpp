@@ -21,6 +21,7 @@ struct ForwardArgs {
   std::string backend = "cpu";
   std::string out;
   int64_t gpu_memory_cap = 0;
+  std::string weights = "stored";
   bool fused_attention = false;
   bool fast_kernels = false;
   bool device_capture = false;
@@ -60,6 +61,7 @@ struct RoutingToTensors : ForwardObserver {
 void run_forward(const ForwardArgs& args) {
   const auto ids = parse_token_ids(args.token_ids);
   auto model = load_model(args.model_dir);
+  apply_weights_flag(args.weights, args.backend, *model);
   EngineOptions options;
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
@@ -93,6 +95,7 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--token-ids", args->token_ids, "Comma-separated token ids, e.g. 1,2,3")->required();
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
+  add_weights_flag(*cmd, args->weights);
   add_fused_attention_flag(*cmd, args->fused_attention);
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);

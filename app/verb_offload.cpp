@@ -3,10 +3,10 @@
 // bytes a token would copy from host memory and their modelled time on a host link; `--sweep` gives
 // the hit rate at every cache size for each policy instead. Definitions in docs/offload.md.
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "app/verb_registry.h"
 #include "core/analysis/offload_cost.h"
@@ -43,12 +43,14 @@ void print_simulation(const sessions::RunOffloadInput& input, const analysis::Ca
                       const analysis::ExpertStorage& expert, const analysis::HostLink& link, bool json) {
   const analysis::ExpertLookupTrace& trace = input.trace;
   const double expert_bytes = static_cast<double>(expert.bytes());
-  const double bytes_per_token = static_cast<double>(sim.misses()) * expert_bytes / static_cast<double>(trace.n_tokens);
+  const double bytes_per_token =
+      static_cast<double>(sim.misses()) * expert_bytes / static_cast<double>(trace.n_tokens);
   const double ms_per_token = 1e3 * bytes_per_token / link.bytes_per_s;
   // Decode alone (the steps after the prefill), what a generating user waits for per token.
   const bool has_decode = trace.n_decode_tokens > 0;
-  const double decode_bytes_per_token =
-      has_decode ? static_cast<double>(sim.decode_misses) * expert_bytes / static_cast<double>(trace.n_decode_tokens) : 0.0;
+  const double decode_bytes_per_token = has_decode ? static_cast<double>(sim.decode_misses) * expert_bytes /
+                                                         static_cast<double>(trace.n_decode_tokens)
+                                                   : 0.0;
   const double decode_ms_per_token = 1e3 * decode_bytes_per_token / link.bytes_per_s;
 
   if (json) {
@@ -82,32 +84,37 @@ void print_simulation(const sessions::RunOffloadInput& input, const analysis::Ca
     print_json(out);
     return;
   }
-  std::printf("run %lld (%s, %d MoE layers, %d experts per layer, %lld tokens): %s cache of %d slots per layer\n",
-              static_cast<long long>(input.run.id), input.run.model_type.c_str(),
-              static_cast<int>(trace.layer_ids.size()), trace.n_experts, static_cast<long long>(trace.n_tokens),
-              std::string(cache_policy_name(sim.policy)).c_str(), sim.capacity);
+  std::printf(
+      "run %lld (%s, %d MoE layers, %d experts per layer, %lld tokens): %s cache of %d slots per layer\n",
+      static_cast<long long>(input.run.id), input.run.model_type.c_str(),
+      static_cast<int>(trace.layer_ids.size()), trace.n_experts, static_cast<long long>(trace.n_tokens),
+      std::string(cache_policy_name(sim.policy)).c_str(), sim.capacity);
   std::printf("%6s %9s %9s %9s\n", "layer", "lookups", "hits", "hit rate");
   for (const auto& layer : sim.layers) {
-    const double rate = layer.lookups ? static_cast<double>(layer.hits) / static_cast<double>(layer.lookups) : 0.0;
+    const double rate =
+        layer.lookups ? static_cast<double>(layer.hits) / static_cast<double>(layer.lookups) : 0.0;
     std::printf("%6d %9lld %9lld %9s\n", layer.layer, static_cast<long long>(layer.lookups),
                 static_cast<long long>(layer.hits), percent(rate).c_str());
   }
-  std::printf("%6s %9lld %9lld %9s\n\n", "all", static_cast<long long>(sim.lookups), static_cast<long long>(sim.hits),
-              percent(sim.hit_rate()).c_str());
-  std::printf("expert: %s, 3 x %lld x %lld, %lld bytes%s\n", expert.dtype.c_str(), static_cast<long long>(expert.hidden),
-              static_cast<long long>(expert.intermediate), static_cast<long long>(expert.bytes()),
-              expert.scale_bytes ? " with block scales" : "");
+  std::printf("%6s %9lld %9lld %9s\n\n", "all", static_cast<long long>(sim.lookups),
+              static_cast<long long>(sim.hits), percent(sim.hit_rate()).c_str());
+  std::printf("expert: %s, 3 x %lld x %lld, %lld bytes%s\n", expert.dtype.c_str(),
+              static_cast<long long>(expert.hidden), static_cast<long long>(expert.intermediate),
+              static_cast<long long>(expert.bytes()), expert.scale_bytes ? " with block scales" : "");
   std::printf("link: %s, %.1f GB/s (%s)\n", std::string(link.name).c_str(), link.bytes_per_s / 1e9,
               std::string(link.source).c_str());
   std::printf("all %lld tokens: %.0f bytes per token, modelled copy time %.4f ms per token\n",
               static_cast<long long>(trace.n_tokens), bytes_per_token, ms_per_token);
   if (has_decode) {
-    std::printf("decode (%lld tokens after the prefill): %.0f bytes per token, modelled copy time %.4f ms per token\n",
-                static_cast<long long>(trace.n_decode_tokens), decode_bytes_per_token, decode_ms_per_token);
+    std::printf(
+        "decode (%lld tokens after the prefill): %.0f bytes per token, modelled copy time %.4f ms per "
+        "token\n",
+        static_cast<long long>(trace.n_decode_tokens), decode_bytes_per_token, decode_ms_per_token);
   }
 }
 
-void print_sweep(const sessions::RunOffloadInput& input, const std::vector<analysis::HitRateCurve>& curves, bool json) {
+void print_sweep(const sessions::RunOffloadInput& input, const std::vector<analysis::HitRateCurve>& curves,
+                 bool json) {
   if (json) {
     nlohmann::json out_curves = nlohmann::json::array();
     for (const auto& curve : curves) {
@@ -115,7 +122,8 @@ void print_sweep(const sessions::RunOffloadInput& input, const std::vector<analy
                             {"cache", curve.capacities},
                             {"hit_rate", curve.hit_rates}});
     }
-    print_json({{"run", input.run.id}, {"n_experts", input.trace.n_experts}, {"curves", std::move(out_curves)}});
+    print_json(
+        {{"run", input.run.id}, {"n_experts", input.trace.n_experts}, {"curves", std::move(out_curves)}});
     return;
   }
   std::printf("run %lld: hit rate against cache slots per layer (%d experts per layer)\n",
@@ -142,7 +150,8 @@ void run_offload(const OffloadArgs& args) {
     fail_input("offload needs --cache C (expert slots per MoE layer), or --sweep for every size");
   }
 
-  const std::filesystem::path db = args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
+  const std::filesystem::path db =
+      args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
   sessions::SessionReader reader(db);
   const sessions::RunOffloadInput input = sessions::load_run_offload_input(reader, args.run_id);
   const int32_t n_experts = input.trace.n_experts;
@@ -160,8 +169,8 @@ void run_offload(const OffloadArgs& args) {
                std::to_string(n_experts) + " routed experts per layer)");
   }
   const analysis::ExpertStorage expert = sessions::run_expert_storage(reader, args.run_id);
-  const analysis::CacheSimulation sim =
-      analysis::simulate_expert_cache(input.trace, policy.value_or(CachePolicy::lru), static_cast<int32_t>(args.cache));
+  const analysis::CacheSimulation sim = analysis::simulate_expert_cache(
+      input.trace, policy.value_or(CachePolicy::lru), static_cast<int32_t>(args.cache));
   print_simulation(input, sim, expert, *link, args.json);
 }
 
@@ -173,7 +182,8 @@ void add_offload(CLI::App& app) {
   cmd->add_option("--run", args->run_id, "The run to replay")->required();
   auto* cache = cmd->add_option("--cache", args->cache, "Expert slots per MoE layer, 1..n_experts");
   cmd->add_option("--policy", args->policy, "lru (default), lfu or belady (the recorded-trace optimum)");
-  cmd->add_option("--link", args->link, "Host-to-GPU link for the modelled copy time: pcie4 (default), pcie5, nvlink-c2c");
+  cmd->add_option("--link", args->link,
+                  "Host-to-GPU link for the modelled copy time: pcie4 (default), pcie5, nvlink-c2c");
   cmd->add_flag("--sweep", args->sweep, "Hit rate at every cache size, for each policy (or the one given)")
       ->excludes(cache);
   cmd->add_flag("--json", args->json, "Print JSON");

@@ -41,6 +41,7 @@ struct RunArgs {
   int ep_degree = 1;
   std::string interconnect = "nvlink4";
   int64_t gpu_memory_cap = 0;
+  std::string weights = "stored";
 };
 
 void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
@@ -62,6 +63,7 @@ void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
 
 void run_run(const RunArgs& args) {
   auto model = load_model(args.model_dir);
+  apply_weights_flag(args.weights, args.backend, *model);
   auto tokenizer = load_tokenizer_for_model(args.model_dir);
   GenerationRequest request;
   // Checked on the text: with the template's BOS an empty prompt would still encode to one id.
@@ -119,7 +121,8 @@ void run_run(const RunArgs& args) {
                                         {"seed", args.seed},
                                         {"enforce_capacity_factor", args.enforce_capacity},
                                         {"ep_degree", args.ep_degree},
-                                        {"interconnect", args.interconnect}}
+                                        {"interconnect", args.interconnect},
+                                        {"weights", args.weights}}
                              .dump();
     writer->begin_run(info);
     fanout.targets.push_back(&writer->observer());
@@ -196,6 +199,7 @@ void add_run(CLI::App& app) {
       ->capture_default_str()
       ->check(integer_in(0, kMaxCpuThreads));
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
+  add_weights_flag(*cmd, args->weights);
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
   cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");

@@ -112,21 +112,38 @@ Checkpoint open_checkpoint(const std::filesystem::path& dir) {
   return checkpoint;
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
+}
+
 std::vector<float> read_tensor_f32(const Checkpoint& checkpoint, const std::string& name) {
   const TensorView& view = checkpoint.get(name);
   std::vector<float> out(static_cast<size_t>(view.numel()));
   convert_to_f32(view, 0, view.numel(), out.data());
   if (view.dtype() == DType::f8_e4m3 && view.shape().size() == 2) {
-    if (const TensorView* scale = checkpoint.find(name + "_scale_inv")) {
-      const int64_t rows = view.shape()[0], cols = view.shape()[1];
-      const int64_t block_cols = (cols + 127) / 128;
-      std::vector<float> scales(static_cast<size_t>(scale->numel()));
-      convert_to_f32(*scale, 0, scale->numel(), scales.data());
-      if (scale->numel() != ((rows + 127) / 128) * block_cols)
-        fail_input(*scale->file + ": '" + scale->name() + "' does not hold one scale per 128x128 block of '" + name + "'");
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) out[r * cols + c] *= scales[(r / 128) * block_cols + c / 128];
+    // e4m3 alone is not the weight: DeepSeek-V3's layout multiplies each 128x128 block by its scale.
+    const int64_t rows = view.shape()[0], cols = view.shape()[1];
+    const int64_t block_rows = (rows + 127) / 128, block_cols = (cols + 127) / 128;
+    const std::vector<int64_t> scale_shape = {block_rows, block_cols};
+    const TensorView* scale = checkpoint.find(name + "_scale_inv");
+    if (!scale) {
+      fail_input(*view.file + ": F8_E4M3 tensor '" + name + "' " + shape_text(view.shape()) + " has no block scales '" +
+                 name + "_scale_inv' (expected shape " + shape_text(scale_shape) + ", one per 128x128 block)");
     }
+    if (scale->shape() != scale_shape) {
+      fail_input(*scale->file + ": '" + scale->name() + "' has shape " + shape_text(scale->shape()) + ", expected " +
+                 shape_text(scale_shape) + ", one scale per 128x128 block of the F8_E4M3 tensor '" + name + "' " +
+                 shape_text(view.shape()));
+    }
+    std::vector<float> scales(static_cast<size_t>(scale->numel()));
+    convert_to_f32(*scale, 0, scale->numel(), scales.data());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) out[r * cols + c] *= scales[(r / 128) * block_cols + c / 128];
   }
   return out;
 }

@@ -25,8 +25,12 @@ struct Checkpoint {
 
 Checkpoint open_checkpoint(const std::filesystem::path& dir);
 
-// Reads a whole tensor as float32. An F8_E4M3 weight is dequantised with its `<name>_scale_inv`
-// 128x128 block scales (DeepSeek-V3's release format) when the checkpoint has them.
+// "[2, 3]": a tensor shape as messages write it.
+std::string shape_text(const std::vector<int64_t>& shape);
+
+// Reads a whole tensor as float32. A 2-D F8_E4M3 weight is dequantised with its `<name>_scale_inv`
+// 128x128 block scales (DeepSeek-V3's release format); missing scales, or scales of another shape,
+// are an InputError naming the tensor and both shapes.
 std::vector<float> read_tensor_f32(const Checkpoint& checkpoint, const std::string& name);
 
 }  // namespace moescope

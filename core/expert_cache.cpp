@@ -7,15 +7,18 @@
 namespace moescope {
 namespace {
 
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int64_t kNeverUsedAgain = std::numeric_limits<int64_t>::max();
 
 }  // namespace
 
 std::string_view cache_policy_name(CachePolicy policy) {
   switch (policy) {
-    case CachePolicy::lru: return "lru";
-    case CachePolicy::lfu: return "lfu";
-    case CachePolicy::belady: return "belady";
+    case CachePolicy::lru:
+      return "lru";
+    case CachePolicy::lfu:
+      return "lfu";
+    case CachePolicy::belady:
+      return "belady";
   }
   return "?";
 }
@@ -61,16 +64,19 @@ void ExpertCache::set_future(std::span<const int32_t> future_lookups) {
 
 int64_t ExpertCache::next_use(int32_t expert) const {
   const auto e = static_cast<size_t>(expert);
-  if (occurrences_.empty() || next_occurrence_[e] >= occurrences_[e].size()) return kNever;
+  if (occurrences_.empty() || next_occurrence_[e] >= occurrences_[e].size()) return kNeverUsedAgain;
   return occurrences_[e][next_occurrence_[e]];
 }
 
 ExpertCache::Key ExpertCache::key_of(int32_t expert) const {
   const auto e = static_cast<size_t>(expert);
   switch (policy_) {
-    case CachePolicy::lru: return {last_use_[e], 0, expert};
-    case CachePolicy::lfu: return {lookups_[e], last_use_[e], expert};
-    case CachePolicy::belady: return {-next_use(expert), 0, expert};  // farthest (or never) first
+    case CachePolicy::lru:
+      return {last_use_[e], 0, expert};
+    case CachePolicy::lfu:
+      return {lookups_[e], last_use_[e], expert};
+    case CachePolicy::belady:
+      return {-next_use(expert), 0, expert};  // farthest (or never) first
   }
   return {0, 0, expert};
 }
@@ -85,8 +91,9 @@ bool ExpertCache::lookup(int32_t expert) {
                  " recorded future lookups");
     }
     if (future_[static_cast<size_t>(cursor_)] != expert) {
-      fail_input("expert cache: belady lookup " + std::to_string(cursor_) + " is expert " + std::to_string(expert) +
-                 " but the recorded future says expert " + std::to_string(future_[static_cast<size_t>(cursor_)]));
+      fail_input("expert cache: belady lookup " + std::to_string(cursor_) + " is expert " +
+                 std::to_string(expert) + " but the recorded future says expert " +
+                 std::to_string(future_[static_cast<size_t>(cursor_)]));
     }
   }
   const bool hit = cached_[e];
@@ -118,7 +125,8 @@ void ExpertCache::evict(int32_t expert) {
 void ExpertCache::insert(int32_t expert) {
   check_expert(expert, "insert");
   const auto e = static_cast<size_t>(expert);
-  if (cached_[e]) fail_input("expert cache: insert of expert " + std::to_string(expert) + ", which is cached");
+  if (cached_[e])
+    fail_input("expert cache: insert of expert " + std::to_string(expert) + ", which is cached");
   if (size() >= capacity_) {
     fail_input("expert cache: insert of expert " + std::to_string(expert) + " into a full cache of " +
                std::to_string(capacity_) + " slots");

@@ -75,11 +75,11 @@ class ExpertCache {
   CachePolicy policy_;
   int32_t capacity_;
   int32_t n_experts_;
-  int64_t tick_ = 0;                 // counts lookups and inserts; stamps recency
-  std::vector<int64_t> last_use_;    // (n_experts) tick of the last lookup or insert, -1 never
-  std::vector<int64_t> lookups_;     // (n_experts) lookups so far
-  std::vector<bool> cached_;         // (n_experts)
-  std::set<Key> entries_;            // one per cached expert
+  int64_t tick_ = 0;               // counts lookups and inserts; stamps recency
+  std::vector<int64_t> last_use_;  // (n_experts) tick of the last lookup or insert, -1 never
+  std::vector<int64_t> lookups_;   // (n_experts) lookups so far
+  std::vector<bool> cached_;       // (n_experts)
+  std::set<Key> entries_;          // one per cached expert
 
   // belady: the recorded sequence, its cursor, and per expert the indices where it occurs.
   std::vector<int32_t> future_;

@@ -21,7 +21,7 @@ uint8_t f32_to_e4m3(float value) {
   if (!(a < kE4m3Max)) return static_cast<uint8_t>(sign | 0x7e);  // also +-inf: saturate
   int exponent = 0;
   const float fraction = std::frexp(a, &exponent);  // a = fraction * 2^exponent, fraction in [0.5, 1)
-  int e = exponent - 1;                              // a = m * 2^e, m in [1, 2)
+  int e = exponent - 1;                             // a = m * 2^e, m in [1, 2)
   // Three mantissa bits: (m - 1) * 8 is exact in float, nearbyint rounds half to even.
   int mantissa = static_cast<int>(std::nearbyint((fraction * 2.0f - 1.0f) * 8.0f));
   if (mantissa == 8) {
@@ -33,7 +33,8 @@ uint8_t f32_to_e4m3(float value) {
   return static_cast<uint8_t>(sign | (biased << 3) | mantissa);
 }
 
-Fp8BlockWeight quantize_fp8_blocks(std::span<const float> weight, int64_t rows, int64_t cols, const std::string& name) {
+Fp8BlockWeight quantize_fp8_blocks(std::span<const float> weight, int64_t rows, int64_t cols,
+                                   const std::string& name) {
   if (rows < 1 || cols < 1 || static_cast<int64_t>(weight.size()) != rows * cols) {
     fail_input(name + ": fp8 quantisation needs (rows, cols) values, got " + std::to_string(weight.size()) +
                " for shape [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
@@ -47,7 +48,8 @@ Fp8BlockWeight quantize_fp8_blocks(std::span<const float> weight, int64_t rows, 
   out.scales.resize(static_cast<size_t>(block_rows * block_cols));
   for (int64_t br = 0; br < block_rows; ++br) {
     for (int64_t bc = 0; bc < block_cols; ++bc) {
-      const int64_t r_end = std::min(rows, (br + 1) * kFp8Block), c_end = std::min(cols, (bc + 1) * kFp8Block);
+      const int64_t r_end = std::min(rows, (br + 1) * kFp8Block),
+                    c_end = std::min(cols, (bc + 1) * kFp8Block);
       float amax = 0.0f;
       for (int64_t r = br * kFp8Block; r < r_end; ++r) {
         for (int64_t c = bc * kFp8Block; c < c_end; ++c) {

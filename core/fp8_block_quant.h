@@ -29,7 +29,8 @@ struct Fp8BlockWeight {
 
 // Per 128x128 block: scale = amax / 448 (1 for an all-zero block), value = e4m3(w / scale). An
 // InputError naming `name` and the element for a NaN or infinite weight: it has no fp8 value.
-Fp8BlockWeight quantize_fp8_blocks(std::span<const float> weight, int64_t rows, int64_t cols, const std::string& name);
+Fp8BlockWeight quantize_fp8_blocks(std::span<const float> weight, int64_t rows, int64_t cols,
+                                   const std::string& name);
 
 // (rows, cols) floats, w = value * scale of its block.
 std::vector<float> dequantize_fp8_blocks(const Fp8BlockWeight& weight);

@@ -7,12 +7,6 @@ namespace moescope {
 
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 // Every lookup checks presence and exact shape, so no compute ever starts on a malformed model.
 struct Binder {
   const Checkpoint& checkpoint;
@@ -36,14 +30,30 @@ struct Binder {
     return *view;
   }
 
+  // An F8_E4M3 weight's `<name>_scale_inv`: one scale per 128x128 block (DeepSeek-V3's layout).
+  const TensorView& block_scales(const TensorView& weight, int64_t rows, int64_t cols) const {
+    const std::string name = weight.name() + "_scale_inv";
+    const std::vector<int64_t> shape = {(rows + 127) / 128, (cols + 127) / 128};
+    const TensorView* scales = checkpoint.find(name);
+    if (!scales) {
+      fail_input(*weight.file + ": F8_E4M3 tensor '" + weight.name() + "' " + shape_text(weight.shape()) +
+                 " has no block scales '" + name + "' (expected shape " + shape_text(shape) +
+                 ", one per 128x128 block)");
+    }
+    if (scales->shape() != shape) {
+      fail_input(*scales->file + ": '" + name + "' has shape " + shape_text(scales->shape()) + ", expected " +
+                 shape_text(shape) + ", one scale per 128x128 block of the F8_E4M3 tensor '" + weight.name() + "' " +
+                 shape_text(weight.shape()));
+    }
+    return require(name, shape);  // the dtype check
+  }
+
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) const {
     WeightMatrix m;
     m.weight = &require(name, {rows, cols});
     m.rows = rows;
     m.cols = cols;
-    if (m.weight->dtype() == DType::f8_e4m3) {
-      m.scale_inv = &require(name + "_scale_inv", {(rows + 127) / 128, (cols + 127) / 128});
-    }
+    if (m.weight->dtype() == DType::f8_e4m3) m.scale_inv = &block_scales(*m.weight, rows, cols);
     return m;
   }
 

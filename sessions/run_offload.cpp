@@ -11,7 +11,8 @@ RunOffloadInput load_run_offload_input(SessionReader& reader, int64_t run_id) {
   input.run = reader.run(run_id);
   const std::string where = reader.path().string() + ": run " + std::to_string(run_id);
   if (input.run.status != "complete") {
-    fail_input(where + " is " + input.run.status + (input.run.error.empty() ? "" : " (" + input.run.error + ")") +
+    fail_input(where + " is " + input.run.status +
+               (input.run.error.empty() ? "" : " (" + input.run.error + ")") +
                "; only complete runs can be replayed through an expert cache");
   }
   const analysis::RoutingArrays arrays = reader.routing(run_id, {.scores = false, .router_logits = false});

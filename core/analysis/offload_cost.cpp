@@ -12,12 +12,14 @@ namespace {
 // Peak one-direction rates of an x16 link (docs/offload.md): PCIe 4.0 16 GT/s and 5.0 32 GT/s per
 // lane with 128b/130b encoding; NVLink-C2C 900 GB/s total between Grace and Hopper, 450 each way.
 constexpr HostLink kHostLinks[] = {
-    {"pcie4", 16e9 * 16 * 128 / 130 / 8, "PCI-SIG PCIe 4.0: 16 GT/s x16 lanes, 128b/130b = 31.5 GB/s per direction"},
-    {"pcie5", 32e9 * 16 * 128 / 130 / 8, "PCI-SIG PCIe 5.0: 32 GT/s x16 lanes, 128b/130b = 63.0 GB/s per direction"},
+    {"pcie4", 16e9 * 16 * 128 / 130 / 8,
+     "PCI-SIG PCIe 4.0: 16 GT/s x16 lanes, 128b/130b = 31.5 GB/s per direction"},
+    {"pcie5", 32e9 * 16 * 128 / 130 / 8,
+     "PCI-SIG PCIe 5.0: 32 GT/s x16 lanes, 128b/130b = 63.0 GB/s per direction"},
     {"nvlink-c2c", 450e9, "NVIDIA GH200 datasheet: NVLink-C2C 900 GB/s total = 450 GB/s per direction"},
 };
 
-int64_t blocks(int64_t n, int64_t block) { return (n + block - 1) / block; }
+int64_t scale_blocks(int64_t n, int64_t block) { return (n + block - 1) / block; }
 
 }  // namespace
 
@@ -40,7 +42,8 @@ ExpertStorage expert_storage(const std::string& config_json, const std::string& 
     const auto block = quant->find("weight_block_size");
     if (block != quant->end()) {
       if (!block->is_array() || block->size() != 2 || !(*block)[0].is_number_integer() ||
-          !(*block)[1].is_number_integer() || (*block)[0].get<int64_t>() < 1 || (*block)[1].get<int64_t>() < 1) {
+          !(*block)[1].is_number_integer() || (*block)[0].get<int64_t>() < 1 ||
+          (*block)[1].get<int64_t>() < 1) {
         fail_input(label + ": quantization_config.weight_block_size must be two positive integers, got " +
                    block->dump());
       }
@@ -50,8 +53,9 @@ ExpertStorage expert_storage(const std::string& config_json, const std::string& 
     out.dtype = "fp8_e4m3";
     out.weight_bytes = weights;
     // gate and up are (intermediate, hidden), down is (hidden, intermediate).
-    const int64_t scales = 2 * blocks(out.intermediate, block_rows) * blocks(out.hidden, block_cols) +
-                           blocks(out.hidden, block_rows) * blocks(out.intermediate, block_cols);
+    const int64_t scales =
+        2 * scale_blocks(out.intermediate, block_rows) * scale_blocks(out.hidden, block_cols) +
+        scale_blocks(out.hidden, block_rows) * scale_blocks(out.intermediate, block_cols);
     out.scale_bytes = scales * 4;
     return out;
   }
@@ -71,7 +75,8 @@ ExpertStorage expert_storage(const std::string& config_json, const std::string& 
   } else if (dtype == "float32") {
     out.dtype = "f32", element_bytes = 4;
   } else {
-    fail_input(label + ": torch_dtype \"" + dtype + "\" is not one an expert is stored in (expected bfloat16, "
+    fail_input(label + ": torch_dtype \"" + dtype +
+               "\" is not one an expert is stored in (expected bfloat16, "
                "float16 or float32, or a quantization_config with quant_method fp8)");
   }
   out.weight_bytes = checked_mul(weights, element_bytes, label + ": expert size");

@@ -12,11 +12,11 @@
 namespace moescope::analysis {
 
 struct ExpertStorage {
-  std::string dtype;        // "f32", "bf16", "f16" or "fp8_e4m3" (block-scaled)
-  int64_t hidden = 0;       // hidden_size
-  int64_t intermediate = 0; // moe_intermediate_size
-  int64_t weight_bytes = 0; // gate and up (intermediate, hidden), down (hidden, intermediate)
-  int64_t scale_bytes = 0;  // fp8: one f32 per weight block of each of the three matrices
+  std::string dtype;         // "f32", "bf16", "f16" or "fp8_e4m3" (block-scaled)
+  int64_t hidden = 0;        // hidden_size
+  int64_t intermediate = 0;  // moe_intermediate_size
+  int64_t weight_bytes = 0;  // gate and up (intermediate, hidden), down (hidden, intermediate)
+  int64_t scale_bytes = 0;   // fp8: one f32 per weight block of each of the three matrices
   int64_t bytes() const { return weight_bytes + scale_bytes; }
 };
 
@@ -32,8 +32,8 @@ struct HostLink {
   std::string_view source;  // where the figure comes from
 };
 
-std::span<const HostLink> host_links();  // pcie4, pcie5, nvlink-c2c
+std::span<const HostLink> host_links();                 // pcie4, pcie5, nvlink-c2c
 const HostLink* find_host_link(std::string_view name);  // nullptr when unknown
-std::string host_link_names();  // "pcie4, pcie5, nvlink-c2c", for messages
+std::string host_link_names();                          // "pcie4, pcie5, nvlink-c2c", for messages
 
 }  // namespace moescope::analysis

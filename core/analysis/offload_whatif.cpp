@@ -41,8 +41,8 @@ ExpertLookupTrace expert_lookup_trace(const RoutingArrays& a) {
 
 CacheSimulation simulate_expert_cache(const ExpertLookupTrace& trace, CachePolicy policy, int32_t capacity) {
   if (capacity < 1 || capacity > trace.n_experts) {
-    fail_input("cache size " + std::to_string(capacity) + " is outside 1.." + std::to_string(trace.n_experts) +
-               " (the run's experts per layer)");
+    fail_input("cache size " + std::to_string(capacity) + " is outside 1.." +
+               std::to_string(trace.n_experts) + " (the run's experts per layer)");
   }
   CacheSimulation sim;
   sim.policy = policy;
@@ -74,7 +74,8 @@ std::vector<int32_t> all_cache_sizes(const ExpertLookupTrace& trace) {
   return sizes;
 }
 
-std::vector<HitRateCurve> hit_rate_curves(const ExpertLookupTrace& trace, std::span<const CachePolicy> policies,
+std::vector<HitRateCurve> hit_rate_curves(const ExpertLookupTrace& trace,
+                                          std::span<const CachePolicy> policies,
                                           std::span<const int32_t> capacities) {
   std::vector<HitRateCurve> curves;
   for (CachePolicy policy : policies) {

@@ -21,9 +21,9 @@ struct ExpertLookupTrace {
   std::vector<int32_t> layer_ids;                 // (n_layers) the model's index of each MoE layer
   std::vector<std::vector<int32_t>> lookups;      // (n_layers, lookups of the layer) expert ids
   std::vector<std::vector<int64_t>> lookup_step;  // (n_layers, lookups of the layer) forward step
-  int64_t first_step = 0;      // the run's first forward step (the prefill)
-  int64_t n_tokens = 0;        // tokens the run processed, prompt and generated
-  int64_t n_decode_tokens = 0; // of those, the tokens of steps after the first
+  int64_t first_step = 0;                         // the run's first forward step (the prefill)
+  int64_t n_tokens = 0;                           // tokens the run processed, prompt and generated
+  int64_t n_decode_tokens = 0;                    // of those, the tokens of steps after the first
 };
 
 // Checks the arrays with analysis::validate first.
@@ -60,7 +60,8 @@ struct HitRateCurve {
 
 // Every capacity 1..n_experts.
 std::vector<int32_t> all_cache_sizes(const ExpertLookupTrace& trace);
-std::vector<HitRateCurve> hit_rate_curves(const ExpertLookupTrace& trace, std::span<const CachePolicy> policies,
+std::vector<HitRateCurve> hit_rate_curves(const ExpertLookupTrace& trace,
+                                          std::span<const CachePolicy> policies,
                                           std::span<const int32_t> capacities);
 
 }  // namespace moescope::analysis

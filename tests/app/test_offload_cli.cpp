@@ -29,10 +29,10 @@ class OffloadCli : public ::testing::Test {
     demo_db_ = new std::filesystem::path(dir / "demo.moescope");
     const auto model = test::source_dir() / "assets" / "models" / "demo-moe";
     for (const char* set : {"code", "verse"}) {
-      auto r = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
-                                 " --prompts " +
-                                 (test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl")).string() +
-                                 " --db " + demo_db_->string() + " --max-new-tokens 8 2>&1");
+      auto r = test::run_command(
+          test::moescope_binary().string() + " record --model " + model.string() + " --prompts " +
+          (test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl")).string() + " --db " +
+          demo_db_->string() + " --max-new-tokens 8 2>&1");
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
   }
@@ -42,8 +42,8 @@ class OffloadCli : public ::testing::Test {
   }
 
   static nlohmann::json offload_json(const std::filesystem::path& db, const std::string& options) {
-    auto r = test::run_command(test::moescope_binary().string() + " offload --db " + db.string() + " " + options +
-                               " --json 2>&1");
+    auto r = test::run_command(test::moescope_binary().string() + " offload --db " + db.string() + " " +
+                               options + " --json 2>&1");
     EXPECT_EQ(r.exit_code, 0) << options << ": " << r.output;
     return nlohmann::json::parse(r.output);
   }
@@ -73,7 +73,8 @@ TEST_F(OffloadCli, DemoHitRatesEqualTheReferenceSimulation) {
           hits += test::reference_cache_hits(policy, capacity, 8, layer);
           total += static_cast<int64_t>(layer.size());
         }
-        EXPECT_DOUBLE_EQ(curve["hit_rate"][i].get<double>(), static_cast<double>(hits) / static_cast<double>(total))
+        EXPECT_DOUBLE_EQ(curve["hit_rate"][i].get<double>(),
+                         static_cast<double>(hits) / static_cast<double>(total))
             << "run " << run.id << " " << policy << " C=" << capacity;
       }
     }
@@ -82,8 +83,9 @@ TEST_F(OffloadCli, DemoHitRatesEqualTheReferenceSimulation) {
   const auto lookups = test::reference_lookups(reader.routing(run, {false, false}));
   for (const char* policy : kPolicies) {
     for (int capacity : {1, 3, 6}) {
-      const nlohmann::json out = offload_json(*demo_db_, "--run " + std::to_string(run) + " --cache " +
-                                                             std::to_string(capacity) + " --policy " + policy);
+      const nlohmann::json out =
+          offload_json(*demo_db_, "--run " + std::to_string(run) + " --cache " + std::to_string(capacity) +
+                                      " --policy " + policy);
       EXPECT_EQ(out["policy"], policy);
       EXPECT_EQ(out["cache"], capacity);
       ASSERT_EQ(out["layers"].size(), lookups.size());
@@ -138,7 +140,8 @@ TEST_F(OffloadCli, BytesAndTimeFollowTheConfigAndTheLink) {
 
 // 4. Bad input: one clear line each, naming the value and what was expected.
 TEST_F(OffloadCli, BadInputGetsOneClearLine) {
-  const std::string base = test::moescope_binary().string() + " offload --db " + demo_db_->string() + " --run 1";
+  const std::string base =
+      test::moescope_binary().string() + " offload --db " + demo_db_->string() + " --run 1";
   test::expect_one_clear_line(test::run_command(base + " --cache 0 2>&1"), "--cache 0: expected 1..8");
   test::expect_one_clear_line(test::run_command(base + " --cache 9 2>&1"), "--cache 9: expected 1..8");
   test::expect_one_clear_line(test::run_command(base + " --cache 2 --policy fifo 2>&1"),
@@ -146,10 +149,9 @@ TEST_F(OffloadCli, BadInputGetsOneClearLine) {
   test::expect_one_clear_line(test::run_command(base + " --cache 2 --link pcie3 2>&1"),
                               "--link pcie3: expected one of pcie4, pcie5, nvlink-c2c");
   test::expect_one_clear_line(test::run_command(base + " 2>&1"), "needs --cache C");
-  test::expect_one_clear_line(
-      test::run_command(test::moescope_binary().string() + " offload --db " + demo_db_->string() +
-                        " --run 999 --cache 2 2>&1"),
-      "no run 999");
+  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " offload --db " +
+                                                demo_db_->string() + " --run 999 --cache 2 2>&1"),
+                              "no run 999");
 
   // A complete run that recorded no routing.
   const auto db = test::scratch_dir("offload-no-routing") / "empty.moescope";
@@ -160,9 +162,9 @@ TEST_F(OffloadCli, BadInputGetsOneClearLine) {
     writer.end_run({});
     writer.flush();
   }
-  test::expect_one_clear_line(
-      test::run_command(test::moescope_binary().string() + " offload --db " + db.string() + " --run 1 --cache 2 2>&1"),
-      "run 1 recorded no routing");
+  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " offload --db " +
+                                                db.string() + " --run 1 --cache 2 2>&1"),
+                              "run 1 recorded no routing");
 }
 
 // DeepSeek-V3's config.json shapes (the layer count, MoE layers from the fourth on) with its fp8
@@ -216,7 +218,8 @@ TEST_F(OffloadCli, DeepSeekV3ShapedSession) {
   for (size_t i : {0, 7, 31, 63, 127, 200, 255}) {
     int64_t hits[3] = {0, 0, 0}, total = 0;
     for (const auto& layer : lookups) {
-      for (int p = 0; p < 3; ++p) hits[p] += test::reference_cache_hits(kPolicies[p], static_cast<int32_t>(i + 1), 256, layer);
+      for (int p = 0; p < 3; ++p)
+        hits[p] += test::reference_cache_hits(kPolicies[p], static_cast<int32_t>(i + 1), 256, layer);
       total += static_cast<int64_t>(layer.size());
     }
     for (int p = 0; p < 3; ++p) {
@@ -226,12 +229,14 @@ TEST_F(OffloadCli, DeepSeekV3ShapedSession) {
     }
   }
   for (size_t i = 0; i < 256; ++i) {
-    EXPECT_GE(sweep["curves"][2]["hit_rate"][i].get<double>(), sweep["curves"][0]["hit_rate"][i].get<double>());
-    EXPECT_GE(sweep["curves"][2]["hit_rate"][i].get<double>(), sweep["curves"][1]["hit_rate"][i].get<double>());
+    EXPECT_GE(sweep["curves"][2]["hit_rate"][i].get<double>(),
+              sweep["curves"][0]["hit_rate"][i].get<double>());
+    EXPECT_GE(sweep["curves"][2]["hit_rate"][i].get<double>(),
+              sweep["curves"][1]["hit_rate"][i].get<double>());
   }
-  test::expect_one_clear_line(
-      test::run_command(test::moescope_binary().string() + " offload --db " + db.string() + " --run 1 --cache 257 2>&1"),
-      "--cache 257: expected 1..256");
+  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " offload --db " +
+                                                db.string() + " --run 1 --cache 257 2>&1"),
+                              "--cache 257: expected 1..256");
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ Replay replay(CachePolicy policy, int32_t capacity, int32_t n_experts, const std
   return out;
 }
 
-int64_t reference_hits(CachePolicy policy, int32_t capacity, int32_t n_experts, const std::vector<int32_t>& seq) {
+int64_t reference_hits(CachePolicy policy, int32_t capacity, int32_t n_experts,
+                       const std::vector<int32_t>& seq) {
   return test::reference_cache_hits(std::string(cache_policy_name(policy)), capacity, n_experts, seq);
 }
 
@@ -266,7 +267,8 @@ TEST(OffloadWhatIf, DeepSeekV3ShapedCurve) {
     distinct += static_cast<int64_t>(std::set<int32_t>(layer.begin(), layer.end()).size());
   }
   for (const auto& curve : curves) {
-    EXPECT_DOUBLE_EQ(curve.hit_rates.back(), static_cast<double>(lookups - distinct) / static_cast<double>(lookups));
+    EXPECT_DOUBLE_EQ(curve.hit_rates.back(),
+                     static_cast<double>(lookups - distinct) / static_cast<double>(lookups));
   }
   // Layer by layer the simulation equals the reference.
   for (CachePolicy policy : kAllCachePolicies) {

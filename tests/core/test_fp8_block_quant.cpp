@@ -49,7 +49,7 @@ TEST(Fp8E4m3, ExactValues) {
   EXPECT_EQ(f32_to_e4m3(1.0f), 0x38);
   EXPECT_EQ(f32_to_e4m3(-2.0f), 0xc0);
   EXPECT_EQ(f32_to_e4m3(448.0f), 0x7e);
-  EXPECT_EQ(f32_to_e4m3(416.0f), 0x7d);               // 1.625 * 2^8
+  EXPECT_EQ(f32_to_e4m3(416.0f), 0x7d);                // 1.625 * 2^8
   EXPECT_EQ(f32_to_e4m3(std::ldexp(1.0f, -6)), 0x08);  // smallest normal
   EXPECT_EQ(f32_to_e4m3(std::ldexp(7.0f, -9)), 0x07);  // largest subnormal
   EXPECT_EQ(f32_to_e4m3(std::ldexp(1.0f, -9)), 0x01);  // smallest subnormal
@@ -59,8 +59,8 @@ TEST(Fp8E4m3, ExactValues) {
 
 // 3. Ties go to the even mantissa, in the normal and the subnormal range.
 TEST(Fp8E4m3, TiesRoundToEven) {
-  EXPECT_EQ(f32_to_e4m3(1.0625f), 0x38);               // between 1 (m=0) and 1.125 (m=1)
-  EXPECT_EQ(f32_to_e4m3(1.1875f), 0x3a);               // between 1.125 (m=1) and 1.25 (m=2)
+  EXPECT_EQ(f32_to_e4m3(1.0625f), 0x38);  // between 1 (m=0) and 1.125 (m=1)
+  EXPECT_EQ(f32_to_e4m3(1.1875f), 0x3a);  // between 1.125 (m=1) and 1.25 (m=2)
   EXPECT_EQ(f32_to_e4m3(std::nextafter(1.0625f, 2.0f)), 0x39);
   EXPECT_EQ(f32_to_e4m3(std::ldexp(0.5f, -9)), 0x00);  // half the smallest subnormal
   EXPECT_EQ(f32_to_e4m3(std::ldexp(1.5f, -9)), 0x02);
@@ -89,8 +89,8 @@ TEST(Fp8E4m3, MatchesNearestValueSearch) {
   std::uniform_int_distribution<int> sign(0, 1);
   for (int i = 0; i < 20000; ++i) {
     const float x = (sign(rng) ? -1.0f : 1.0f) * std::exp2(exponent(rng));
-    const uint8_t expected = std::fabs(x) >= kE4m3Max ? static_cast<uint8_t>((x < 0 ? 0x80 : 0) | 0x7e)
-                                                      : nearest_by_search(x);
+    const uint8_t expected =
+        std::fabs(x) >= kE4m3Max ? static_cast<uint8_t>((x < 0 ? 0x80 : 0) | 0x7e) : nearest_by_search(x);
     ASSERT_EQ(f32_to_e4m3(x), expected) << "x = " << x;
   }
 }
@@ -112,7 +112,8 @@ TEST(Fp8BlockQuant, LayoutScalesAndErrorBound) {
     for (int64_t bc = 0; bc < 2; ++bc) {
       float amax = 0;
       for (int64_t r = br * 128; r < std::min<int64_t>(kRows, (br + 1) * 128); ++r)
-        for (int64_t c = bc * 128; c < std::min<int64_t>(kCols, (bc + 1) * 128); ++c) amax = std::max(amax, std::fabs(w[r * kCols + c]));
+        for (int64_t c = bc * 128; c < std::min<int64_t>(kCols, (bc + 1) * 128); ++c)
+          amax = std::max(amax, std::fabs(w[r * kCols + c]));
       EXPECT_FLOAT_EQ(q.scales[br * 2 + bc], amax / 448.0f) << "block " << br << "," << bc;
     }
   }
@@ -135,7 +136,8 @@ TEST(Fp8BlockQuant, RepresentableWeightsAreExact) {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> bits(0, 0x7e);
   std::vector<float> w(kRows * kCols);
-  for (float& x : w) x = std::ldexp(f8_e4m3_to_f32(static_cast<uint8_t>(bits(rng))), -7) * (rng() & 1 ? -1.0f : 1.0f);
+  for (float& x : w)
+    x = std::ldexp(f8_e4m3_to_f32(static_cast<uint8_t>(bits(rng))), -7) * (rng() & 1 ? -1.0f : 1.0f);
   for (int64_t r : {0, 128})
     for (int64_t c : {0, 128}) w[r * kCols + c] = std::ldexp(448.0f, -7);
   Fp8BlockWeight q = quantize_fp8_blocks(w, kRows, kCols, "w");
@@ -157,7 +159,8 @@ TEST(Fp8BlockQuant, ZeroBlocksAndBadInput) {
     quantize_fp8_blocks(w, 4, 4, "model.layers.1.mlp.gate_proj.weight");
     FAIL() << "an infinite weight was quantised";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.gate_proj.weight: element (1, 2)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("model.layers.1.mlp.gate_proj.weight: element (1, 2)"),
+              std::string::npos)
         << e.what();
   }
   w[6] = std::numeric_limits<float>::quiet_NaN();
