@@ -252,8 +252,6 @@ void draw_null_distribution(const CompareState& c, ImVec2 size) {
   std::snprintf(buf, sizeof buf, "observed %.4f bits, p = %.3g", c.test.observed, c.test.p_value);
   const float tw = ImGui::CalcTextSize(buf).x;
   dl->AddText(ImVec2(std::clamp(x - tw * 0.5f, p.x, p.x + size.x - tw), p.y), mark, buf);
-  std::snprintf(buf, sizeof buf, "%d splits", c.test.n_permutations);
-  dl->AddText(ImVec2(p.x, b.y - font), text, buf);
 }
 
 // The experts whose share for one side most exceeds the other's, pooled over layers, among those
@@ -367,7 +365,7 @@ void draw_compare_view(AppState& app) {
     draw_js_bars(app, c, ImVec2(area.x, area.y * 0.55f));
     ImGui::TextUnformatted("Permutation test");
     ImGui::SameLine();
-    ImGui::TextDisabled("mean JSD of random splits of the runs vs the observed split");
+    ImGui::TextDisabled("mean JSD of %d random splits of the runs vs the observed split", c.test.n_permutations);
     draw_null_distribution(c, ImGui::GetContentRegionAvail());
   } else {
     draw_js_bars(app, c, ImGui::GetContentRegionAvail());
@@ -400,7 +398,7 @@ void draw_compare_view(AppState& app) {
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("##specific", ImVec2(0, 0), true);
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 18);
   ImGui::SliderInt("##support", &c.min_support, 0, 1000, "min support %d assignments", ImGuiSliderFlags_Logarithmic);
   draw_specific_experts(c);
   ImGui::EndChild();
