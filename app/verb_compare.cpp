@@ -26,6 +26,7 @@ struct CompareArgs {
   std::string runs;
   bool json = false;
   int32_t permutations = 1000;
+  int64_t min_support = 20;  // assignments (both tags together) before an expert's lift is listed
 };
 
 std::vector<std::string> split_pair(const std::string& text, const char* option) {
@@ -124,9 +125,13 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
     std::sort(preferences.begin(), preferences.end(),
               [](const auto& x, const auto& y) { return x.p_value < y.p_value; });
     nlohmann::json experts = nlohmann::json::array();
-    for (size_t i = 0; i < preferences.size() && i < 3; ++i) {
+    for (size_t i = 0; i < preferences.size() && experts.size() < 3; ++i) {
       const auto& p = preferences[i];
       if (p.preferred_tag < 0) continue;
+      // A lift over a handful of assignments is noise (3 of 4 tokens looks like x1.5).
+      double support = 0;
+      for (size_t t = 0; t < loads.tags.size(); ++t) support += loads.load[t * per_tag + static_cast<size_t>(l) * n_experts + p.expert];
+      if (support < static_cast<double>(args.min_support)) continue;
       experts.push_back({{"expert", p.expert},
                          {"prefers", loads.tags[static_cast<size_t>(p.preferred_tag)]},
                          {"lift", p.lift},
@@ -140,6 +145,7 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
     nlohmann::json out = {{"tags", tags},
                           {"runs", {group[0].size(), group[1].size()}},
                           {"tokens", loads.tokens},
+                          {"min_support", args.min_support},
                           {"layers", layers}};
     if (test)
       out["permutation_test"] = {{"mean_jsd_bits", test->observed},
@@ -157,8 +163,8 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
   } else {
     std::printf("(a permutation test needs at least 2 runs per tag)\n");
   }
-  std::printf("\n%5s %9s  %s\n", "layer", "JSD",
-              "most tag-specific experts (preferred tag, lift, chi-square p)");
+  std::printf("\n%5s %9s  most tag-specific experts with >= %lld assignments (preferred tag, lift, chi-square p)\n", "layer",
+              "JSD", static_cast<long long>(args.min_support));
   for (const auto& layer : layers) {
     std::printf("%5d %9.4f ", layer["layer"].get<int>(),
                 layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
@@ -181,9 +187,18 @@ void add_compare(CLI::App& app) {
   cmd->add_option("--permutations", args->permutations, "Random splits for the tag permutation test")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--min-support", args->min_support,
+                  "Assignments an expert needs (both tags together) before its lift is listed")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] {
     if (args->tags.empty() == args->runs.empty()) fail_input("compare needs either --tags A,B or --runs A,B");
+    if (!args->tags.empty()) {
+      // One tag against itself has no second group: every statistic would be 0/0 (it printed NaN).
+      const auto tags = split_pair(args->tags, "--tags");
+      if (tags[0] == tags[1]) fail_input("--tags needs two different tags, got '" + tags[0] + "' twice");
+    }
     std::filesystem::path db =
         args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::SessionReader reader(db);

@@ -27,7 +27,8 @@ void add_gui(CLI::App& app) {
   cmd->add_option("--max-new-tokens", options->max_new_tokens, "Tokens to generate for --prompt")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--cancel-after", options->cancel_after_s, "Test hook: cancel the --prompt run after SECONDS");
   cmd->add_option("--close-after", options->close_after_s, "Test hook: close the window after SECONDS");
-  cmd->add_option("--report", options->report_json, "Test hook: write how the --prompt run went to this JSON file");
+  cmd->add_option("--report", options->report_json, "Test hook: write how the --prompt run or the --script went to this JSON file");
+  cmd->add_option("--script", options->script_file, "Test hook: play the mouse clicks in this JSON file (with --report)");
   cmd->callback([options, theme, size] {
     if (!theme->empty()) options->dark_theme = *theme == "dark";
     if (!size->empty()) {
@@ -38,6 +39,9 @@ void add_gui(CLI::App& app) {
       }
       options->width = w;
       options->height = h;
+    }
+    if (!options->script_file.empty() && options->report_json.empty()) {
+      throw CLI::ValidationError("--script", "needs --report FILE");
     }
     if ((!options->prompt.empty() || !options->prompts_file.empty()) && options->model_dir.empty()) {
       throw CLI::ValidationError("--prompt/--prompts", "needs --model DIR");

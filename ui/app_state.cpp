@@ -42,10 +42,9 @@ std::shared_ptr<RunData> AppState::selected_run() {
 
 RunCache& AppState::cache_for(const RunData& run) {
   RunCache& c = caches[run.summary.id];
-  if (c.run != &run || c.revision != run.revision) {
+  if (c.key != run_data_key(run)) {
     c = RunCache{};
-    c.run = &run;
-    c.revision = run.revision;
+    c.key = run_data_key(run);
     c.summary = summarize_routing(run.routing);
     c.balance = layer_balance(run.routing, c.summary);
   }
@@ -67,6 +66,21 @@ void AppState::open_session(std::unique_ptr<SessionSource> source) {
   compare_run_id = 0;
   layer = 0;
   pinned_token = -1;
+  unsaved_runs = 0;
+  pending_source.reset();
+  pending_demo = false;
+  compare = CompareState{};
+}
+
+void AppState::request_open(std::unique_ptr<SessionSource> source, ViewId next_view) {
+  if (unsaved_runs > 0 && doc) {
+    pending_source = std::move(source);
+    pending_view = next_view;
+    pending_demo = false;
+    return;
+  }
+  open_session(std::move(source));
+  view = next_view;
 }
 
 }  // namespace moescope::ui

@@ -13,6 +13,8 @@
 
 #include "core/analysis/capacity.h"
 #include "core/analysis/co_activation.h"
+#include "core/analysis/divergence.h"
+#include "ui/expert_order.h"
 #include "ui/heatmap_widget.h"
 #include "ui/model_card.h"
 #include "ui/routing_views.h"
@@ -40,8 +42,7 @@ struct Fonts {
 
 // Derived arrays of one run, rebuilt when the run's revision changes.
 struct RunCache {
-  const RunData* run = nullptr;
-  uint64_t revision = 0;
+  uint64_t key = 0;  // run_data_key of the run it was derived from
   RoutingSummary summary;
   std::vector<LayerBalance> balance;
   analysis::CapacityOverflow overflow;  // at AppState::capacity_factor
@@ -61,7 +62,12 @@ struct CompareState {
   std::vector<double> share_a, share_b;  // (n_layers, n_experts) load share of each group
   std::vector<float> diff;               // (n_layers, n_experts) share_a - share_b
   std::vector<double> js;                // (n_layers) Jensen-Shannon divergence, bits
+  std::vector<double> counts_a, counts_b;  // (n_layers, n_experts) assignments of each group
   int64_t tokens_a = 0, tokens_b = 0;
+  int32_t min_support = 20;  // assignments (both groups) before an expert is listed as specific
+  // Permutation test of the mean JSD over layers (by tag, at least 2 runs a side).
+  bool has_test = false;
+  analysis::PermutationTest test;
   std::string error;
 };
 
@@ -74,7 +80,7 @@ struct PlacedZone {
 };
 
 struct TimelineState {
-  uint64_t key = 0;  // run revision the tracks were prepared for
+  uint64_t key = 0;  // run_data_key of the run the tracks were prepared for
   std::vector<PlacedZone> steps, layers, phases;  // three tracks, each sorted and non-overlapping
   double total_us = 0;
   double view_begin_us = 0, view_end_us = 0;  // visible range; equal = fit all
@@ -85,6 +91,20 @@ struct TimelineState {
   std::vector<int64_t> stats_count;                  // (kPhaseCount)
   int64_t traffic_step = -1;  // -1: the first step with traffic
   int32_t traffic_layer = 0;
+};
+
+// The heatmaps view's choices and the grids its textures are rendered from (rebuilt when the
+// run, layer or expert order changes; the textures are re-rendered from them on zoom and pan).
+struct HeatmapsState {
+  Pooling pooling = Pooling::max;
+  ExpertOrder order = ExpertOrder::id;
+  int32_t palette_top = 12;  // experts with their own colour in the top-1 map; the rest are "other"
+  uint64_t grids_key = 0;
+  std::vector<int32_t> expert_rows;  // (n_experts) expert_order at the layer: expert shown at each row
+  std::vector<float> scores;         // (n_experts, n_tokens) router scores at the layer, by expert id
+  float scores_max = 1.0f;
+  std::vector<float> coactivation;   // (n_experts, n_experts) P(j | i), NaN diagonal
+  ExpertPalette palette;             // top-1 colours, from the run's top-1 counts over all layers
 };
 
 // The run panel's form.
@@ -131,12 +151,19 @@ struct AppState {
 
   std::map<int64_t, RunCache> caches;  // by run id
   HeatmapSlot heat_scores, heat_load, heat_top1, heat_coact, heat_diff;
-  float heat_scores_max = 1.0f;  // colour-scale top of heat_scores, found when it was built
+  HeatmapsState heatmaps;
   TimelineState timeline;
   CompareState compare;
   TokenLayout token_layout;
   int token_colour_mode = 0;  // 0: top-1 expert, 1: top-1 weight (router confidence)
   std::unique_ptr<RunController> runner;
+
+  int unsaved_runs = 0;  // live runs finished in this window and recorded nowhere
+  // A session asked for while unsaved runs are shown, opened on `pending_view` once the user
+  // agrees to let them go (the shell asks).
+  std::unique_ptr<SessionSource> pending_source;
+  ViewId pending_view = ViewId::tokens;
+  bool pending_demo = false;  // the pending session is the demo's: compare code vs verse
 
   std::string live_outcome;           // how the last live run ended: complete, cancelled, failed: ...
   double live_cancel_latency_s = -1;  // of the last cancelled live run
@@ -149,6 +176,9 @@ struct AppState {
   bool want_screenshot = false;  // export PNG of the current view
   std::string screenshot_path;
   bool tour_mode = false;  // the tour drives selections; nothing is saved
+  // A --script is playing: items the script may click record where they are each frame.
+  bool scripted_input = false;
+  std::map<std::string, std::array<float, 4>> clickables;  // label -> (x0, y0, x1, y1)
 
   AppState();
   ~AppState();
@@ -157,6 +187,9 @@ struct AppState {
   // Derived arrays of `run`, rebuilt when its revision or the capacity factor changed.
   RunCache& cache_for(const RunData& run);
   void open_session(std::unique_ptr<SessionSource> source);
+  // What the user's File > Open, a recent entry or the demo call: opens `source` on `view`, or
+  // keeps it in pending_source when that would drop unsaved live runs.
+  void request_open(std::unique_ptr<SessionSource> source, ViewId view);
 };
 
 }  // namespace moescope::ui

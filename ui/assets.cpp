@@ -9,14 +9,16 @@ std::filesystem::path find_assets_dir() {
   std::error_code ec;
   std::vector<std::filesystem::path> candidates;
   if (const char* env = std::getenv("MOESCOPE_ASSETS"); env && *env) candidates.emplace_back(env);
-  candidates.push_back(std::filesystem::current_path(ec) / "assets");
+  // Beside the executable first (a build tree inside the source tree, or an installed prefix:
+  // bin/moescope and share/moescope/assets), so the app finds its demo from any working folder.
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-      candidates.push_back(dir / "assets");
       candidates.push_back(dir / "share" / "moescope" / "assets");
+      candidates.push_back(dir / "assets");
     }
   }
+  candidates.push_back(std::filesystem::current_path(ec) / "assets");
   for (const auto& c : candidates) {
     if (std::filesystem::is_directory(c / "models", ec) || std::filesystem::is_directory(c / "prompts", ec)) return c;
   }

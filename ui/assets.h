@@ -7,7 +7,8 @@
 
 namespace moescope::ui {
 
-// $MOESCOPE_ASSETS, else ./assets, else assets beside or above the executable; empty if none.
+// $MOESCOPE_ASSETS, else share/moescope/assets or assets beside or above the executable (an
+// installed prefix, a build tree), else ./assets; empty if none.
 std::filesystem::path find_assets_dir();
 // Folders under assets/models holding a config.json.
 std::vector<std::filesystem::path> demo_models();

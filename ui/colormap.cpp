@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace moescope::ui {
 namespace {
@@ -58,10 +59,11 @@ Rgb hsv_to_rgb(float h, float s, float v) {
 }
 
 // Tableau 20's colours, reordered so the first ten are the strong ones: small models (8-16
-// experts) get clearly separated colours.
+// experts) get clearly separated colours. Its two greys are replaced by tab20b's indigo and
+// periwinkle: grey means "no expert" / "not chosen" in the views, so no expert may be grey.
 constexpr std::array<uint32_t, 20> kPalette = {
-    0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf,
-    0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5, 0xc49c94, 0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5,
+    0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x393b79, 0xbcbd22, 0x17becf,
+    0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5, 0xc49c94, 0xf7b6d2, 0x6b6ecf, 0xdbdb8d, 0x9edae5,
 };
 
 }  // namespace
@@ -106,7 +108,7 @@ const ColorLut& diverging_lut() {
 }
 
 uint32_t categorical_color(int32_t index) {
-  if (index < 0) return pack_rgba({0.5f, 0.5f, 0.5f});
+  if (index < 0) return kNoExpertColor;
   if (index < static_cast<int32_t>(kPalette.size())) {
     const uint32_t rgb = kPalette[static_cast<size_t>(index)];
     return ((rgb >> 16) & 0xff) | (rgb & 0xff00) | ((rgb & 0xff) << 16) | 0xff000000u;
@@ -117,6 +119,19 @@ uint32_t categorical_color(int32_t index) {
   const float s = band == 0 ? 0.65f : band == 1 ? 0.45f : 0.80f;
   const float v = band == 0 ? 0.90f : band == 1 ? 0.80f : 0.65f;
   return pack_rgba(hsv_to_rgb(hue, s, v));
+}
+
+ExpertPalette top_expert_palette(const int64_t* counts, int32_t n_experts, int32_t n_top) {
+  ExpertPalette out;
+  n_top = std::clamp(n_top, 0, std::max(0, n_experts));
+  std::vector<int32_t> order(static_cast<size_t>(std::max(0, n_experts)));
+  for (int32_t e = 0; e < n_experts; ++e) order[static_cast<size_t>(e)] = e;
+  // Most used first; ties by id so the colours do not depend on the sort's whims.
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return counts[a] > counts[b]; });
+  out.top.assign(order.begin(), order.begin() + n_top);
+  out.color.assign(static_cast<size_t>(std::max(0, n_experts)), kOtherExpertColor);
+  for (int32_t rank = 0; rank < n_top; ++rank) out.color[static_cast<size_t>(out.top[static_cast<size_t>(rank)])] = categorical_color(rank);
+  return out;
 }
 
 float luminance(uint32_t rgba) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace moescope::ui {
 
@@ -29,9 +30,27 @@ const ColorLut& colormap_lut(Colormap map);
 // index 128 is zero.
 const ColorLut& diverging_lut();
 
+// Greys are reserved, never an expert's colour: "no expert" (a token not routed, an expert not
+// chosen) is a light grey, "other" (an expert outside a palette's top N) a dark slate.
+inline constexpr uint32_t kNoExpertColor = 0xff808080u;
+inline constexpr uint32_t kOtherExpertColor = 0xff4a4440u;
+
 // A distinct colour for category `index` (an expert id): 20 hand-picked hues first, then hues
-// spread by the golden angle so that 256 experts still differ from their neighbours.
+// spread by the golden angle so that 256 experts still differ from their neighbours. Negative
+// index: kNoExpertColor.
 uint32_t categorical_color(int32_t index);
+
+// Past ~20 experts distinct hues stop being told apart, so at scale the N most used experts get
+// the strong colours (most used first) and every other expert one shared "other".
+struct ExpertPalette {
+  std::vector<int32_t> top;     // (n_top) expert ids, most used first
+  std::vector<uint32_t> color;  // (n_experts) categorical_color(rank) for the top, kOtherExpertColor else
+  uint32_t of(int32_t expert) const {
+    return expert >= 0 && expert < static_cast<int32_t>(color.size()) ? color[static_cast<size_t>(expert)] : kNoExpertColor;
+  }
+};
+// `counts`: (n_experts) how often each expert was chosen; ties go to the lower id.
+ExpertPalette top_expert_palette(const int64_t* counts, int32_t n_experts, int32_t n_top);
 
 inline uint32_t pack_rgba(Rgb c, float alpha = 1.0f) {
   auto to8 = [](float v) { return static_cast<uint32_t>(v <= 0 ? 0 : v >= 1 ? 255 : v * 255.0f + 0.5f); };

@@ -3,6 +3,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace moescope::ui {
@@ -23,7 +24,10 @@ bool is_session_file(const std::string& name) {
 void FileBrowser::open(Mode m, const std::filesystem::path& start_dir) {
   mode = m;
   open_requested = true;
-  list(start_dir.empty() ? std::filesystem::current_path() : start_dir);
+  selected.clear();
+  std::error_code ec;
+  list(start_dir.empty() ? std::filesystem::current_path(ec) : start_dir);
+  if (mode == Mode::new_session) path_field = (dir / "session.db").string();
 }
 
 void FileBrowser::list(const std::filesystem::path& folder) {
@@ -56,12 +60,17 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
     ImGui::OpenPopup(kPopup);
     b.open_requested = false;
   }
-  const ImVec2 size(ImGui::GetFontSize() * 44, ImGui::GetFontSize() * 30);
-  ImGui::SetNextWindowSize(size, ImGuiCond_Appearing);
+  // At most the window's size, so a small window still shows the whole modal with its buttons.
+  const ImVec2 viewport = ImGui::GetMainViewport()->WorkSize;
+  const ImVec2 size(std::min(ImGui::GetFontSize() * 44, viewport.x * 0.95f), std::min(ImGui::GetFontSize() * 30, viewport.y * 0.95f));
+  ImGui::SetNextWindowSize(size, ImGuiCond_Always);
+  ImGui::SetNextWindowPos(ImGui::GetMainViewport()->GetWorkCenter(), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
   std::optional<std::string> chosen;
-  if (!ImGui::BeginPopupModal(kPopup, nullptr, ImGuiWindowFlags_NoSavedSettings)) return chosen;
+  if (!ImGui::BeginPopupModal(kPopup, nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoResize)) return chosen;
+  const bool new_file = b.mode == FileBrowser::Mode::new_session;
   ImGui::TextUnformatted(b.mode == FileBrowser::Mode::open_session ? "Open a session file (.db)"
-                                                                  : "Open a checkpoint folder (with config.json)");
+                         : new_file                                 ? "New session file (.db): pick a folder, name the file"
+                                                                    : "Open a checkpoint folder (with config.json)");
   if (ImGui::Button("Up")) b.list(b.dir.parent_path());
   ImGui::SameLine();
   char buf[1024];
@@ -69,7 +78,7 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
   ImGui::SetNextItemWidth(-1);
   if (ImGui::InputText("##path", buf, sizeof buf, ImGuiInputTextFlags_EnterReturnsTrue)) {
     std::error_code ec;
-    if (std::filesystem::is_directory(buf, ec) && b.mode == FileBrowser::Mode::open_session) {
+    if (std::filesystem::is_directory(buf, ec) && b.mode != FileBrowser::Mode::open_model_dir) {
       b.list(buf);
     } else {
       chosen = std::string(buf);
@@ -78,17 +87,23 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
     b.path_field = buf;
   }
   if (!b.listing_error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", b.listing_error.c_str());
-  const float list_h = ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() * 1.6f;
-  ImGui::BeginChild("##entries", ImVec2(size.x * 0.62f, list_h), true);
+  // The lists take what is left after one row of buttons, never less than a line.
+  const float list_h = std::max(ImGui::GetFrameHeight(), ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() * 1.3f);
+  ImGui::BeginChild("##entries", ImVec2(ImGui::GetContentRegionAvail().x * 0.62f, list_h), true);
   for (const auto& e : b.entries) {
     std::string label = (e.is_dir ? (e.is_model ? "[model] " : "[dir] ") : "") + e.name;
-    if (ImGui::Selectable(label.c_str(), false, ImGuiSelectableFlags_AllowDoubleClick) &&
-        ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
-      if (e.is_dir && !(b.mode == FileBrowser::Mode::open_model_dir && e.is_model)) {
-        b.list(b.dir / e.name);
-        break;
+    if (ImGui::Selectable(label.c_str(), b.selected == e.name, ImGuiSelectableFlags_AllowDoubleClick)) {
+      b.selected = e.name;
+      if (new_file && !e.is_dir) b.path_field = (b.dir / e.name).string();
+      if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
+        if (e.is_dir && !(b.mode == FileBrowser::Mode::open_model_dir && e.is_model)) {
+          b.list(b.dir / e.name);
+          if (new_file) b.path_field = (b.dir / "session.db").string();
+          b.selected.clear();
+          break;
+        }
+        chosen = (b.dir / e.name).string();
       }
-      chosen = (b.dir / e.name).string();
     }
   }
   ImGui::EndChild();
@@ -99,7 +114,23 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
     if (ImGui::Selectable(r.c_str())) chosen = r;
   }
   ImGui::EndChild();
-  if (b.mode == FileBrowser::Mode::open_model_dir && ImGui::Button("Open this folder")) chosen = b.dir.string();
+  if (b.mode == FileBrowser::Mode::open_model_dir) {
+    if (ImGui::Button("Open this folder")) chosen = b.selected.empty() ? b.dir.string() : (b.dir / b.selected).string();
+  } else if (new_file) {
+    if (ImGui::Button("Create")) chosen = b.path_field;
+  } else if (ImGui::Button("Open")) {
+    if (!b.selected.empty()) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(b.dir / b.selected, ec)) {
+        b.list(b.dir / b.selected);
+        b.selected.clear();
+      } else {
+        chosen = (b.dir / b.selected).string();
+      }
+    } else if (std::error_code ec; !std::filesystem::is_directory(b.path_field, ec)) {
+      chosen = b.path_field;
+    }
+  }
   ImGui::SameLine();
   if (ImGui::Button("Cancel") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) ImGui::CloseCurrentPopup();
   if (chosen) ImGui::CloseCurrentPopup();

@@ -1,5 +1,6 @@
 // An in-app file browser (ImGui has none): a modal listing one folder, with a path field, a
-// parent button and the recent entries. Picks a file or a folder depending on the mode.
+// parent button and the recent entries. Picks a file, a folder, or a new file's path depending on
+// the mode. The modal fits the window at every size, its buttons always in view.
 #pragma once
 
 #include <filesystem>
@@ -10,12 +11,13 @@
 namespace moescope::ui {
 
 struct FileBrowser {
-  enum class Mode { open_session, open_model_dir };
+  enum class Mode { open_session, open_model_dir, new_session };
   Mode mode = Mode::open_session;
   bool open_requested = false;
   std::filesystem::path dir;
   std::string path_field;
   std::string listing_error;
+  std::string selected;  // entry name clicked once (Open takes it)
   struct Entry {
     std::string name;
     bool is_dir = false;

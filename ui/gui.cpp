@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -20,6 +21,7 @@
 #include "ui/app_state.h"
 #include "ui/run_controller.h"
 #include "ui/screenshot.h"
+#include "ui/script_player.h"
 #include "ui/session_file_source.h"
 #include "ui/style.h"
 #include "ui/synthetic_session.h"
@@ -56,13 +58,18 @@ struct FrameTimer {
 };
 
 // One frame: build the UI (timed), draw it, optionally capture it, present it.
-FrameTimer frame(GLFWwindow* window, AppState& app, const std::string& capture_png) {
+FrameTimer frame(GLFWwindow* window, AppState& app, const std::string& capture_png, ScriptPlayer* script = nullptr) {
   FrameTimer t;
   const double t0 = thread_cpu_ms();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
-  // Scripted runs keep the pointer out of the window so no hover tooltip lands in a screenshot.
-  if (app.tour_mode) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+  // Scripted runs keep the pointer out of the window so no hover tooltip lands in a screenshot;
+  // a playing script sets it where it clicks.
+  if (script) {
+    script->before_frame(app);
+  } else if (app.tour_mode) {
+    ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+  }
   ImGui::NewFrame();
   draw_shell(app);
   ImGui::Render();
@@ -119,8 +126,13 @@ struct LiveHooks {
 
 int run_gui(const GuiOptions& options) {
   AppState app;
-  const bool scripted = !options.tour_dir.empty() || !options.report_json.empty();
+  const bool scripted = !options.tour_dir.empty() || !options.report_json.empty() || !options.script_file.empty();
   app.tour_mode = scripted;
+  std::unique_ptr<ScriptPlayer> script;
+  if (!options.script_file.empty()) {
+    script = std::make_unique<ScriptPlayer>(options.script_file);
+    app.scripted_input = true;
+  }
   const auto settings_file = config_dir() / "settings.json";
   if (!scripted) app.settings = load_settings(settings_file);
   if (options.dark_theme) app.settings.dark_theme = *options.dark_theme;
@@ -142,6 +154,7 @@ int run_gui(const GuiOptions& options) {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
+  io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;  // Tab, arrows and Enter move through every widget
   const std::string ini_path = (config_dir() / "imgui.ini").string();
   io.IniFilename = scripted ? nullptr : ini_path.c_str();
   if (!scripted) std::filesystem::create_directories(config_dir());
@@ -154,7 +167,19 @@ int run_gui(const GuiOptions& options) {
   ImGui_ImplOpenGL3_Init("#version 330 core");
 
   int exit_code = 0;
-  if (!options.tour_dir.empty()) {
+  if (script) {
+    // Played until done or failed; the report says which. Its exit code is the report's "ok".
+    while (!glfwWindowShouldClose(glfw.window)) {
+      glfwPollEvents();
+      frame(glfw.window, app, "", script.get());
+      if (script->after_frame(app)) break;
+      if (app.runner->running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    script->write_report(app, options.report_json);
+    exit_code = script->finished_ok() ? 0 : 1;
+    app.runner->cancel();
+    app.runner->wait(30.0);
+  } else if (!options.tour_dir.empty()) {
     exit_code = run_tour(glfw.window, app, options.tour_dir, options.bench_frames,
                          [&](const std::string& png) { return frame(glfw.window, app, png).build_cpu_ms; });
   } else {

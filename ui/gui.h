@@ -23,6 +23,7 @@ struct GuiOptions {
   double cancel_after_s = -1;
   double close_after_s = -1;
   std::string report_json;
+  std::string script_file;  // test hook: play these clicks (ui/script_player.h), report to report_json
 };
 
 int run_gui(const GuiOptions& options);

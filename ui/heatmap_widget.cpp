@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ui/session_data.h"
+
 namespace moescope::ui {
 namespace {
 
@@ -53,6 +55,7 @@ void upload_heatmap(HeatmapSlot& slot, const HeatmapImage& image, uint64_t data_
   if (slot.rows != image.rows || slot.cols != image.cols) {
     slot.u0 = slot.v0 = 0;
     slot.u1 = slot.v1 = 1;
+    if (slot.windowed) data_key = 0;  // the texture showed another window: render it again
   }
   slot.tex_width = image.width;
   slot.tex_height = image.height;
@@ -60,6 +63,13 @@ void upload_heatmap(HeatmapSlot& slot, const HeatmapImage& image, uint64_t data_
   slot.cols = image.cols;
   slot.key = data_key;
   ++slot.uploads;
+}
+
+uint64_t windowed_key(const HeatmapSlot& slot, uint64_t data_key) {
+  uint64_t h = data_key;
+  for (double v : {slot.u0, slot.u1, slot.v0, slot.v1}) h = mix_key(h, static_cast<uint64_t>(std::llround(v * (1ull << 40))));
+  h = mix_key(h, static_cast<uint64_t>(slot.plot_width) << 20 | static_cast<uint64_t>(slot.plot_height));
+  return h;
 }
 
 GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes) {
@@ -98,10 +108,14 @@ GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, con
   if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) slot.u0 = slot.v0 = 0, slot.u1 = slot.v1 = 1;
 
   dl->AddRectFilled(plot_min, plot_max, ImGui::GetColorU32(ImGuiCol_FrameBg));
+  const ImVec2 fb_scale = io.DisplayFramebufferScale;
+  slot.plot_width = std::max(1, static_cast<int32_t>(plot_size.x * fb_scale.x + 0.5f));
+  slot.plot_height = std::max(1, static_cast<int32_t>(plot_size.y * fb_scale.y + 0.5f));
   if (slot.texture != 0) {
+    const bool whole = slot.windowed;
     dl->AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(slot.texture)), plot_min, plot_max,
-                 ImVec2(static_cast<float>(slot.u0), static_cast<float>(slot.v0)),
-                 ImVec2(static_cast<float>(slot.u1), static_cast<float>(slot.v1)));
+                 whole ? ImVec2(0, 0) : ImVec2(static_cast<float>(slot.u0), static_cast<float>(slot.v0)),
+                 whole ? ImVec2(1, 1) : ImVec2(static_cast<float>(slot.u1), static_cast<float>(slot.v1)));
   }
   dl->AddRect(plot_min, plot_max, ImGui::GetColorU32(ImGuiCol_Border));
 

@@ -20,6 +20,13 @@ struct HeatmapSlot {
   // Visible part of the grid as fractions of its extent (zoom and pan).
   double u0 = 0, u1 = 1, v0 = 0, v1 = 1;
   int uploads = 0;  // texture uploads so far (the benchmark checks it stays flat)
+  // A windowed texture holds only the visible part [u0,u1] x [v0,v1] at the plot's pixel size
+  // (render_*_window), drawn whole; otherwise the texture holds the whole grid and the widget
+  // draws the visible part of it.
+  bool windowed = false;
+  int32_t plot_width = 0, plot_height = 0;  // framebuffer pixels of the plot at the last draw
+
+  GridWindow window() const { return {v0 * rows, v1 * rows, u0 * cols, u1 * cols}; }
 
   bool holds(uint64_t data_key) const { return key == data_key && texture != 0; }
   void release();  // deletes the texture; needs the GL context
@@ -30,6 +37,10 @@ struct HeatmapSlot {
 inline constexpr int32_t kMaxTextureSide = 4096;
 
 void upload_heatmap(HeatmapSlot& slot, const HeatmapImage& image, uint64_t data_key);
+// The key of a windowed slot's texture: the data's key, the visible window and the plot's size.
+uint64_t windowed_key(const HeatmapSlot& slot, uint64_t data_key);
+// The plot's pixel size for a windowed render before the first draw has measured it.
+inline constexpr int32_t kDefaultPlotWidth = 512, kDefaultPlotHeight = 256;
 
 struct HeatmapAxes {
   const char* x_label = "";  // along columns

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "sessions/export.h"
+#include "sessions/recorder.h"
 #include "ui/file_browser.h"
 #include "ui/run_controller.h"
 #include "ui/session_file_source.h"
@@ -32,9 +33,27 @@ FileBrowser& browser() {
 
 void open_session_file(AppState& app, const std::string& path) {
   try {
-    app.open_session(open_session_source(path));
+    app.request_open(open_session_source(path), app.view == ViewId::start ? ViewId::tokens : app.view);
     remember_recent(app.settings.recent_sessions, path);
-    if (app.view == ViewId::start) app.view = ViewId::tokens;
+  } catch (const std::exception& e) {
+    app.error_message = e.what();
+  }
+}
+
+// File > New session: an empty session file at `path` (refused if something is there already),
+// opened so that the next runs record into it.
+void create_session_file(AppState& app, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    app.error_message = path + " already exists; open it with File > Open session, or pick a new name";
+    return;
+  }
+  try {
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    { sessions::SessionWriter create(path, "gui"); }
+    app.request_open(open_session_source(path), ViewId::run);
+    remember_recent(app.settings.recent_sessions, path);
   } catch (const std::exception& e) {
     app.error_message = e.what();
   }
@@ -43,6 +62,13 @@ void open_session_file(AppState& app, const std::string& path) {
 //-----------------------------------------------------------------------------
 // [SECTION] live runs
 //-----------------------------------------------------------------------------
+
+void show_demo_comparison(AppState& app) {
+  app.view = ViewId::compare;
+  app.compare = CompareState{};
+  app.compare.tag_a = "code";
+  app.compare.tag_b = "verse";
+}
 
 void poll_live_run(AppState& app) {
   if (auto update = app.runner->take_update()) {
@@ -55,12 +81,17 @@ void poll_live_run(AppState& app) {
     app.live_cancel_latency_s = outcome->cancel_latency_s;
     if (!outcome->error.empty()) app.error_message = "run failed: " + outcome->error;
     app.status_line = "run " + app.live_outcome;
-    if (outcome->recorded_run_id > 0 && !app.demo_session.empty() && (!app.doc || app.doc->label() != app.demo_session)) {
-      // The demo comparison recorded into its own session: open it on the compare view.
+    if (outcome->recorded_run_id == 0 && outcome->error.empty() && app.doc && app.doc->run(app.run_id)) ++app.unsaved_runs;
+    if (outcome->recorded_run_id > 0 && !app.demo_session.empty()) {
+      // The demo comparison recorded into its session: show it on the compare view, code vs verse.
       try {
-        app.open_session(open_session_source(app.demo_session));
+        app.request_open(open_session_source(app.demo_session), ViewId::compare);
         remember_recent(app.settings.recent_sessions, app.demo_session);
-        app.view = ViewId::compare;
+        if (app.pending_source) {
+          app.pending_demo = true;
+        } else {
+          show_demo_comparison(app);
+        }
       } catch (const std::exception& e) {
         app.error_message = e.what();
       }
@@ -83,6 +114,7 @@ void poll_live_run(AppState& app) {
 void draw_menu_bar(AppState& app) {
   if (!ImGui::BeginMenuBar()) return;
   if (ImGui::BeginMenu("File")) {
+    if (ImGui::MenuItem("New session...")) browser().open(FileBrowser::Mode::new_session, "");
     if (ImGui::MenuItem("Open session...")) browser().open(FileBrowser::Mode::open_session, "");
     if (ImGui::MenuItem("Open checkpoint folder...")) browser().open(FileBrowser::Mode::open_model_dir, "");
     if (ImGui::BeginMenu("Recent sessions", !app.settings.recent_sessions.empty())) {
@@ -248,6 +280,33 @@ void draw_error_dialog(AppState& app) {
   }
 }
 
+// Asks before a session replaces live runs that were recorded nowhere.
+void draw_discard_dialog(AppState& app) {
+  if (!app.pending_source) return;
+  constexpr const char* kTitle = "Discard unsaved runs?";
+  if (!ImGui::IsPopupOpen(kTitle)) ImGui::OpenPopup(kTitle);
+  if (!ImGui::BeginPopupModal(kTitle, nullptr, ImGuiWindowFlags_AlwaysAutoResize)) return;
+  ImGui::PushTextWrapPos(ImGui::GetFontSize() * 36);
+  ImGui::Text("%d run%s made in this window %s not recorded in any session file. Opening %s replaces %s.", app.unsaved_runs,
+              app.unsaved_runs == 1 ? "" : "s", app.unsaved_runs == 1 ? "is" : "are", app.pending_source->label().c_str(),
+              app.unsaved_runs == 1 ? "it" : "them");
+  ImGui::PopTextWrapPos();
+  if (ImGui::Button("Discard and open")) {
+    const bool demo = app.pending_demo;
+    const ViewId next = app.pending_view;
+    app.open_session(std::move(app.pending_source));
+    app.view = next;
+    if (demo) show_demo_comparison(app);
+    ImGui::CloseCurrentPopup();
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Keep them") || ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
+    app.pending_source.reset();
+    ImGui::CloseCurrentPopup();
+  }
+  ImGui::EndPopup();
+}
+
 }  // namespace
 
 //-----------------------------------------------------------------------------
@@ -294,6 +353,8 @@ void draw_shell(AppState& app) {
                                                       : app.settings.recent_models)) {
     if (browser().mode == FileBrowser::Mode::open_session) {
       open_session_file(app, *chosen);
+    } else if (browser().mode == FileBrowser::Mode::new_session) {
+      create_session_file(app, *chosen);
     } else {
       app.model_dir = *chosen;
       remember_recent(app.settings.recent_models, *chosen);
@@ -301,6 +362,7 @@ void draw_shell(AppState& app) {
     }
   }
   draw_export_dialog(app);
+  draw_discard_dialog(app);
   draw_error_dialog(app);
   ImGui::End();
 }

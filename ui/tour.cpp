@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ui/assets.h"
 
 namespace moescope::ui {
 namespace {
@@ -28,6 +29,8 @@ void stage(AppState& app, ViewId view) {
     app.timeline.select_begin_us = -2;  // ask the view to select its second step
   }
 }
+
+constexpr int kMinTimedFrames = 5;
 
 struct ViewTimes {
   std::string view;
@@ -55,7 +58,9 @@ int run_tour(GLFWwindow*, AppState& app, const std::string& dir, int bench_frame
     t.view = std::string(view_name(view));
     t.first_ms = draw_frame("");
     for (int i = 0; i < 3; ++i) draw_frame("");  // ImGui settles sizes over a couple of frames
-    for (int i = 0; i < bench_frames; ++i) t.ms.push_back(draw_frame(""));
+    // tour.json reports a median frame time for every view, so a few frames are timed even
+    // without --bench-frames.
+    for (int i = 0; i < std::max(bench_frames, kMinTimedFrames); ++i) t.ms.push_back(draw_frame(""));
     draw_frame((std::filesystem::path(dir) / (t.view + ".png")).string());
     if (!app.error_message.empty()) {
       throw InputError("tour: view " + t.view + " failed: " + app.error_message);
@@ -70,6 +75,19 @@ int run_tour(GLFWwindow*, AppState& app, const std::string& dir, int bench_frame
                    {"mean_ms", mean}, {"frames", t.ms.size()}});
   }
   std::ofstream(std::filesystem::path(dir) / "frame_times.json") << out.dump(2) << '\n';
+
+  // The summary checks read: each view's screenshot and median frame-build time, and what the
+  // app found and showed (the bundled demo model, the open session file).
+  nlohmann::json views = nlohmann::json::array();
+  for (const auto& t : times) {
+    views.push_back({{"name", t.view}, {"png", t.view + ".png"}, {"frame_ms", median(t.ms)}});
+  }
+  const auto models = demo_models();
+  const bool file_backed = app.doc && std::filesystem::is_regular_file(app.doc->label(), ec);
+  const nlohmann::json summary = {{"views", views},
+                                  {"demo_model", models.empty() ? nlohmann::json() : nlohmann::json(models.front().string())},
+                                  {"session", file_backed ? nlohmann::json(app.doc->label()) : nlohmann::json()}};
+  std::ofstream(std::filesystem::path(dir) / "tour.json") << summary.dump(2) << '\n';
   return 0;
 }
 

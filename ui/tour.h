@@ -1,6 +1,8 @@
 // The scripted tour (`moescope gui --session FILE --tour DIR`): visits every view with a
-// representative selection, writes DIR/<view>.png of the real window and DIR/frame_times.json
-// (CPU time to build each view's frame), then returns the exit code.
+// representative selection, writes DIR/<view>.png of the real window, DIR/frame_times.json
+// (CPU time to build each view's frame) and DIR/tour.json ({"views": [{"name", "png",
+// "frame_ms"}], "demo_model": path or null, "session": path or null}; frame_ms is the median CPU
+// time to build that view's frame), then returns the exit code.
 #pragma once
 
 #include <functional>

@@ -5,6 +5,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -21,9 +22,12 @@ namespace {
 // [SECTION] groups
 //-----------------------------------------------------------------------------
 
-// Sums expert loads of `runs` into share (n_layers, n_experts); false when shapes disagree.
-bool pool_loads(AppState& app, const std::vector<int64_t>& runs, CompareState& c, std::vector<double>& share, int64_t& tokens) {
-  std::vector<double> counts;
+// Sums expert loads of `runs` into counts and share (n_layers, n_experts), each run's loads into
+// `per_run`; false when shapes disagree.
+bool pool_loads(AppState& app, const std::vector<int64_t>& runs, CompareState& c, std::vector<double>& counts, std::vector<double>& share,
+                int64_t& tokens, std::vector<std::vector<double>>& per_run) {
+  counts.clear();
+  per_run.clear();
   tokens = 0;
   for (int64_t id : runs) {
     auto run = app.doc->run(id);
@@ -41,6 +45,7 @@ bool pool_loads(AppState& app, const std::vector<int64_t>& runs, CompareState& c
     const RunCache& cache = app.cache_for(*run);
     counts.resize(cache.summary.expert_counts.size(), 0.0);
     for (size_t i = 0; i < counts.size(); ++i) counts[i] += static_cast<double>(cache.summary.expert_counts[i]);
+    per_run.emplace_back(cache.summary.expert_counts.begin(), cache.summary.expert_counts.end());
     tokens += r.n_tokens;
   }
   share.assign(static_cast<size_t>(c.n_layers) * c.n_experts, 0.0);
@@ -72,12 +77,22 @@ void update_groups(AppState& app) {
   const auto& runs = app.doc->runs();
   if (c.run_a == 0 && !runs.empty()) c.run_a = runs[0].id;
   if (c.run_b == 0 && runs.size() > 1) c.run_b = runs[1].id;
-  const std::string key = app.doc->label() + "|" + std::to_string(runs.size()) + "|" + std::to_string(c.mode) + "|" +
+  const std::string key = std::to_string(app.doc->version()) + "|" + std::to_string(c.mode) + "|" +
                           (c.mode == 0 ? c.tag_a + "|" + c.tag_b : std::to_string(c.run_a) + "|" + std::to_string(c.run_b));
   if (c.key == key) return;
   c.key = key;
   c.error.clear();
   c.n_layers = c.n_experts = 0;
+  c.has_test = false;
+  // A group compared with itself has no second group: every statistic would be 0/0.
+  if (c.mode == 0 && c.tag_a == c.tag_b) {
+    c.error = "Pick two different tags: '" + c.tag_a + "' compared with itself has nothing to compare";
+    return;
+  }
+  if (c.mode == 1 && c.run_a == c.run_b) {
+    c.error = "Pick two different runs: run #" + std::to_string(c.run_a) + " compared with itself has nothing to compare";
+    return;
+  }
   std::vector<int64_t> a, b;
   if (c.mode == 0) {
     a = runs_of_tag(*app.doc, c.tag_a);
@@ -90,7 +105,9 @@ void update_groups(AppState& app) {
     c.label_a = "run #" + std::to_string(c.run_a);
     c.label_b = "run #" + std::to_string(c.run_b);
   }
-  const bool ok = pool_loads(app, a, c, c.share_a, c.tokens_a) & pool_loads(app, b, c, c.share_b, c.tokens_b);
+  std::vector<std::vector<double>> runs_a, runs_b;
+  const bool ok = pool_loads(app, a, c, c.counts_a, c.share_a, c.tokens_a, runs_a) &
+                  pool_loads(app, b, c, c.counts_b, c.share_b, c.tokens_b, runs_b);
   c.js.assign(static_cast<size_t>(c.n_layers), 0.0);
   c.diff.assign(static_cast<size_t>(c.n_layers) * c.n_experts, 0.0f);
   if (!ok) {
@@ -104,6 +121,12 @@ void update_groups(AppState& app) {
     const double js = analysis::js_divergence(pa, pb);  // NaN when a side routed nothing
     c.js[static_cast<size_t>(l)] = std::isnan(js) ? 0.0 : js;
     for (int32_t e = 0; e < c.n_experts; ++e) c.diff[static_cast<size_t>(begin + e)] = static_cast<float>(pa[e] - pb[e]);
+  }
+  if (c.mode == 0 && runs_a.size() >= 2 && runs_b.size() >= 2) {
+    // As `moescope compare --tags`: 1000 random splits of the runs, seeded, so the same session
+    // shows the same null distribution and p-value in both.
+    c.test = analysis::jsd_permutation_test(runs_a, runs_b, c.n_layers, c.n_experts, 1000);
+    c.has_test = true;
   }
   app.heat_diff.key = 0;  // rebuild the texture
 }
@@ -190,19 +213,60 @@ void draw_distributions(AppState& app, const CompareState& c, ImVec2 size) {
   }
 }
 
-// The experts whose share for one side most exceeds the other's, pooled over layers.
+// The permutation test's null distribution (the mean JSD of random splits of the runs) as a
+// histogram, with the observed mean JSD marked: how far out the real split lies.
+void draw_null_distribution(const CompareState& c, ImVec2 size) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImGui::Dummy(size);
+  const float font = ImGui::GetFontSize();
+  const ImVec2 a(p.x + font * 3.2f, p.y + font * 1.3f), b(p.x + size.x - font, p.y + size.y - font * 1.4f);
+  if (b.x <= a.x || b.y <= a.y) return;
+  double hi = c.test.observed;
+  for (double v : c.test.null_statistics) {
+    if (!std::isnan(v)) hi = std::max(hi, v);
+  }
+  hi = std::max(hi * 1.05, 1e-9);
+  constexpr int kBins = 40;
+  std::array<int, kBins> bins{};
+  for (double v : c.test.null_statistics) {
+    if (!std::isnan(v)) ++bins[static_cast<size_t>(std::clamp(static_cast<int>(v / hi * kBins), 0, kBins - 1))];
+  }
+  const int top = std::max(1, *std::max_element(bins.begin(), bins.end()));
+  const float bw = (b.x - a.x) / kBins;
+  const ImU32 bar = ImGui::GetColorU32(ImGuiCol_PlotHistogram), text = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+  for (int i = 0; i < kBins; ++i) {
+    const float h = static_cast<float>(bins[static_cast<size_t>(i)]) / static_cast<float>(top) * (b.y - a.y);
+    dl->AddRectFilled(ImVec2(a.x + i * bw + 0.5f, b.y - h), ImVec2(a.x + (i + 1) * bw - 0.5f, b.y), bar);
+  }
+  dl->AddLine(ImVec2(a.x, b.y), ImVec2(b.x, b.y), ImGui::GetColorU32(ImGuiCol_Border));
+  char buf[96];
+  for (int i = 0; i <= 2; ++i) {
+    std::snprintf(buf, sizeof buf, "%.3f", hi * i / 2);
+    const float x = a.x + (b.x - a.x) * i / 2.0f;
+    dl->AddText(ImVec2(x - ImGui::CalcTextSize(buf).x * 0.5f, b.y + 2), text, buf);
+  }
+  const float x = a.x + static_cast<float>(c.test.observed / hi) * (b.x - a.x);
+  const ImU32 mark = categorical_color(3);
+  dl->AddLine(ImVec2(x, a.y - 2), ImVec2(x, b.y), mark, 2.0f);
+  std::snprintf(buf, sizeof buf, "observed %.4f bits, p = %.3g", c.test.observed, c.test.p_value);
+  const float tw = ImGui::CalcTextSize(buf).x;
+  dl->AddText(ImVec2(std::clamp(x - tw * 0.5f, p.x, p.x + size.x - tw), p.y), mark, buf);
+}
+
+// The experts whose share for one side most exceeds the other's, pooled over layers, among those
+// with at least c.min_support assignments (a ratio over a handful of tokens is noise).
 void draw_specific_experts(const CompareState& c) {
   struct Item {
     int32_t layer, expert;
     double ratio, a, b;
   };
   std::vector<Item> for_a, for_b;
-  const double floor = 0.25 / c.n_experts;  // ignore experts barely used by both sides
   for (int32_t l = 0; l < c.n_layers; ++l) {
     for (int32_t e = 0; e < c.n_experts; ++e) {
       const size_t i = static_cast<size_t>(l) * c.n_experts + e;
       const double a = c.share_a[i], b = c.share_b[i];
-      if (std::max(a, b) < floor) continue;
+      if (c.counts_a[i] + c.counts_b[i] < c.min_support) continue;
       for_a.push_back({l, e, (a + 1e-4) / (b + 1e-4), a, b});
       for_b.push_back({l, e, (b + 1e-4) / (a + 1e-4), a, b});
     }
@@ -296,7 +360,16 @@ void draw_compare_view(AppState& app) {
   ImGui::TextUnformatted("Jensen-Shannon divergence per layer");
   ImGui::SameLine();
   ImGui::TextDisabled("of the expert load distributions; click a bar to pick the layer");
-  draw_js_bars(app, c, ImGui::GetContentRegionAvail());
+  if (c.has_test) {
+    const ImVec2 area = ImGui::GetContentRegionAvail();
+    draw_js_bars(app, c, ImVec2(area.x, area.y * 0.55f));
+    ImGui::TextUnformatted("Permutation test");
+    ImGui::SameLine();
+    ImGui::TextDisabled("mean JSD of %d random splits of the runs vs the observed split", c.test.n_permutations);
+    draw_null_distribution(c, ImGui::GetContentRegionAvail());
+  } else {
+    draw_js_bars(app, c, ImGui::GetContentRegionAvail());
+  }
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("##diff", ImVec2(0, top_h), true);
@@ -325,6 +398,8 @@ void draw_compare_view(AppState& app) {
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("##specific", ImVec2(0, 0), true);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 18);
+  ImGui::SliderInt("##support", &c.min_support, 0, 1000, "min support %d assignments", ImGuiSliderFlags_Logarithmic);
   draw_specific_experts(c);
   ImGui::EndChild();
 }

@@ -1,6 +1,8 @@
 // Heatmaps, four at once, each one GL texture: router scores (experts x tokens) at a layer, load
 // share (layers x experts) of the run, top-1 expert (layers x tokens, categorical) and expert
-// co-activation P(j | i) at a layer. Textures are rebuilt only when their data key changes.
+// co-activation P(j | i) at a layer. Each texture holds the visible window at the plot's pixels
+// (max or mean pooled, never nearest-sampled), re-rendered only when its key changes; experts are
+// listed by id, load or co-activation cluster, and the top-1 map colours the most chosen experts.
 // [SECTION] index: textures, panels, view.
 #include <imgui.h>
 
@@ -15,13 +17,10 @@
 namespace moescope::ui {
 namespace {
 
-uint64_t mix(uint64_t h, uint64_t v) { return (h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2))); }
-
 uint64_t data_key(const RunData& run, uint64_t kind, int64_t layer, Colormap map) {
-  uint64_t h = mix(kind, static_cast<uint64_t>(run.summary.id + 1000));
-  h = mix(h, run.revision);
-  h = mix(h, static_cast<uint64_t>(layer + 1));
-  return mix(h, static_cast<uint64_t>(map) + 1) | 1u;
+  uint64_t h = mix_key(kind, run_data_key(run));
+  h = mix_key(h, static_cast<uint64_t>(layer + 1));
+  return mix_key(h, static_cast<uint64_t>(map) + 1);
 }
 
 //-----------------------------------------------------------------------------
@@ -48,38 +47,117 @@ struct Ranges {
   float score_max = 1, load_max = 1, coact_max = 1;
 };
 
+// The grids behind the textures: rebuilt for a new run, layer or expert order only, so zoom and
+// pan cost one render of the visible window, not a pass over the routing.
+void update_grids(AppState& app, const RunData& run, const RunCache& cache) {
+  HeatmapsState& h = app.heatmaps;
+  const auto& r = run.routing;
+  const int32_t l = app.layer;
+  const uint64_t key = mix_key(mix_key(data_key(run, 5, l, Colormap::viridis), static_cast<uint64_t>(h.order)),
+                               static_cast<uint64_t>(h.palette_top));
+  if (h.grids_key == key) return;
+  h.grids_key = key;
+  h.scores = experts_by_tokens(r, l);
+  h.scores_max = 1e-6f;
+  for (float v : h.scores) h.scores_max = std::max(h.scores_max, v);
+  h.coactivation.assign(cache.coactivation.conditional.begin(), cache.coactivation.conditional.end());
+  for (int32_t e = 0; e < r.n_experts; ++e) h.coactivation[static_cast<size_t>(e) * r.n_experts + e] = NAN;  // P(i | i) = 1 says nothing
+  const std::vector<int64_t> layer_counts(cache.summary.expert_counts.begin() + static_cast<ptrdiff_t>(l) * r.n_experts,
+                                          cache.summary.expert_counts.begin() + static_cast<ptrdiff_t>(l + 1) * r.n_experts);
+  h.expert_rows = expert_order(h.order, layer_counts, cache.coactivation.pair_count);
+  std::vector<int64_t> top1_counts(static_cast<size_t>(r.n_experts), 0);
+  for (int32_t e : cache.summary.top1) {
+    if (e >= 0 && e < r.n_experts) ++top1_counts[static_cast<size_t>(e)];
+  }
+  h.palette = top_expert_palette(top1_counts.data(), r.n_experts, h.palette_top);
+}
+
+// Each slot holds the visible window at the plot's pixels; re-rendered when the data, the
+// window, the plot size, the pooling, the order or the colour map change.
 void update_textures(AppState& app, const RunData& run, const RunCache& cache, Ranges& ranges) {
   const auto& r = run.routing;
+  HeatmapsState& h = app.heatmaps;
+  update_grids(app, run, cache);
   const ColorLut& lut = colormap_lut(app.settings.colormap);
-  const int32_t l = app.layer;
   // Colour scales: scores and co-activation over [0, max]; load share over [0, max share].
   ranges.load_max = std::max(1e-6f, *std::max_element(cache.summary.load_share.begin(), cache.summary.load_share.end()));
   ranges.coact_max = 1e-6f;
   for (double v : cache.coactivation.conditional) ranges.coact_max = std::max(ranges.coact_max, static_cast<float>(v));
-  ranges.score_max = 1.0f;
-  const uint64_t scores_key = data_key(run, 1, l, app.settings.colormap);
-  if (!app.heat_scores.holds(scores_key)) {
-    const auto grid = experts_by_tokens(r, l);
-    float m = 1e-6f;
-    for (float v : grid) m = std::max(m, v);
-    app.heat_scores_max = m;
-    upload_heatmap(app.heat_scores, render_heatmap(r.n_experts, r.n_tokens, grid.data(), 0.0f, m, lut, kMaxTextureSide, kMaxTextureSide), scores_key);
+  ranges.score_max = h.scores_max;
+  const uint64_t look = mix_key(mix_key(h.grids_key, static_cast<uint64_t>(h.pooling)), static_cast<uint64_t>(app.settings.colormap));
+  auto refresh = [&](HeatmapSlot& slot, uint64_t kind, int32_t rows, int32_t cols, const std::function<HeatmapImage(GridWindow, int32_t, int32_t)>& render) {
+    slot.windowed = true;
+    if (slot.rows != rows || slot.cols != cols) {  // another grid shape: start from the whole grid
+      slot.rows = rows, slot.cols = cols;
+      slot.u0 = slot.v0 = 0, slot.u1 = slot.v1 = 1;
+    }
+    if (slot.plot_width <= 0) slot.plot_width = kDefaultPlotWidth, slot.plot_height = kDefaultPlotHeight;
+    const uint64_t key = windowed_key(slot, mix_key(look, kind));
+    if (!slot.holds(key)) upload_heatmap(slot, render(slot.window(), slot.plot_width, slot.plot_height), key);
+  };
+  const std::vector<int32_t> by_id;
+  refresh(app.heat_scores, 1, r.n_experts, r.n_tokens, [&](GridWindow w, int32_t width, int32_t height) {
+    return render_heatmap_window(r.n_experts, r.n_tokens, h.scores.data(), h.expert_rows, by_id, w, width, height, h.pooling, 0.0f,
+                                 h.scores_max, lut);
+  });
+  refresh(app.heat_load, 2, r.n_layers, r.n_experts, [&](GridWindow w, int32_t width, int32_t height) {
+    return render_heatmap_window(r.n_layers, r.n_experts, cache.summary.load_share.data(), by_id, h.expert_rows, w, width, height,
+                                 h.pooling, 0.0f, ranges.load_max, lut);
+  });
+  refresh(app.heat_top1, 3, r.n_layers, r.n_tokens, [&](GridWindow w, int32_t width, int32_t height) {
+    return render_categorical_window(r.n_layers, r.n_tokens, cache.summary.top1.data(), w, width, height, h.palette);
+  });
+  refresh(app.heat_coact, 4, r.n_experts, r.n_experts, [&](GridWindow w, int32_t width, int32_t height) {
+    return render_heatmap_window(r.n_experts, r.n_experts, h.coactivation.data(), h.expert_rows, h.expert_rows, w, width, height,
+                                 h.pooling, 0.0f, ranges.coact_max, lut);
+  });
+}
+
+// The toolbar's choices: pooling, expert order, how many experts get their own colour.
+void draw_heatmap_options(AppState& app) {
+  HeatmapsState& h = app.heatmaps;
+  const float w = ImGui::GetFontSize() * 7;
+  ImGui::SetNextItemWidth(w);
+  const char* pooling_names[kPoolingCount] = {"max pool", "mean pool"};
+  int pooling = static_cast<int>(h.pooling);
+  if (ImGui::Combo("##pooling", &pooling, pooling_names, kPoolingCount)) h.pooling = static_cast<Pooling>(pooling);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("How cells smaller than a pixel become one pixel: the maximum keeps a hot expert visible");
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(w * 1.6f);
+  int order = static_cast<int>(h.order);
+  if (ImGui::BeginCombo("##order", ("experts by " + std::string(expert_order_name(h.order))).c_str())) {
+    for (int i = 0; i < kExpertOrderCount; ++i) {
+      const auto o = static_cast<ExpertOrder>(i);
+      if (ImGui::Selectable(std::string(expert_order_name(o)).c_str(), order == i)) h.order = o;
+    }
+    ImGui::EndCombo();
   }
-  ranges.score_max = app.heat_scores_max;
-  const uint64_t load_key = data_key(run, 2, -1, app.settings.colormap);
-  if (!app.heat_load.holds(load_key)) {
-    upload_heatmap(app.heat_load, render_heatmap(r.n_layers, r.n_experts, cache.summary.load_share.data(), 0.0f, ranges.load_max, lut, kMaxTextureSide, kMaxTextureSide), load_key);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(w);
+  ImGui::SliderInt("##top", &h.palette_top, 1, 20, "%d colours");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Top-1 map: the N most chosen experts get a colour each, the rest share \"other\"");
+}
+
+// The top-1 map's legend: each coloured expert, then "other".
+void draw_palette_legend(const ExpertPalette& palette) {
+  const float s = ImGui::GetTextLineHeight() * 0.8f;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  char label[24];
+  auto swatch = [&](uint32_t colour, const char* text) {
+    if (ImGui::GetContentRegionAvail().x < s + 4 + ImGui::CalcTextSize(text).x) ImGui::NewLine();
+    const ImVec2 q = ImGui::GetCursorScreenPos();
+    dl->AddRectFilled(ImVec2(q.x, q.y + 2), ImVec2(q.x + s, q.y + 2 + s), colour, 2.0f);
+    ImGui::Dummy(ImVec2(s + 2, s));
+    ImGui::SameLine(0, 2);
+    ImGui::TextUnformatted(text);
+    ImGui::SameLine();
+  };
+  for (int32_t e : palette.top) {
+    std::snprintf(label, sizeof label, "E%d", e);
+    swatch(palette.of(e), label);
   }
-  const uint64_t top1_key = data_key(run, 3, -1, app.settings.colormap);
-  if (!app.heat_top1.holds(top1_key)) {
-    upload_heatmap(app.heat_top1, render_categorical(r.n_layers, r.n_tokens, cache.summary.top1.data(), kMaxTextureSide, kMaxTextureSide), top1_key);
-  }
-  const uint64_t coact_key = data_key(run, 4, l, app.settings.colormap);
-  if (!app.heat_coact.holds(coact_key)) {
-    std::vector<float> grid(cache.coactivation.conditional.begin(), cache.coactivation.conditional.end());
-    for (int32_t e = 0; e < r.n_experts; ++e) grid[static_cast<size_t>(e) * r.n_experts + e] = NAN;  // P(i | i) = 1 says nothing
-    upload_heatmap(app.heat_coact, render_heatmap(r.n_experts, r.n_experts, grid.data(), 0.0f, ranges.coact_max, lut, kMaxTextureSide, kMaxTextureSide), coact_key);
-  }
+  if (palette.top.size() < palette.color.size()) swatch(kOtherExpertColor, "other");
+  ImGui::NewLine();
 }
 
 //-----------------------------------------------------------------------------
@@ -93,10 +171,12 @@ void panel_title(const char* title, const char* subtitle) {
 }
 
 void draw_panel(AppState& app, const char* id, const char* title, const char* subtitle, HeatmapSlot& slot,
-                const HeatmapAxes& axes, ImVec2 size, float vmin, float vmax, bool categorical,
+                const HeatmapAxes& axes, ImVec2 size, float vmin, float vmax, const ExpertPalette* palette,
                 const std::function<void(GridCell)>& tooltip) {
+  const bool categorical = palette != nullptr;
   ImGui::BeginChild(id, size, true);
   panel_title(title, subtitle);
+  if (categorical) draw_palette_legend(*palette);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float bar_w = categorical ? 0.0f : ImGui::GetFontSize() * 5.2f;
   const ImVec2 map_size(avail.x - bar_w, avail.y);
@@ -125,10 +205,14 @@ void draw_heatmaps_view(AppState& app) {
   }
   draw_layer_slider(app, *run);
   ImGui::SameLine();
-  ImGui::TextDisabled("wheel: zoom tokens/experts (Ctrl: rows, Shift: both)  drag: pan  double-click: reset");
+  draw_heatmap_options(app);
+  ImGui::SameLine();
+  ImGui::TextDisabled("wheel: zoom (Ctrl: rows, Shift: both)  drag: pan  double-click: reset");
   const RunCache& cache = app.cache_for(*run);
   Ranges ranges;
   update_textures(app, *run, cache, ranges);
+  const std::vector<int32_t>& rows = app.heatmaps.expert_rows;  // expert shown at each display row
+  auto expert_at = [&](int32_t display) { return display >= 0 && display < static_cast<int32_t>(rows.size()) ? rows[static_cast<size_t>(display)] : display; };
   const auto& r = run->routing;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float gap = ImGui::GetStyle().ItemSpacing.x;
@@ -138,23 +222,26 @@ void draw_heatmaps_view(AppState& app) {
   const int32_t model_layer = r.layer_ids.empty() ? l : r.layer_ids[l];
 
   std::snprintf(sub, sizeof sub, "experts x tokens, layer %d%s", model_layer, r.has_scores() ? "" : " (top-k weights)");
-  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, cell, 0, ranges.score_max, false,
+  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, cell, 0, ranges.score_max, nullptr,
              [&](GridCell c) {
                ImGui::BeginTooltip();
-               ImGui::Text("token %d \"%s\", expert %d", c.col, run->token_text[c.col].c_str(), c.row);
-               const float v = r.has_scores() ? r.scores[r.score_offset(l, c.col) + c.row] : 0.0f;
+               const int32_t e = expert_at(c.row);
+               ImGui::Text("token %d \"%s\", expert %d", c.col, run->token_text[c.col].c_str(), e);
+               const float v = r.has_scores() ? r.scores[r.score_offset(l, c.col) + e] : 0.0f;
                ImGui::Text("score %.4f", v);
                ImGui::EndTooltip();
              });
   ImGui::SameLine();
   draw_panel(app, "##load", "Load share", "layers x experts, this run", app.heat_load, {"expert", "layer"}, cell, 0,
-             ranges.load_max, false, [&](GridCell c) {
-               const size_t i = static_cast<size_t>(c.row) * r.n_experts + c.col;
+             ranges.load_max, nullptr, [&](GridCell c) {
+               const int32_t e = expert_at(c.col);
+               const size_t i = static_cast<size_t>(c.row) * r.n_experts + e;
                ImGui::SetTooltip("layer %d, expert %d\nshare %.4f (uniform %.4f)\n%lld assignments",
-                                 r.layer_ids.empty() ? c.row : r.layer_ids[c.row], c.col, cache.summary.load_share[i],
+                                 r.layer_ids.empty() ? c.row : r.layer_ids[c.row], e, cache.summary.load_share[i],
                                  1.0 / r.n_experts, static_cast<long long>(cache.summary.expert_counts[i]));
              });
-  draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, one colour per expert", app.heat_top1, {"token", "layer"}, cell, 0, 0, true,
+  draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, the most chosen experts in colour", app.heat_top1, {"token", "layer"}, cell, 0, 0,
+             &app.heatmaps.palette,
              [&](GridCell c) {
                ImGui::SetTooltip("token %d \"%s\", layer %d\ntop-1 expert %d", c.col, run->token_text[c.col].c_str(),
                                  r.layer_ids.empty() ? c.row : r.layer_ids[c.row],
@@ -162,10 +249,11 @@ void draw_heatmaps_view(AppState& app) {
              });
   ImGui::SameLine();
   std::snprintf(sub, sizeof sub, "P(column | row), layer %d", model_layer);
-  draw_panel(app, "##coact", "Co-activation", sub, app.heat_coact, {"expert j", "expert i"}, cell, 0, ranges.coact_max, false,
+  draw_panel(app, "##coact", "Co-activation", sub, app.heat_coact, {"expert j", "expert i"}, cell, 0, ranges.coact_max, nullptr,
              [&](GridCell c) {
-               const size_t i = static_cast<size_t>(c.row) * r.n_experts + c.col;
-               ImGui::SetTooltip("P(E%d | E%d) = %.3f\n%lld tokens chose both", c.col, c.row, cache.coactivation.conditional[i],
+               const int32_t ei = expert_at(c.row), ej = expert_at(c.col);
+               const size_t i = static_cast<size_t>(ei) * r.n_experts + ej;
+               ImGui::SetTooltip("P(E%d | E%d) = %.3f\n%lld tokens chose both", ej, ei, cache.coactivation.conditional[i],
                                  static_cast<long long>(cache.coactivation.pair_count[i]));
              });
 }

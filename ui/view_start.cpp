@@ -13,6 +13,7 @@
 #include "ui/model_card.h"
 #include "ui/run_controller.h"
 #include "ui/session_file_source.h"
+#include "ui/script_player.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -68,9 +69,8 @@ void draw_model_card(AppState& app, const ModelCard& m, int64_t weight_bytes, in
 
 void open_session(AppState& app, const std::string& path) {
   try {
-    app.open_session(open_session_source(path));
+    app.request_open(open_session_source(path), ViewId::tokens);
     remember_recent(app.settings.recent_sessions, path);
-    app.view = ViewId::tokens;
   } catch (const std::exception& e) {
     app.error_message = e.what();
   }
@@ -133,7 +133,9 @@ void demo_card(AppState& app, float width, float height) {
       if (ImGui::Selectable(m.filename().string().c_str(), app.model_dir == m.string())) app.model_dir = m.string();
     }
     const auto sets = prompt_sets();
-    if (!sets.empty() && ImGui::Button("Run the demo comparison")) {
+    const bool clicked = !sets.empty() && ImGui::Button("Run the demo comparison");
+    if (!sets.empty()) note_clickable(app, "Run the demo comparison");
+    if (clicked) {
       try {
         RunRequest request;
         request.model_dir = models.front();
@@ -143,6 +145,8 @@ void demo_card(AppState& app, float width, float height) {
         request.max_new_tokens = 16;
         request.session_file = app.doc && std::filesystem::exists(app.doc->label()) ? app.doc->label()
                                                                                      : sessions::default_session_path().string();
+        // On a fresh machine the default session's folder does not exist yet (the CLI makes it too).
+        if (request.session_file.has_parent_path()) std::filesystem::create_directories(request.session_file.parent_path());
         app.runner->start(request);
         app.demo_session = request.session_file.string();
         app.view = ViewId::run;

@@ -175,6 +175,7 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
       ImGui::TextDisabled("step %lld, layer %d", static_cast<long long>(hovered->step), hovered->layer);
     }
     ImGui::Text("%s", format_us(hovered->end_us - hovered->begin_us).c_str());
+    ImGui::TextDisabled("starts at %s", format_us(hovered->begin_us).c_str());
     ImGui::TextDisabled("click: traffic matrix of this step and layer");
     ImGui::EndTooltip();
     if (ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 9.0f) {

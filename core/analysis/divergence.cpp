@@ -131,9 +131,11 @@ PermutationTest jsd_permutation_test(std::span<const std::vector<double>> group_
   std::mt19937_64 rng(seed);
   // A split equal to the observed one must count as "at least as large" despite rounding.
   const double threshold = out.observed - 1e-12;
+  out.null_statistics.reserve(static_cast<size_t>(n_permutations));
   for (int32_t p = 0; p < n_permutations; ++p) {
     for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
     const double s = statistic(nullptr);
+    out.null_statistics.push_back(s);
     if (!std::isnan(s) && s >= threshold) ++out.n_at_least_observed;
   }
   out.p_value = (1.0 + out.n_at_least_observed) / (1.0 + n_permutations);

@@ -33,6 +33,7 @@ struct PermutationTest {
   int32_t n_permutations = 0;
   int32_t n_at_least_observed = 0;         // permutations whose statistic >= observed
   double p_value = 1.0;                    // (1 + n_at_least_observed) / (1 + n_permutations)
+  std::vector<double> null_statistics;     // (n_permutations) the statistic of each random split (NaN kept)
 };
 
 // Each prompt is its (n_layers, n_experts) loads (e.g. run_loads). Random splits keep the group

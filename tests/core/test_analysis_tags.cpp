@@ -3,6 +3,7 @@
 // divergence per layer, and the permutation test for JSD between two groups of prompts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -110,6 +111,11 @@ TEST(AnalysisTags, JsdPermutationTest) {
   EXPECT_NEAR(small.p_value, 1.0 / 3.0, 0.04);
   const PermutationTest again = jsd_permutation_test(a, b, 1, 2, 3000, 42);
   EXPECT_EQ(again.n_at_least_observed, small.n_at_least_observed);  // seeded: reproducible
+  // The null distribution is kept (the GUI draws it): one statistic per split, and the splits at
+  // least as large as the observed one are the ones counted.
+  ASSERT_EQ(small.null_statistics.size(), 3000u);
+  EXPECT_EQ(std::count_if(small.null_statistics.begin(), small.null_statistics.end(), [&](double s) { return s >= small.observed - 1e-12; }),
+            small.n_at_least_observed);
 
   const std::vector<std::vector<double>> many_a(10, on0), many_b(10, on1);
   const PermutationTest big = jsd_permutation_test(many_a, many_b, 1, 2, 1000, 1);

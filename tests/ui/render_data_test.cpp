@@ -69,14 +69,6 @@ TEST(HeatmapImage, NanCellsAreTransparentAndSmallGridsAreNotScaled) {
   EXPECT_EQ(img.rgba[0] >> 24, 255u);
 }
 
-TEST(HeatmapImage, CategoricalPixelsCarryTheExpertColour) {
-  const int32_t ids[] = {3, 7, -1, 0};
-  const HeatmapImage img = render_categorical(2, 2, ids, 16, 16);
-  EXPECT_EQ(img.rgba[0], categorical_color(3));
-  EXPECT_EQ(img.rgba[1], categorical_color(7));
-  EXPECT_EQ(img.rgba[2], 0u);
-}
-
 TEST(HeatmapImage, HoveredCellComesFromTheFractionOfTheExtent) {
   EXPECT_EQ(cell_at(256, 10000, 0.5, 0.0).col, 5000);
   EXPECT_EQ(cell_at(256, 10000, 0.99999, 0.99999).row, 255);
