@@ -20,13 +20,17 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused) {
 }
 
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast) {
-  cmd.add_flag("--fast-kernels", fast,
-               "CUDA: vectorised RMSNorm, streaming MLA decode projections, one-pass router logits (not yet the default)");
+  cmd.add_flag("--fast-kernels,!--no-fast-kernels", fast,
+               "CUDA decode kernels of issue 16 (vectorised RMSNorm, streaming MLA projections, one-pass router "
+               "logits; the default); --no-fast-kernels for the plain ones")
+      ->capture_default_str();
 }
 
 void add_device_capture_flag(CLI::App& cmd, bool& capture) {
-  cmd.add_flag("--device-capture", capture,
-               "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (not yet the default)");
+  cmd.add_flag("--device-capture,!--no-device-capture", capture,
+               "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (the default); "
+               "--no-device-capture for per-layer copies and event timings")
+      ->capture_default_str();
 }
 
 void add_weights_flag(CLI::App& cmd, std::string& format) {

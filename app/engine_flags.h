@@ -16,8 +16,9 @@ void add_gpu_memory_cap_flag(CLI::App& cmd, int64_t& bytes);
 // --fused-attention: the CUDA engine's prefill attention through its fused flash-style kernel.
 void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 
-// --fast-kernels and --device-capture: the CUDA engine's new decode kernels and on-device
-// instrumentation (core/engine.h's EngineOptions says what each switches).
+// --fast-kernels / --no-fast-kernels and --device-capture / --no-device-capture: the CUDA engine's
+// decode kernels and on-device instrumentation, both on by default (core/engine.h's EngineOptions
+// says what each switches); the --no- forms select the old paths for side-by-side runs.
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of

@@ -33,8 +33,8 @@ struct BenchArgs {
   int repeats = 5;
   int warmup = 2;
   bool fused_attention = false;
-  bool fast_kernels = false;
-  bool device_capture = false;
+  bool fast_kernels = true;
+  bool device_capture = true;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).

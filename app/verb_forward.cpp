@@ -23,8 +23,8 @@ struct ForwardArgs {
   int64_t gpu_memory_cap = 0;
   std::string weights = "stored";
   bool fused_attention = false;
-  bool fast_kernels = false;
-  bool device_capture = false;
+  bool fast_kernels = true;
+  bool device_capture = true;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {

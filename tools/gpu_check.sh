@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the synthetic
-# shapes with the default path and with the new one (--fast-kernels --device-capture) side by
+# shapes with the old path (--no-fast-kernels --no-device-capture) and the default one side by
 # side, the full Mixtral-8x7B (32 layers), GPU tests (golden models, router, observer, errors, fused
 # attention, the new kernels), compute-sanitizer memcheck on golden runs, and with NCU_SECONDS > 0
-# Nsight Compute kernel tables of the new decode path. Ends with one table: decode and prefill-2048
+# Nsight Compute kernel tables of the default decode path. Ends with one table: decode and prefill-2048
 # ms with instrumentation off and full, overhead, floor fraction, and the golden errors. Logs go to
 # $OUT (default /tmp/moescope-gpu-check). Time bounds: BENCH_SECONDS each bench run (default 200),
 # TESTS_SECONDS the test binary (900), MEMCHECK_SECONDS memcheck (300), NCU_SECONDS each ncu run (0).
@@ -74,7 +74,7 @@ fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv | tee "$out/nvidia-smi.txt"
 status=0
-new_flags="--fast-kernels --device-capture"
+old_flags="--no-fast-kernels --no-device-capture"
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
 # runs out of time inside compute-sanitizer would otherwise lose them, as one did.
 if [ "$what" = all ] || [ "$what" = bench ]; then
@@ -82,7 +82,7 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   for shape in "mixtral-8x7b --layers 8" "deepseek-v2-lite" "deepseek-v3 --layers 4" "mixtral-8x7b"; do
     for path in old new; do
       flags=""
-      [ "$path" = new ] && flags=$new_flags
+      [ "$path" = old ] && flags=$old_flags
       echo "== moescope bench --synthetic $shape --prefill 2048 $flags" | tee -a "$out/bench.log"
       # shellcheck disable=SC2086
       timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $shape --prefill 2048 $flags 2>&1 | tee -a "$out/bench.log"
@@ -97,21 +97,21 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
   # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.FastKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"
 fi
 
 # Kernel by kernel (NCU_SECONDS > 0, default off): Nsight Compute over the decode graph's kernels
-# (the decode_step NVTX range) of the new path, summed by kernel name, as the 2026-12-04 tables.
+# (the decode_step NVTX range) of the default path, summed by kernel name, as the 2026-12-04 tables.
 if [ "${NCU_SECONDS:-0}" -gt 0 ] && { [ "$what" = all ] || [ "$what" = bench ]; }; then
   for shape in "deepseek-v2-lite" "mixtral-8x7b --layers 8"; do
     name=$(echo "$shape" | tr -c 'a-z0-9\n' '-' | sed 's/-*$//')
     # shellcheck disable=SC2086
     timeout "$NCU_SECONDS" ncu --clock-control none --nvtx --nvtx-include "decode_step/" --metrics gpu__time_duration.sum \
       --print-units base --csv --launch-count 600 ./build-gpu/app/moescope bench --synthetic $shape --prefill 16 --decode-steps 3 \
-      --warmup 1 --repeats 1 $new_flags > "$out/ncu-$name.csv" 2> "$out/ncu-$name.err"
+      --warmup 1 --repeats 1 > "$out/ncu-$name.csv" 2> "$out/ncu-$name.err"
     python3 - "$out/ncu-$name.csv" <<'PY' | tee "$out/ncu-$name.txt"
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
@@ -121,7 +121,7 @@ if "Kernel Name" not in head:
 k, v = head.index("Kernel Name"), head.index("Metric Value")
 total, count = collections.Counter(), collections.Counter()
 for r in rows[1:]:
-    name = r[k].replace("(anonymous namespace)::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
+    name = r[k].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
     total[name] += float(r[v].replace(",", "")) / 1e3
     count[name] += 1
 all_us = sum(total.values())
@@ -135,7 +135,7 @@ fi
 # One table: each shape's default (old) and new path, then the golden errors.
 if [ -s "$out/bench.log" ]; then
   awk '
-    /^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); path = ($0 ~ /--fast-kernels/) ? "new" : "old" }
+    /^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); path = ($0 ~ /--no-fast-kernels/) ? "old" : "new" }
     /^prefill 2048/ { p_off = $3; p_full = $4; p_floor = $7 }
     /^decode ctx/ { printf "%-20s %-4s %10s %10s %9s %6s | %9s %9s %6s\n", shape, path, $4, $5, $6, $8, p_off, p_full, p_floor }
     /^bench:|rror/ { printf "%-20s %-4s %s\n", shape, path, $0 }
