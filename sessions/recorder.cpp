@@ -93,6 +93,7 @@ struct SessionWriter::State : ForwardObserver {
   bool step_open = false;
 
   // Writer thread only.
+  std::unique_ptr<RunStatements> run_statements;  // prepared at the first run, kept for the next
   std::unique_ptr<RunWriter> run;
 
   void push(Command command, int64_t bytes) {
@@ -155,6 +156,7 @@ struct SessionWriter::State : ForwardObserver {
     }
     // A run never ended (the caller gave up, or the process is closing) rolls back here.
     run.reset();
+    run_statements.reset();
   }
 
   void execute(Command& command) {
@@ -162,7 +164,8 @@ struct SessionWriter::State : ForwardObserver {
       add->id.set_value(insert_model(add->model));
     } else if (auto* begin = std::get_if<BeginRunCommand>(&command)) {
       run.reset();
-      run = std::make_unique<RunWriter>(connection, session_id, begin->info, options);
+      if (!run_statements) run_statements = std::make_unique<RunStatements>(connection);
+      run = std::make_unique<RunWriter>(connection, *run_statements, session_id, begin->info, options);
       begin->id.set_value(run->run_id());
     } else if (auto* step_command = std::get_if<StepCommand>(&command)) {
       require_run().write_step(step_command->step);

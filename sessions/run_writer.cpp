@@ -26,9 +26,48 @@ std::string utc_now() {
   return text;
 }
 
-RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& info,
+RunStatements::RunStatements(Connection& connection)
+    : insert_prompt(connection.prepare("INSERT OR IGNORE INTO prompts(text, tag) VALUES(?, ?)")),
+      find_prompt(connection.prepare("SELECT id FROM prompts WHERE text = ? AND tag = ?")),
+      insert_run(connection.prepare(
+          "INSERT INTO runs(session_id, model_id, prompt_id, status, backend, device, settings_json, moe_layers,"
+          " n_experts, top_k, capacity_factors, started_at) VALUES(?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, "
+          "?)")),
+      insert_step(connection.prepare(
+          "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, "
+          "?, ?)")),
+      // A step's rows in one statement, produced from its arrays by the routing-rows table (which the
+      // recorder registered on this connection).
+      insert_routing(connection.prepare(
+          "INSERT INTO routing(id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3,"
+          " expert_4, expert_5, expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5,"
+          " weight_6, weight_7, dropped_mask, scores, router_logits)"
+          " SELECT id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
+          " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
+          " dropped_mask, scores, router_logits FROM moescope_routing_rows(?1)")),
+      insert_timing(connection.prepare(
+          "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)")),
+      insert_exchange(connection.prepare(
+          "INSERT INTO all_to_all_steps(run_id, step, layer, n_ranks, measured_us, modeled_us) VALUES(?, ?, ?, "
+          "?, ?, ?)")),
+      insert_exchange_cell(connection.prepare(
+          "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, "
+          "?, ?)")),
+      insert_token(connection.prepare(
+          "INSERT INTO tokens(run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?)")),
+      insert_hits(connection.prepare(
+          "INSERT INTO expert_hits(run_id, layer, expert, hits, weight_sum) VALUES(?, ?, ?, ?, ?)")),
+      insert_overflow(connection.prepare(
+          "INSERT INTO capacity_overflow(run_id, layer, expert, capacity_factor, assigned, capacity, overflow)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?)")),
+      finish_run(connection.prepare(
+          "UPDATE runs SET status = ?, error = ?, finished_at = ?, n_prompt_tokens = ?, n_generated_tokens = ?,"
+          " prefill_us = ?, decode_us = ?, total_us = ? WHERE id = ?")) {}
+
+RunWriter::RunWriter(Connection& connection, RunStatements& statements, int64_t session_id, const RunInfo& info,
                      const RecorderOptions& options)
-    : connection_(connection), transaction_(connection), options_(options), info_(info) {
+    : sql_(statements), transaction_(connection), options_(options), info_(info) {
   if (info.n_experts < 1 || info.top_k < 1 || info.top_k > info.n_experts) {
     fail_input("run to record: need 1 <= top_k <= n_experts, got top_k " + std::to_string(info.top_k) +
                " and n_experts " + std::to_string(info.n_experts));
@@ -48,17 +87,14 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
 
   std::optional<int64_t> prompt_id;
   if (!info.prompt_text.empty() || !info.tag.empty()) {
-    Statement insert = connection.prepare("INSERT OR IGNORE INTO prompts(text, tag) VALUES(?, ?)");
-    insert.bind(1, info.prompt_text).bind(2, info.tag).run();
-    Statement find = connection.prepare("SELECT id FROM prompts WHERE text = ? AND tag = ?");
+    sql_.insert_prompt.bind(1, info.prompt_text).bind(2, info.tag).run();
+    Statement& find = sql_.find_prompt;
     find.bind(1, info.prompt_text).bind(2, info.tag);
     if (find.step()) prompt_id = find.column_int(0);
+    find.reset();  // shared by the next run
   }
 
-  Statement insert_run = connection.prepare(
-      "INSERT INTO runs(session_id, model_id, prompt_id, status, backend, device, settings_json, moe_layers,"
-      " n_experts, top_k, capacity_factors, started_at) VALUES(?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, "
-      "?)");
+  Statement& insert_run = sql_.insert_run;
   insert_run.bind(1, session_id).bind(2, info.model_id);
   if (prompt_id)
     insert_run.bind(3, *prompt_id);
@@ -76,30 +112,6 @@ RunWriter::RunWriter(Connection& connection, int64_t session_id, const RunInfo& 
     fail_input("session file " + connection.path().string() + ": run id " + std::to_string(run_id_) +
                " exceeds the session format's " + std::to_string(kMaxRunId));
   }
-
-  insert_step_ = connection.prepare(
-      "INSERT INTO steps(run_id, step, first_position, n_tokens, start_us, duration_us) VALUES(?, ?, ?, ?, "
-      "?, ?)");
-  // A step's rows in one statement, produced from its arrays by the routing-rows table (which the
-  // recorder registered on this connection).
-  insert_routing_ = connection.prepare(
-      "INSERT INTO routing(id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3,"
-      " expert_4, expert_5, expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5,"
-      " weight_6, weight_7, dropped_mask, scores, router_logits)"
-      " SELECT id, run_id, position, layer, step, expert_0, expert_1, expert_2, expert_3, expert_4, expert_5,"
-      " expert_6, expert_7, weight_0, weight_1, weight_2, weight_3, weight_4, weight_5, weight_6, weight_7,"
-      " dropped_mask, scores, router_logits FROM moescope_routing_rows(?1)");
-  insert_timing_ = connection.prepare(
-      "INSERT INTO timings(run_id, step, layer, phase, start_us, duration_us) VALUES(?, ?, ?, ?, ?, ?)");
-  insert_exchange_ = connection.prepare(
-      "INSERT INTO all_to_all_steps(run_id, step, layer, n_ranks, measured_us, modeled_us) VALUES(?, ?, ?, "
-      "?, ?, ?)");
-  insert_exchange_cell_ = connection.prepare(
-      "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, "
-      "?, ?)");
-  insert_token_ = connection.prepare(
-      "INSERT INTO tokens(run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless)"
-      " VALUES(?, ?, ?, ?, ?, ?, ?)");
 
   size_t cells = info.moe_layers.size() * static_cast<size_t>(info.n_experts);
   hits_.assign(cells, 0);
@@ -170,8 +182,8 @@ void RunWriter::accumulate(const LayerRouting& layer, int32_t slot) {
 }
 
 void RunWriter::write_step(const StepRecord& step) {
-  insert_step_.bind(1, run_id_).bind(2, step.info.step).bind(3, step.info.first_position);
-  insert_step_.bind(4, step.info.n_tokens).bind(5, step.start_us).bind(6, step.duration_us).run();
+  sql_.insert_step.bind(1, run_id_).bind(2, step.info.step).bind(3, step.info.first_position);
+  sql_.insert_step.bind(4, step.info.n_tokens).bind(5, step.start_us).bind(6, step.duration_us).run();
   // Prefill is the first step and any other multi-token step; decode steps carry one token.
   if (step.info.step == 0 || step.info.n_tokens > 1) {
     prefill_us_ += step.duration_us;
@@ -207,17 +219,17 @@ void RunWriter::write_step(const StepRecord& step) {
   rows.store_scores = options_.store_scores;
   rows.store_router_logits = options_.store_router_logits;
   rows.store_weights = options_.store_weights;
-  insert_routing_.bind_pointer(1, &rows, kRoutingRowsPointerType).run();
+  sql_.insert_routing.bind_pointer(1, &rows, kRoutingRowsPointerType).run();
   const int64_t n_rows = int64_t{step.info.n_tokens} * static_cast<int64_t>(layers.size());
   routing_rows_ += n_rows;
   topk_rows_ += n_rows * info_.top_k;
 
   for (const PhaseTiming& timing : step.timings) {
-    insert_timing_.bind(1, run_id_)
+    sql_.insert_timing.bind(1, run_id_)
         .bind(2, timing.step)
         .bind(3, timing.layer)
         .bind(4, phase_name(timing.phase));
-    insert_timing_.bind(5, timing.start_us).bind(6, timing.duration_us).run();
+    sql_.insert_timing.bind(5, timing.start_us).bind(6, timing.duration_us).run();
   }
   for (const AllToAllRecord& exchange : step.all_to_all) {
     size_t cells = static_cast<size_t>(exchange.n_ranks) * static_cast<size_t>(exchange.n_ranks);
@@ -225,17 +237,17 @@ void RunWriter::write_step(const StepRecord& step) {
       fail_input("all-to-all event of step " + std::to_string(step.info.step) + ", layer " +
                  std::to_string(exchange.layer) + ": matrices are not n_ranks x n_ranks");
     }
-    insert_exchange_.bind(1, run_id_)
+    sql_.insert_exchange.bind(1, run_id_)
         .bind(2, step.info.step)
         .bind(3, exchange.layer)
         .bind(4, exchange.n_ranks);
-    insert_exchange_.bind(5, exchange.measured_us).bind(6, exchange.modeled_us).run();
+    sql_.insert_exchange.bind(5, exchange.measured_us).bind(6, exchange.modeled_us).run();
     for (int32_t src = 0; src < exchange.n_ranks; ++src) {
       for (int32_t dst = 0; dst < exchange.n_ranks; ++dst) {
         size_t i =
             static_cast<size_t>(src) * static_cast<size_t>(exchange.n_ranks) + static_cast<size_t>(dst);
-        insert_exchange_cell_.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, src);
-        insert_exchange_cell_.bind(5, dst).bind(6, exchange.tokens[i]).bind(7, exchange.bytes[i]).run();
+        sql_.insert_exchange_cell.bind(1, run_id_).bind(2, step.info.step).bind(3, exchange.layer).bind(4, src);
+        sql_.insert_exchange_cell.bind(5, dst).bind(6, exchange.tokens[i]).bind(7, exchange.bytes[i]).run();
       }
     }
   }
@@ -243,20 +255,20 @@ void RunWriter::write_step(const StepRecord& step) {
 
 void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
   for (const TokenRecord& token : tokens) {
-    insert_token_.bind(1, run_id_)
+    sql_.insert_token.bind(1, run_id_)
         .bind(2, token.position)
         .bind(3, token.token_id)
         .bind(4, token.display_text);
-    insert_token_.bind(5, token.is_prompt ? 1 : 0);
+    sql_.insert_token.bind(5, token.is_prompt ? 1 : 0);
     if (token.logprob)
-      insert_token_.bind(6, *token.logprob);
+      sql_.insert_token.bind(6, *token.logprob);
     else
-      insert_token_.bind_null(6);
+      sql_.insert_token.bind_null(6);
     if (token.kl_to_dropless)
-      insert_token_.bind(7, *token.kl_to_dropless);
+      sql_.insert_token.bind(7, *token.kl_to_dropless);
     else
-      insert_token_.bind_null(7);
-    insert_token_.run();
+      sql_.insert_token.bind_null(7);
+    sql_.insert_token.run();
     if (token.is_prompt) {
       n_prompt_tokens_ = std::max(n_prompt_tokens_, token.position + 1);
     } else {
@@ -267,8 +279,7 @@ void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
 
 void RunWriter::finish(const RunEnd& end, double total_us) {
   const int32_t n_experts = info_.n_experts;
-  Statement insert_hits = connection_.prepare(
-      "INSERT INTO expert_hits(run_id, layer, expert, hits, weight_sum) VALUES(?, ?, ?, ?, ?)");
+  Statement& insert_hits = sql_.insert_hits;
   for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
     for (int32_t expert = 0; expert < n_experts; ++expert) {
       size_t i = cell(static_cast<int32_t>(slot), n_experts, expert);
@@ -276,9 +287,7 @@ void RunWriter::finish(const RunEnd& end, double total_us) {
       insert_hits.bind(4, hits_[i]).bind(5, weight_sum_[i]).run();
     }
   }
-  Statement insert_overflow = connection_.prepare(
-      "INSERT INTO capacity_overflow(run_id, layer, expert, capacity_factor, assigned, capacity, overflow)"
-      " VALUES(?, ?, ?, ?, ?, ?, ?)");
+  Statement& insert_overflow = sql_.insert_overflow;
   const size_t layer_cells = info_.moe_layers.size() * static_cast<size_t>(n_experts);
   for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
     for (int32_t expert = 0; expert < n_experts; ++expert) {
@@ -290,9 +299,7 @@ void RunWriter::finish(const RunEnd& end, double total_us) {
       }
     }
   }
-  Statement update = connection_.prepare(
-      "UPDATE runs SET status = ?, error = ?, finished_at = ?, n_prompt_tokens = ?, n_generated_tokens = ?,"
-      " prefill_us = ?, decode_us = ?, total_us = ? WHERE id = ?");
+  Statement& update = sql_.finish_run;
   update.bind(1, std::string_view(end.status == RunStatus::complete ? "complete" : "failed"));
   if (end.error.empty())
     update.bind_null(2);

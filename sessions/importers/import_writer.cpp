@@ -81,6 +81,7 @@ ImportWriter::ImportWriter(const std::filesystem::path& db, const std::filesyste
   if (moe_layers_.empty()) fail_input(config_json.string() + ": the model has no MoE layers to import");
   connection_ = open_session(db, OpenMode::write);
   register_routing_rows_table(connection_.get());
+  run_statements_ = std::make_unique<RunStatements>(connection_);
   insert_import_ = connection_.prepare(
       "INSERT INTO imported_runs(run_id, engine, engine_version, source_file, request_id, captured, not_captured)"
       " VALUES(?, ?, ?, ?, ?, ?, ?)");
@@ -189,7 +190,7 @@ int64_t ImportWriter::write(const CapturedRequest& request) {
   options.store_router_logits = !request.router_logits.empty();
   options.store_weights = !request.topk_weights.empty();
 
-  RunWriter run(connection_, session_id_, info, options);
+  RunWriter run(connection_, *run_statements_, session_id_, info, options);
   // Without captured batching the whole request is one step; the step column then says nothing.
   std::vector<int32_t> step_tokens = request.step_tokens;
   if (step_tokens.empty()) step_tokens.push_back(static_cast<int32_t>(n_positions));

@@ -24,6 +24,8 @@ class Tokenizer;
 
 namespace moescope::sessions {
 
+struct RunStatements;
+
 struct ImportOptions {
   std::string tag;
   const Tokenizer* tokenizer = nullptr;  // for token display text; none: display text stays empty
@@ -58,6 +60,7 @@ class ImportWriter {
   std::vector<int32_t> moe_layers_;
   ImportOptions options_;
   Connection connection_;
+  std::unique_ptr<RunStatements> run_statements_;  // shared by every run this writer writes
   int64_t session_id_ = 0;
   int64_t model_id_ = 0;
   std::unique_ptr<Transaction> file_transaction_;
