@@ -85,43 +85,6 @@ __global__ void __launch_bounds__(kThreads) down_combine_kernel(const bf16* W, i
   }
 }
 
-// down_combine_kernel with the token's k expert rows streamed together (k <= 8): their loads are in
-// flight at once instead of one expert after the other with a warp reduction between, which left
-// the plain kernel at ~3.5 TB/s on Mixtral (2 experts) and ~1.6 TB/s on DeepSeek-V2-Lite (6 experts
-// of 1408 columns). Dropped assignments are left out of the list.
-__global__ void __launch_bounds__(kThreads) down_combine_interleaved_kernel(const bf16* W, int64_t expert_stride,
-                                                                            const int32_t* ids, const float* weights,
-                                                                            const uint8_t* dropped, int T, int k,
-                                                                            const bf16* act, int I, int hidden,
-                                                                            float* h) {
-  constexpr int kMaxK = 8;
-  const int r = blockIdx.x * kWarps + threadIdx.x / 32;
-  if (r >= hidden) return;
-  const int lane = threadIdx.x % 32, n = I / 8;
-  for (int t = 0; t < T; ++t) {
-    const uint4* w[kMaxK];
-    const uint4* x[kMaxK];
-    float weight[kMaxK];
-    int m = 0;
-    for (int j = 0; j < k; ++j) {
-      const int a = t * k + j;
-      if (dropped && dropped[a]) continue;
-      w[m] = reinterpret_cast<const uint4*>(W + static_cast<int64_t>(ids[a]) * expert_stride +
-                                            static_cast<int64_t>(r) * I);
-      x[m] = reinterpret_cast<const uint4*>(act + static_cast<int64_t>(a) * I);
-      weight[m++] = weights[a];
-    }
-    float acc = 0.0f;
-    for (int c = lane; c < n; c += 32) {
-#pragma unroll
-      for (int j = 0; j < kMaxK; ++j)
-        if (j < m) acc = fmaf(weight[j], dot8(load_stream(w[j] + c), x[j][c]), acc);
-    }
-    acc = warp_sum(acc);
-    if (lane == 0) h[static_cast<int64_t>(t) * hidden + r] += acc;
-  }
-}
-
 int blocks_for(int rows) { return (rows + kWarps - 1) / kWarps; }
 
 }  // namespace
@@ -148,13 +111,7 @@ void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids
 
 void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
                               const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
-                              cudaStream_t stream, bool interleaved) {
-  if (interleaved && k <= 8) {
-    down_combine_interleaved_kernel<<<blocks_for(hidden), kThreads, 0, stream>>>(W, expert_stride, ids, weights,
-                                                                                 dropped, T, k, act, I, hidden, h);
-    CUDA_CHECK_LAUNCH();
-    return;
-  }
+                              cudaStream_t stream) {
   down_combine_kernel<<<blocks_for(hidden), kThreads, 0, stream>>>(W, expert_stride, ids, weights, dropped, T, k, act,
                                                                    I, hidden, h);
   CUDA_CHECK_LAUNCH();

@@ -177,10 +177,10 @@ void launch_router_gemv(const bf16* W, int E, int hidden, const bf16* xb, const 
 void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, int T, int k, const bf16* x,
                         int64_t ldx, int I, int hidden, bf16* act, cudaStream_t stream);
 // h (T, hidden) += sum_j weights(t, j) * W_e(j) act(t*k + j), W_e (hidden, I): expert GEMV and the
-// weighted combine in one pass. `interleaved` (k <= 8): the k expert rows streamed together.
+// weighted combine in one pass.
 void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
                               const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
-                              cudaStream_t stream, bool interleaved = false);
+                              cudaStream_t stream);
 
 // *slot = the GPU's %globaltimer (ns) when the kernel runs (gpu/clock_stamp.cu).
 void launch_clock_stamp(uint64_t* slot, cudaStream_t stream);

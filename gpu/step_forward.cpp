@@ -382,7 +382,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     launch_swiglu_gemv(L.experts_gate_up, gu_stride, slots.ids, T, k, ws.xb, hidden, I, hidden, ws.act, stream_);
     // The weighted combine is fused into the down projection on this path.
     launch_down_combine_gemv(L.experts_down, down_stride, slots.ids, slots.weights, capped ? slots.dropped : nullptr, T, k,
-                             ws.act, I, hidden, ws.h, stream_, options_.fast_kernels);
+                             ws.act, I, hidden, ws.h, stream_);
   } else if (pad > 0) {
     gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden, L.experts_gate_up,
                     hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E, 1.0f);
