@@ -5,8 +5,8 @@
 # right (re-exporting over a previous export). Any other outcome is printed as a FINDING and the
 # script exits 1. Usage: sessions_sweep.sh MOESCOPE_BINARY GOLDEN_DIR
 set -u
-bin=$1
-model=$2/models/mixtral-tiny
+bin=$(realpath "$1")
+model=$(realpath "$2")/models/mixtral-tiny
 command -v sqlite3 > /dev/null || { echo "SKIP: the sqlite3 command-line shell is not installed"; exit 77; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -37,8 +37,8 @@ sql() { sqlite3 -batch "$@" > /dev/null || finding "sweep setup failed: sqlite3 
 # apply FILE SQL: runs SQL that must change at least one row (or the variant tests nothing).
 apply() {
   local n
-  n=$(sqlite3 -batch "$1" "$2; SELECT total_changes();") || { finding "sweep setup failed: $2"; return; }
-  [ "${n##*$'\n'}" -gt 0 ] || finding "sweep setup changed no row: $2"
+  n=$(sqlite3 -batch "$1" "$2; SELECT total_changes();") || { finding "sweep setup failed: $2"; return 1; }
+  [ "${n##*$'\n'}" -gt 0 ] || { finding "sweep setup changed no row: $2"; return 1; }
 }
 
 # --- A real session: two recorded prompts (tags a and b) and a run with emulated expert parallelism.
@@ -69,7 +69,7 @@ for format in json chrome-trace csv sqlite; do
     refused "class 1: $format --out $out" "$out" "$bin" export --db s1/s.db --format "$format" --out "$out"
   done
 done
-refused "class 1: csv into the session's folder" "holds s.db" \
+refused "class 1: csv into the session's folder" "which is the session being exported" \
   "$bin" export --db s1/s.db --format csv --out s1
 [ "$(sha256sum < s1/s.db)" = "$before" ] || finding "class 1: the session changed"
 [ "$(cat s1/notes.txt)" = "mine" ] || finding "class 1: notes.txt was overwritten"
@@ -135,8 +135,8 @@ schema_variant "unexpected table 'sqlite_stat1'" "ANALYZE"
 schema_variant "unexpected index 'renamed'" \
   "DROP INDEX runs_by_prompt; CREATE INDEX renamed ON runs(prompt_id)"
 schema_variant "index 'timings_by_run' on table 'timings' is missing" "DROP INDEX timings_by_run"
-schema_variant "table 'tokens' has 'token_id TEXT NOT NULL'" \
-  "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, 'token_id INTEGER', 'token_id TEXT') WHERE name = 'tokens'"
+schema_variant "table 'tokens' has 'display_text BLOB NOT NULL'" \
+  "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, 'display_text TEXT', 'display_text BLOB') WHERE name = 'tokens'"
 schema_variant "table 'prompts' has 'tag TEXT NOT NULL DEFAULT 'x''" \
   "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, 'DEFAULT ''''', 'DEFAULT ''x''') WHERE name = 'prompts'"
 schema_variant "table 'prompts' is declared differently" \
@@ -156,7 +156,7 @@ value_variant() {
   variant=$((variant + 1))
   db=values$variant.db
   fresh "$db"
-  apply "$db" "$statement"
+  apply "$db" "$statement" || return
   for consumer in "report --run 1" "compare --runs 1,2" "compare --tags a,b" "export --format csv --out x$variant" \
     "export --format json --out x$variant" "export --format chrome-trace --out x$variant" \
     "export --format sqlite --out x$variant" "export --format json --run 1 --out x$variant"; do
@@ -179,18 +179,18 @@ value_variant tokens "UPDATE tokens SET token_id = 1000000 WHERE run_id = 1 AND 
 value_variant tokens "UPDATE tokens SET logprob = 1e999 WHERE run_id = 1 AND position = 1"
 value_variant steps "UPDATE steps SET start_us = 'abc' WHERE run_id = 1 AND step = 0"
 value_variant timings "UPDATE timings SET layer = -2 WHERE rowid = $(first timings rowid)"
-value_variant expert_hits "UPDATE expert_hits SET hits = -7 WHERE rowid = $(first expert_hits rowid)"
-value_variant capacity_overflow "UPDATE capacity_overflow SET capacity = 'many' WHERE rowid = $(first capacity_overflow rowid)"
+value_variant expert_hits "UPDATE expert_hits SET hits = -7 WHERE run_id = 1 AND expert = 0"
+value_variant capacity_overflow "UPDATE capacity_overflow SET capacity = 'many' WHERE run_id = 1 AND expert = 0"
 value_variant runs "UPDATE runs SET n_generated_tokens = -1 WHERE id = 1"
 value_variant runs "UPDATE runs SET decode_us = 1e999 WHERE id = 1"
 value_variant runs "UPDATE runs SET prompt_id = 999 WHERE id = 1"
 value_variant runs "DELETE FROM models"
 # The EP run (run 3) has all-to-all rows; its consumers are report and the exports.
-for statement in "UPDATE all_to_all SET dst_rank = 9999 WHERE rowid = (SELECT min(rowid) FROM all_to_all WHERE run_id = 3)" \
-  "UPDATE all_to_all_steps SET n_ranks = 0 WHERE rowid = (SELECT min(rowid) FROM all_to_all_steps WHERE run_id = 3)"; do
+for statement in "UPDATE all_to_all SET dst_rank = 9999 WHERE run_id = 3 AND src_rank = 0 AND dst_rank = 1" \
+  "UPDATE all_to_all_steps SET n_ranks = 0 WHERE run_id = 3"; do
   variant=$((variant + 1))
   fresh "values$variant.db"
-  apply "values$variant.db" "$statement"
+  apply "values$variant.db" "$statement" || continue
   refused "class 6: report --run 3 after [$statement]" "run 3, table all_to_all" "$bin" report --run 3 --db "values$variant.db"
   refused "class 6: chrome-trace after [$statement]" "run 3, table all_to_all" "$bin" export --format chrome-trace \
     --out "x$variant" --db "values$variant.db"
