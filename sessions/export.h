@@ -24,6 +24,8 @@ struct ExportOptions {
 //      scores_run_<id>.csv (position, layer, step, one column per expert).
 // json, chrome-trace: `out` is the file written.
 // sqlite: `out` must not exist yet.
+// `out` must not be the session or its side files, and may exist only as a previous export of the
+// same format (export_target.h); the export appears whole at `out` or not at all.
 void export_session(const std::filesystem::path& db, ExportFormat format, const std::filesystem::path& out,
                     const ExportOptions& options = {});
 

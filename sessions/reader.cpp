@@ -5,6 +5,7 @@
 
 #include "core/checked_math.h"
 #include "sessions/float16.h"
+#include "sessions/run_check.h"
 #include "sessions/schema.h"
 #include "sessions/session_file.h"
 
@@ -40,11 +41,13 @@ const char* kRunColumns =
     "''),"
     " r.moe_layers, r.n_experts, r.top_k, r.capacity_factors, r.n_prompt_tokens, r.n_generated_tokens,"
     " coalesce(r.prefill_us, 0), coalesce(r.decode_us, 0), coalesce(r.total_us, 0)"
-    " FROM runs r JOIN models m ON m.id = r.model_id LEFT JOIN prompts p ON p.id = r.prompt_id";
+    " FROM runs r LEFT JOIN models m ON m.id = r.model_id LEFT JOIN prompts p ON p.id = r.prompt_id";
 
-RunSummary read_run(const std::filesystem::path& path, const Statement& row) {
+RunSummary read_run(Connection& connection, const Statement& row) {
+  const std::filesystem::path& path = connection.path();
   RunSummary run;
   run.id = row.column_int(0);
+  check_run_row(connection, run.id);
   run.session_id = row.column_int(1);
   run.model_id = row.column_int(2);
   run.status = row.column_text(3);
@@ -93,7 +96,7 @@ SessionReader::SessionReader(const std::filesystem::path& path)
 std::vector<RunSummary> SessionReader::runs() {
   std::vector<RunSummary> result;
   Statement query = connection_.prepare(std::string(kRunColumns) + " ORDER BY r.id");
-  while (query.step()) result.push_back(read_run(path(), query));
+  while (query.step()) result.push_back(read_run(connection_, query));
   return result;
 }
 
@@ -102,20 +105,27 @@ RunSummary SessionReader::run(int64_t run_id) {
   query.bind(1, run_id);
   if (!query.step())
     throw InputError(path().string() + ": no run " + std::to_string(run_id) + " in this session file");
-  return read_run(path(), query);
+  return read_run(connection_, query);
+}
+
+void SessionReader::check_run(int64_t run_id) {
+  if (checked_runs_.contains(run_id)) return;
+  check_run_rows(connection_, run(run_id));
+  checked_runs_.insert(run_id);
 }
 
 std::vector<int64_t> SessionReader::runs_with_tag(const std::string& tag) {
+  // Through runs(), so every run row is checked: a run whose prompt row is gone is refused, not
+  // left out of its tag.
   std::vector<int64_t> ids;
-  Statement query = connection_.prepare(
-      "SELECT r.id FROM runs r JOIN prompts p ON p.id = r.prompt_id WHERE p.tag = ? AND r.status = 'complete'"
-      " ORDER BY r.id");
-  query.bind(1, tag);
-  while (query.step()) ids.push_back(query.column_int(0));
+  for (const RunSummary& run : runs()) {
+    if (run.tag == tag && run.status == "complete") ids.push_back(run.id);
+  }
   return ids;
 }
 
 std::vector<TokenRecord> SessionReader::tokens(int64_t run_id) {
+  check_run(run_id);
   std::vector<TokenRecord> tokens;
   Statement query = connection_.prepare(
       "SELECT position, token_id, display_text, is_prompt, logprob, kl_to_dropless FROM tokens WHERE run_id "
@@ -136,6 +146,7 @@ std::vector<TokenRecord> SessionReader::tokens(int64_t run_id) {
 
 analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load) {
   const RunSummary summary = run(run_id);
+  check_run(run_id);
   if (run_id < 1 || run_id > kMaxRunId) bad_run(path(), run_id, "has an id outside the session format's 1.." + std::to_string(kMaxRunId));
   analysis::RoutingArrays arrays;
   arrays.n_layers = static_cast<int32_t>(summary.moe_layers.size());
@@ -272,6 +283,7 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
 
 ExpertHits SessionReader::expert_hits(int64_t run_id) {
   const RunSummary summary = run(run_id);
+  check_run(run_id);
   ExpertHits result;
   result.layer_ids = summary.moe_layers;
   result.n_experts = summary.n_experts;
@@ -298,6 +310,7 @@ ExpertHits SessionReader::expert_hits(int64_t run_id) {
 
 OverflowTable SessionReader::capacity_overflow(int64_t run_id) {
   const RunSummary summary = run(run_id);
+  check_run(run_id);
   OverflowTable table;
   table.capacity_factors = summary.capacity_factors;
   table.layer_ids = summary.moe_layers;
@@ -333,6 +346,7 @@ OverflowTable SessionReader::capacity_overflow(int64_t run_id) {
 }
 
 std::vector<StepRow> SessionReader::steps(int64_t run_id) {
+  check_run(run_id);
   std::vector<StepRow> rows;
   Statement query = connection_.prepare(
       "SELECT step, first_position, n_tokens, start_us, duration_us FROM steps WHERE run_id = ? ORDER BY "
@@ -346,6 +360,7 @@ std::vector<StepRow> SessionReader::steps(int64_t run_id) {
 }
 
 std::vector<TimingRow> SessionReader::timings(int64_t run_id) {
+  check_run(run_id);
   std::vector<TimingRow> rows;
   Statement query = connection_.prepare(
       "SELECT step, layer, phase, start_us, duration_us FROM timings WHERE run_id = ? ORDER BY step, "
@@ -359,6 +374,7 @@ std::vector<TimingRow> SessionReader::timings(int64_t run_id) {
 }
 
 std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
+  check_run(run_id);
   std::vector<AllToAllStep> exchanges;
   Statement heads = connection_.prepare(
       "SELECT step, layer, n_ranks, measured_us, modeled_us FROM all_to_all_steps WHERE run_id = ? ORDER BY "

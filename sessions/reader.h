@@ -2,12 +2,14 @@
 // dense arrays (analysis::RoutingArrays), expert hits, capacity overflow, step timings and
 // all-to-all traffic. Opens read-only with every untrusted-file check of session_file.h; values
 // read back are validated before they size an allocation or index an array, so a hostile file
-// gives an InputError, never a crash.
+// gives an InputError, never a crash. Every run is checked by run_check.h before any of its rows
+// is handed out, so every consumer refuses the same bad values with the same line.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -131,11 +133,15 @@ class SessionReader {
   // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
   // dimensions: the first run's layers and experts; rows outside them are refused).
   TagExpertLoad tag_expert_load(const std::string& tag);
+  // Every row of the run against run_check.h (once per run and reader); the accessors above call
+  // it, consumers reading tables with their own SQL (the CSV export) call it first.
+  void check_run(int64_t run_id);
 
   Connection& connection() { return connection_; }
 
  private:
   Connection connection_;
+  std::set<int64_t> checked_runs_;
 };
 
 }  // namespace moescope::sessions

@@ -226,20 +226,23 @@ struct SessionWriter::State : ForwardObserver {
   }
 
   int64_t insert_model(const ModelInfo& model) {
-    Statement find = connection.prepare("SELECT id FROM models WHERE path = ? AND config_json = ?");
-    find.bind(1, model.path).bind(2, model.config_json);
-    if (find.step()) return find.column_int(0);
+    // Insert-if-absent in one statement, then look the row up: another process recording the same
+    // model into the same file may insert it between a look-up and an insert.
     Statement insert = connection.prepare(
         "INSERT INTO models(path, model_type, family, config_json, n_layers, n_experts, top_k, "
         "n_shared_experts,"
-        " parameter_count, active_parameter_count) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " parameter_count, active_parameter_count) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(path, config_json) DO NOTHING");
     insert.bind(1, model.path).bind(2, model.model_type).bind(3, model.family).bind(4, model.config_json);
     insert.bind(5, model.n_layers)
         .bind(6, model.n_experts)
         .bind(7, model.top_k)
         .bind(8, model.n_shared_experts);
     insert.bind(9, model.parameter_count).bind(10, model.active_parameter_count).run();
-    return connection.last_insert_rowid();
+    Statement find = connection.prepare("SELECT id FROM models WHERE path = ? AND config_json = ?");
+    find.bind(1, model.path).bind(2, model.config_json);
+    if (!find.step()) throw ResourceError(path.string() + ": the model row just written is missing");
+    return find.column_int(0);
   }
 
   // --- observer, on the engine's thread ---

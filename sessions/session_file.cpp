@@ -3,14 +3,16 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <string>
 
 #include "core/input_file.h"
 #include "sessions/schema.h"
+#include "sessions/schema_check.h"
 
 namespace moescope::sessions {
 namespace {
@@ -46,44 +48,62 @@ void check_integrity(Connection& connection) {
   if (result != "ok") refuse(connection.path(), "damaged session file (quick_check: " + result + ")");
 }
 
-void check_tables(Connection& connection) {
-  std::set<std::string> tables;
-  Statement objects = connection.prepare("SELECT type, name FROM sqlite_schema");
-  while (objects.step()) {
-    std::string type = objects.column_text(0);
-    std::string name = objects.column_text(1);
-    if (type == "trigger" || type == "view") {
-      refuse(connection.path(), "contains a " + type + " ('" + name + "'); moescope session files never do");
-    }
-    if (type == "table") tables.insert(name);
-  }
-  // One statement, re-bound per table, instead of a prepare (parse and plan) per table.
-  Statement info = connection.prepare("SELECT name FROM pragma_table_info(?) ORDER BY cid");
-  for (const ExpectedTable& table : expected_tables()) {
-    if (!tables.contains(std::string(table.name))) {
-      refuse(connection.path(),
-             "not a valid moescope session (table '" + std::string(table.name) + "' is missing)");
-    }
-    info.reset();
-    info.bind(1, table.name);
-    size_t index = 0;
-    while (info.step()) {
-      std::string column = info.column_text(0);
-      if (index >= table.columns.size() || column != table.columns[index]) {
-        refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) +
-                                      "' has unexpected column '" + column + "')");
-      }
-      ++index;
-    }
-    if (index != table.columns.size()) {
-      refuse(connection.path(), "not a valid moescope session (table '" + std::string(table.name) +
-                                    "' lacks column '" + std::string(table.columns[index]) + "')");
+// A new file's switch to WAL needs the file to itself, and SQLite answers SQLITE_BUSY at once,
+// without its busy handler, while another process is creating the same file; so it is retried for
+// as long as the busy timeout would have waited.
+std::string switch_to_wal(Connection& connection) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return connection.query_text("PRAGMA journal_mode = WAL");
+    } catch (const SqlError& e) {
+      if (e.code != SQLITE_BUSY || attempt >= 1000) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 }
 
-void migrate(Connection& connection, int32_t from_version) {
+// The file's identity as its header says: moescope's application_id (or a blank database) and a
+// schema version this build can read.
+struct Identity {
+  int64_t application_id = 0;
+  int64_t version = 0;
+  int64_t n_objects = 0;
+  bool blank() const { return application_id == 0 && version == 0 && n_objects == 0; }
+};
+
+Identity read_identity(Connection& connection) {
+  Identity identity;
+  try {
+    identity.application_id = connection.query_int("PRAGMA application_id");
+    identity.version = connection.query_int("PRAGMA user_version");
+    identity.n_objects = connection.query_int("SELECT count(*) FROM sqlite_schema");
+  } catch (const SqlError& e) {
+    refuse(connection.path(), std::string("damaged or unreadable session file (") + sqlite3_errstr(e.code) + ")");
+  }
+  if (!identity.blank() && identity.application_id != kApplicationId) {
+    char id[16];
+    std::snprintf(id, sizeof id, "0x%08llx", static_cast<unsigned long long>(identity.application_id & 0xffffffff));
+    refuse(connection.path(), std::string("a SQLite database but not a moescope session (application_id ") + id + ")");
+  }
+  if (identity.version > kSchemaVersion) {
+    refuse(connection.path(), "session schema version " + std::to_string(identity.version) +
+                                  " is newer than this moescope supports (version " + std::to_string(kSchemaVersion) +
+                                  "); update moescope to open it");
+  }
+  return identity;
+}
+
+// Creation and upgrade are one exclusive step: several processes may open a file that does not
+// exist yet at once (two `record`s and a `run` on a fresh default session file), and each saw
+// version 0 before any had written. The version is read again under the write lock, so only the
+// first migrates and the others find the work done. An older file's schema is checked against its
+// own version before anything is added to it.
+void create_or_upgrade(Connection& connection) {
   Transaction transaction(connection);
+  const Identity identity = read_identity(connection);
+  const auto from_version = static_cast<int32_t>(identity.version);
+  if (from_version == kSchemaVersion) return;  // another process finished first; nothing to write
+  if (from_version >= 1) check_schema(connection, from_version);
   for (const Migration& migration : migrations()) {
     if (migration.to_version <= from_version) continue;
     try {
@@ -181,27 +201,13 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   if (mode == OpenMode::read) connection.exec("BEGIN");
   if (!empty) check_integrity(connection);
 
-  int64_t application_id = 0;
-  int64_t version = 0;
-  int64_t n_objects = 0;
-  try {
-    application_id = connection.query_int("PRAGMA application_id");
-    version = connection.query_int("PRAGMA user_version");
-    n_objects = connection.query_int("SELECT count(*) FROM sqlite_schema");
-  } catch (const SqlError& e) {
-    refuse(path, std::string("damaged or unreadable session file (") + sqlite3_errstr(e.code) + ")");
-  }
-  bool blank = application_id == 0 && version == 0 && n_objects == 0;
-  if (!blank && application_id != kApplicationId) {
-    char id[16];
-    std::snprintf(id, sizeof id, "0x%08llx", static_cast<unsigned long long>(application_id & 0xffffffff));
-    refuse(path, std::string("a SQLite database but not a moescope session (application_id ") + id + ")");
-  }
-  if (version > kSchemaVersion) {
-    refuse(path, "session schema version " + std::to_string(version) +
-                     " is newer than this moescope supports (version " + std::to_string(kSchemaVersion) +
-                     "); update moescope to open it");
-  }
+  // One snapshot for the three values: a writer creating the file beside us commits all of them
+  // at once (reading is already inside a transaction).
+  if (mode == OpenMode::write) connection.exec("BEGIN");
+  const Identity identity = read_identity(connection);
+  if (mode == OpenMode::write) connection.exec("COMMIT");
+  const int64_t version = identity.version;
+  const bool blank = identity.blank();
   if (mode == OpenMode::read && blank) refuse(path, "not a moescope session file (empty database)");
   if (mode == OpenMode::read && version < kSchemaVersion) {
     // An older file is upgraded in place (all migrations in one transaction) where it can be
@@ -222,13 +228,13 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
       // B-tree pages to build per routing row. Spills of a long run's transaction go to the WAL,
       // where readers do not see them until the commit.
       if (blank) connection.exec("PRAGMA page_size = 65536");
-      std::string journal = connection.query_text("PRAGMA journal_mode = WAL");
+      std::string journal = switch_to_wal(connection);
       if (journal != "wal")
         refuse(path, "cannot switch the session file to WAL mode (got '" + journal + "')");
       // In WAL mode NORMAL loses no committed transaction to a process crash (kill -9); only a
       // power cut can lose the last ones. The file never becomes corrupt either way.
       connection.exec("PRAGMA synchronous = NORMAL");
-      if (version < kSchemaVersion) migrate(connection, static_cast<int32_t>(version));
+      if (version < kSchemaVersion) create_or_upgrade(connection);
     } catch (const SqlError& e) {
       if (e.code == SQLITE_READONLY || e.code == SQLITE_CANTOPEN || e.code == SQLITE_PERM) {
         refuse(path, "cannot write the session file (read-only file or directory)");
@@ -243,7 +249,7 @@ Connection open_session(const std::filesystem::path& path, OpenMode mode) {
   // thread took ~7,500 faults per 10k-token run, and ran at 0.7 instead of 1.0 M rows/s of CPU;
   // docs/perf.md).
   connection.exec("PRAGMA cache_size = -2000");
-  check_tables(connection);
+  check_schema(connection, kSchemaVersion);
   if (mode == OpenMode::read) connection.exec("COMMIT");
   return connection;
 }

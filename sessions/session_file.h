@@ -2,8 +2,9 @@
 // writing, treats the file as untrusted: the header is checked before SQLite sees it, the
 // connection runs in defensive mode with triggers, views and untrusted schema functions off, cell
 // sizes are checked and nothing is memory-mapped, `quick_check` must pass, and the file must carry
-// moescope's application_id, a schema version this build knows and every expected table and
-// column. Anything else is an InputError with one line naming the file and what is wrong.
+// moescope's application_id, a schema version this build knows and exactly the schema this build
+// creates (schema_check.h). Anything else is an InputError with one line naming the file and what
+// is wrong.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +15,7 @@ namespace moescope::sessions {
 
 enum class OpenMode {
   read,   // the file must exist and be a moescope session; opened read-only
-  write,  // created when missing or empty; older schemas are migrated in one transaction; WAL
+  write,  // created when missing or empty; creation and migration are one exclusive transaction; WAL
 };
 
 Connection open_session(const std::filesystem::path& path, OpenMode mode);
