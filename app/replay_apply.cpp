@@ -22,15 +22,18 @@ constexpr int32_t kMaxRecordedExperts = 8;
 
 void check_can_apply(const routing_policies::PolicyRunner& runner) {
   if (runner.options().kind == routing_policies::PolicyKind::expert_choice)
-    fail_input("--apply cannot record expert-choice yet: it gives tokens a varying number of experts, which a "
-               "session's routing rows (a fixed top-k) cannot hold; replay without --apply measures it");
+    fail_input(
+        "--apply cannot record expert-choice yet: it gives tokens a varying number of experts, which a "
+        "session's routing rows (a fixed top-k) cannot hold; replay without --apply measures it");
   if (runner.width() > kMaxRecordedExperts)
     fail_input("--apply records at most " + std::to_string(kMaxRecordedExperts) + " experts per token; --k " +
                std::to_string(runner.width()) + " is more");
 }
 
-ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id, const std::filesystem::path& model_dir,
-                         const routing_policies::PolicyOptions& policy, const std::string& policy_settings_json) {
+ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,
+                         const std::filesystem::path& model_dir,
+                         const routing_policies::PolicyOptions& policy,
+                         const std::string& policy_settings_json) {
   std::vector<sessions::TokenRecord> tokens;
   sessions::RunSummary run;
   {
@@ -38,7 +41,8 @@ ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id, const 
     run = reader.run(run_id);
     tokens = reader.tokens(run_id);
   }
-  if (tokens.empty()) fail_input("run " + std::to_string(run_id) + " in " + db.string() + " has no tokens to replay");
+  if (tokens.empty())
+    fail_input("run " + std::to_string(run_id) + " in " + db.string() + " has no tokens to replay");
   std::vector<int32_t> ids;
   int64_t n_prompt = 0;
   for (const auto& t : tokens) {
@@ -63,7 +67,8 @@ ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id, const 
   forced_options.routing_override = &runner;
   auto engine = create_engine(*model, forced_options);
   sessions::SessionWriter writer(db, "replay");
-  sessions::RunInfo info = sessions::run_info_for(*engine, writer.add_model(sessions::describe_model(*model)));
+  sessions::RunInfo info =
+      sessions::run_info_for(*engine, writer.add_model(sessions::describe_model(*model)));
   info.prompt_text = run.prompt_text;
   info.tag = "replay:" + routing_policies::policy_name(policy.kind);
   info.top_k = runner.width();
@@ -94,7 +99,8 @@ ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id, const 
       r.logprob = token_logprob(std::span(replayed).subspan((p - 1) * vocab, vocab), ids[p]);
       if (static_cast<int64_t>(p) < n_prompt) {
         result.prompt_loglik_replayed += *r.logprob;
-        result.prompt_loglik_recorded += token_logprob(std::span(recorded).subspan((p - 1) * vocab, vocab), ids[p]);
+        result.prompt_loglik_recorded +=
+            token_logprob(std::span(recorded).subspan((p - 1) * vocab, vocab), ids[p]);
       }
     }
     records.push_back(std::move(r));

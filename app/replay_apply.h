@@ -14,8 +14,8 @@
 namespace moescope {
 
 struct ApplyResult {
-  int64_t run_id = 0;               // the new run
-  std::vector<double> kl;           // (tokens) KL(recorded || replayed) of each next-token distribution, nats
+  int64_t run_id = 0;      // the new run
+  std::vector<double> kl;  // (tokens) KL(recorded || replayed) of each next-token distribution, nats
   double prompt_loglik_recorded = 0.0;  // sum of log p(prompt token | earlier) under the model's routing
   double prompt_loglik_replayed = 0.0;  // the same under the forced routing
 };
@@ -26,7 +26,9 @@ void check_can_apply(const routing_policies::PolicyRunner& runner);
 
 // The model comes from `model_dir`. `recorded_settings_json` is the original run's (its capacity
 // enforcement is reproduced for the reference pass). Throws InputError for runs it cannot redo.
-ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id, const std::filesystem::path& model_dir,
-                         const routing_policies::PolicyOptions& policy, const std::string& policy_settings_json);
+ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,
+                         const std::filesystem::path& model_dir,
+                         const routing_policies::PolicyOptions& policy,
+                         const std::string& policy_settings_json);
 
 }  // namespace moescope

@@ -16,7 +16,8 @@ std::vector<double> kl_to_dropless(const Model& model, EngineOptions options, st
   const size_t vocab = static_cast<size_t>(model.config.vocab_size);
   std::vector<double> kl(ids.size());
   for (size_t p = 0; p < ids.size(); ++p)
-    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab), std::span(enforced).subspan(p * vocab, vocab));
+    kl[p] = analysis::next_token_kl(std::span(dropless).subspan(p * vocab, vocab),
+                                    std::span(enforced).subspan(p * vocab, vocab));
   return kl;
 }
 

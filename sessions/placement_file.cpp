@@ -31,8 +31,10 @@ analysis::ExpertPlacement read_placement_file(const std::filesystem::path& path)
   if (!j.is_object() || j.value("format", "") != "moescope-placement")
     bad("not a moescope placement file (written by `moescope placement --out`)");
   if (!j["version"].is_number_integer() || j["version"].get<int64_t>() > kVersion)
-    bad("placement file version " + j["version"].dump() + " is newer than this moescope reads (" + std::to_string(kVersion) + ")");
-  if (!j["n_ranks"].is_number_integer() || j["n_ranks"].get<int64_t>() < 1 || j["n_ranks"].get<int64_t>() > kMaxRanks)
+    bad("placement file version " + j["version"].dump() + " is newer than this moescope reads (" +
+        std::to_string(kVersion) + ")");
+  if (!j["n_ranks"].is_number_integer() || j["n_ranks"].get<int64_t>() < 1 ||
+      j["n_ranks"].get<int64_t>() > kMaxRanks)
     bad("n_ranks must be an integer in [1, " + std::to_string(kMaxRanks) + "]");
   const auto& experts = j["ranks_of_expert"];
   if (!experts.is_array() || experts.empty()) bad("ranks_of_expert must be a non-empty array of rank lists");
@@ -44,14 +46,17 @@ analysis::ExpertPlacement read_placement_file(const std::filesystem::path& path)
     std::vector<int32_t> list;
     for (const auto& r : ranks) {
       if (!r.is_number_integer() || r.get<int64_t>() < 0 || r.get<int64_t>() >= p.n_ranks)
-        bad("expert " + std::to_string(e) + " names rank " + r.dump() + ", outside [0, " + std::to_string(p.n_ranks) + ")");
+        bad("expert " + std::to_string(e) + " names rank " + r.dump() + ", outside [0, " +
+            std::to_string(p.n_ranks) + ")");
       list.push_back(r.get<int32_t>());
     }
     p.ranks_of_expert.push_back(std::move(list));
   }
-  if (j.contains("n_experts") && (!j["n_experts"].is_number_integer() ||
-                                  j["n_experts"].get<int64_t>() != static_cast<int64_t>(p.ranks_of_expert.size())))
-    bad("n_experts does not match the " + std::to_string(p.ranks_of_expert.size()) + " entries of ranks_of_expert");
+  if (j.contains("n_experts") &&
+      (!j["n_experts"].is_number_integer() ||
+       j["n_experts"].get<int64_t>() != static_cast<int64_t>(p.ranks_of_expert.size())))
+    bad("n_experts does not match the " + std::to_string(p.ranks_of_expert.size()) +
+        " entries of ranks_of_expert");
   return p;
 }
 

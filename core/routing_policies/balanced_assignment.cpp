@@ -29,7 +29,8 @@ std::vector<int32_t> balanced_capacities(const StepLogits& in) {
   }
   std::vector<int32_t> order(static_cast<size_t>(E));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return first_choice[a] > first_choice[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return first_choice[a] > first_choice[b]; });
   for (int32_t i = 0; i < T % E; ++i) ++capacity[order[i]];
   return capacity;
 }
@@ -110,7 +111,8 @@ std::vector<int32_t> sinkhorn(const StepLogits& in, const std::vector<int32_t>& 
   for (int32_t t = 0; t < T; ++t) {
     const float* row = in.router_logits.data() + static_cast<size_t>(t) * E;
     const float max_logit = *std::max_element(row, row + E);
-    for (int32_t e = 0; e < E; ++e) plan[static_cast<size_t>(t) * E + e] = std::exp(static_cast<double>(row[e] - max_logit));
+    for (int32_t e = 0; e < E; ++e)
+      plan[static_cast<size_t>(t) * E + e] = std::exp(static_cast<double>(row[e] - max_logit));
   }
   std::vector<double> column(static_cast<size_t>(E));
   for (int iteration = 0; iteration < 200; ++iteration) {
@@ -145,7 +147,8 @@ void route_balanced_assignment(BalancedSolver solver, const StepLogits& in, cons
   check_step(in, out, 1, "balanced-assignment");
   if (in.n_tokens == 0) return;
   const std::vector<int32_t> capacity = balanced_capacities(in);
-  const std::vector<int32_t> expert = solver == BalancedSolver::auction ? auction(in, capacity) : sinkhorn(in, capacity);
+  const std::vector<int32_t> expert =
+      solver == BalancedSolver::auction ? auction(in, capacity) : sinkhorn(in, capacity);
   for (int32_t t = 0; t < in.n_tokens; ++t) {
     const float logit = in.router_logits[static_cast<size_t>(t) * in.n_experts + expert[t]];
     out.ids[t] = expert[t];

@@ -24,7 +24,8 @@ void route_expert_choice(int32_t k, double capacity_factor, const StepLogits& in
     double sum = 0;
     for (int32_t e = 0; e < E; ++e) sum += std::exp(static_cast<double>(logits[e] - max_logit));
     for (int32_t e = 0; e < E; ++e)
-      s[static_cast<size_t>(t) * E + e] = static_cast<float>(std::exp(static_cast<double>(logits[e] - max_logit)) / sum);
+      s[static_cast<size_t>(t) * E + e] =
+          static_cast<float>(std::exp(static_cast<double>(logits[e] - max_logit)) / sum);
   }
 
   std::vector<uint8_t> chosen(static_cast<size_t>(T) * E, 0);  // (T, E)

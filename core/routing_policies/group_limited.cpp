@@ -7,7 +7,8 @@
 namespace moescope::routing_policies {
 
 void route_group_limited(const ModelConfig& config, int32_t k, int32_t groups, int32_t topk_groups,
-                         std::span<const float> correction_bias, const StepLogits& in, const StepRouting& out) {
+                         std::span<const float> correction_bias, const StepLogits& in,
+                         const StepRouting& out) {
   if (groups < 1 || in.n_experts % groups != 0)
     fail_input("group-limited routing: --groups " + std::to_string(groups) + " must divide the " +
                std::to_string(in.n_experts) + " experts into equal groups");
@@ -20,8 +21,9 @@ void route_group_limited(const ModelConfig& config, int32_t k, int32_t groups, i
   const bool v3_rule = config.topk_method == TopkMethod::noaux_tc;
   rule.topk_method = v3_rule ? TopkMethod::noaux_tc : TopkMethod::group_limited_greedy;
   if (v3_rule && in.n_experts / groups < 2)
-    fail_input("group-limited routing: the V3 group score sums two experts, so a group needs at least 2 (--groups " +
-               std::to_string(groups) + ")");
+    fail_input(
+        "group-limited routing: the V3 group score sums two experts, so a group needs at least 2 (--groups " +
+        std::to_string(groups) + ")");
   route_topk(rule, k, v3_rule ? correction_bias : std::span<const float>{}, in, out);
 }
 

@@ -18,7 +18,8 @@ void route_hash(int32_t k, uint64_t seed, const StepLogits& in, const StepRoutin
   const uint64_t E = static_cast<uint64_t>(in.n_experts);
   for (int32_t t = 0; t < in.n_tokens; ++t) {
     int32_t* ids = out.ids.data() + static_cast<size_t>(t) * k;
-    uint64_t draw = split_mix64(seed ^ split_mix64(static_cast<uint64_t>(static_cast<uint32_t>(in.token_ids[t]))));
+    uint64_t draw =
+        split_mix64(seed ^ split_mix64(static_cast<uint64_t>(static_cast<uint32_t>(in.token_ids[t]))));
     for (int32_t j = 0; j < k; ++j) {
       int32_t e;
       do {

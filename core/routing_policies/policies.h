@@ -14,8 +14,8 @@ namespace moescope::routing_policies {
 // The model's own rule (core/routing.cpp: scoring function, correction bias, group limits,
 // renormalisation, routed_scaling_factor) with k experts per token. With k = config.top_k and the
 // model's correction bias it is exactly the routing the engines run. out.width == k.
-void route_topk(const ModelConfig& config, int32_t k, std::span<const float> correction_bias, const StepLogits& in,
-                const StepRouting& out);
+void route_topk(const ModelConfig& config, int32_t k, std::span<const float> correction_bias,
+                const StepLogits& in, const StepRouting& out);
 
 // Switch Transformer (Fedus et al. 2022): softmax over all experts, the best one, weighted by its
 // probability. out.width == 1.
@@ -24,7 +24,8 @@ void route_switch(const StepLogits& in, const StepRouting& out);
 // Noisily gated top-k (Shazeer et al. 2017): H = logits + noise_std * N(0, 1), keep the k largest,
 // weights softmax over the kept H. The noise is a pure function of (seed, layer, position, expert),
 // so a replay and a live run see the same draws. out.width == k.
-void route_noisy_topk(int32_t k, double noise_std, uint64_t seed, const StepLogits& in, const StepRouting& out);
+void route_noisy_topk(int32_t k, double noise_std, uint64_t seed, const StepLogits& in,
+                      const StepRouting& out);
 
 enum class CapacityPriority : uint8_t {
   position,  // earlier tokens keep their slot (Switch / GShard dispatch)
@@ -33,7 +34,8 @@ enum class CapacityPriority : uint8_t {
 // Token choice under a capacity: the model's rule with k experts, then each expert keeps at most
 // ceil(C * T * k / E) assignments of the step; the rest are marked dropped. out.width == k.
 void route_capacity(const ModelConfig& config, int32_t k, std::span<const float> correction_bias,
-                    double capacity_factor, CapacityPriority priority, const StepLogits& in, const StepRouting& out);
+                    double capacity_factor, CapacityPriority priority, const StepLogits& in,
+                    const StepRouting& out);
 
 // Expert choice (Zhou et al. 2022): S = softmax of the logits over experts; each expert takes the
 // min(T, ceil(C * T * k / E)) tokens of the step with the highest S (ties to the earlier token),
@@ -57,7 +59,8 @@ void route_aux_free_bias(const ModelConfig& config, int32_t k, double bias_rate,
 // equal contiguous groups, the `topk_groups` groups with the best score kept (V2: the group's best
 // score; for a noaux_tc model, V3's sum of its two best bias-corrected scores), top-k inside them.
 void route_group_limited(const ModelConfig& config, int32_t k, int32_t groups, int32_t topk_groups,
-                         std::span<const float> correction_bias, const StepLogits& in, const StepRouting& out);
+                         std::span<const float> correction_bias, const StepLogits& in,
+                         const StepRouting& out);
 
 // Hash layers (Roller et al. 2021): k distinct experts from a fixed random hash of the token id,
 // each with weight 1/k; content-blind. out.width == k.

@@ -58,13 +58,15 @@ PolicyRunner::PolicyRunner(const ModelConfig& config, const PolicyOptions& optio
                            std::map<int32_t, std::vector<float>> correction_bias)
     : config_(config), options_(options), correction_bias_(std::move(correction_bias)) {
   const int32_t E = static_cast<int32_t>(config.n_routed_experts);
-  const bool one_expert = options.kind == PolicyKind::switch_top1 || options.kind == PolicyKind::balanced_assignment ||
-                          options.kind == PolicyKind::hash;
+  const bool one_expert = options.kind == PolicyKind::switch_top1 ||
+                          options.kind == PolicyKind::balanced_assignment || options.kind == PolicyKind::hash;
   k_ = options.k > 0 ? options.k : one_expert ? 1 : static_cast<int32_t>(config.top_k);
   if (k_ < 1 || k_ > E)
-    fail_input("--k " + std::to_string(k_) + " is outside [1, " + std::to_string(E) + "] (the model's routed experts)");
+    fail_input("--k " + std::to_string(k_) + " is outside [1, " + std::to_string(E) +
+               "] (the model's routed experts)");
   if ((options.kind == PolicyKind::switch_top1 || options.kind == PolicyKind::balanced_assignment) && k_ != 1)
-    fail_input(policy_name(options.kind) + " routes each token to one expert; --k " + std::to_string(k_) + " does not apply");
+    fail_input(policy_name(options.kind) + " routes each token to one expert; --k " + std::to_string(k_) +
+               " does not apply");
   width_ = options.kind == PolicyKind::expert_choice ? E : k_;
   if (options.kind == PolicyKind::group_limited) {
     if (options_.groups == 0) options_.groups = static_cast<int32_t>(config.n_group);

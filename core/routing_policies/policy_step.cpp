@@ -1,10 +1,9 @@
-#include "core/routing_policies/policy_step_checks.h"
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "core/error.h"
+#include "core/routing_policies/policy_step_checks.h"
 
 namespace moescope::routing_policies {
 
@@ -14,8 +13,8 @@ void check_step(const StepLogits& in, const StepRouting& out, int32_t width, con
     fail_input(who + "need n_tokens >= 0 and n_experts >= 1, got " + std::to_string(in.n_tokens) + " and " +
                std::to_string(in.n_experts));
   if (width < 1 || width > in.n_experts)
-    fail_input(who + std::to_string(width) + " experts per token is outside [1, " + std::to_string(in.n_experts) +
-               "] (the layer's experts)");
+    fail_input(who + std::to_string(width) + " experts per token is outside [1, " +
+               std::to_string(in.n_experts) + "] (the layer's experts)");
   const size_t n_logits = static_cast<size_t>(in.n_tokens) * in.n_experts;
   const size_t n_slots = static_cast<size_t>(in.n_tokens) * width;
   if (in.router_logits.size() != n_logits)
@@ -24,7 +23,8 @@ void check_step(const StepLogits& in, const StepRouting& out, int32_t width, con
   for (size_t i = 0; i < n_logits; ++i)
     if (!std::isfinite(in.router_logits[i]))
       fail_input(who + "router logit " + std::to_string(i % in.n_experts) + " of token " +
-                 std::to_string(in.first_position + static_cast<int64_t>(i / in.n_experts)) + " is not finite");
+                 std::to_string(in.first_position + static_cast<int64_t>(i / in.n_experts)) +
+                 " is not finite");
   if (out.width != width || out.ids.size() != n_slots || out.weights.size() != n_slots ||
       out.dropped.size() != n_slots)
     fail_input(who + "the output must be (n_tokens, " + std::to_string(width) + ") ids, weights and drops");

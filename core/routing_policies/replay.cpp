@@ -10,8 +10,9 @@ namespace moescope::routing_policies {
 std::vector<LayerReplay> replay_run(const analysis::RoutingArrays& a, PolicyRunner& runner) {
   analysis::validate(a);
   if (!a.has_router_logits())
-    fail_input("this run has no stored router logits: record it with `moescope record --router-logits` (or "
-               "`run --router-logits`) to replay it");
+    fail_input(
+        "this run has no stored router logits: record it with `moescope record --router-logits` (or "
+        "`run --router-logits`) to replay it");
   std::vector<LayerReplay> layers;
   const int32_t width = runner.width();
   for (int32_t l = 0; l < a.n_layers; ++l) {
@@ -28,11 +29,17 @@ std::vector<LayerReplay> replay_run(const analysis::RoutingArrays& a, PolicyRunn
       int32_t end = first;
       while (end < a.n_tokens && a.step_of_token[end] == a.step_of_token[first]) ++end;
       const int32_t n = end - first;
-      StepLogits in{std::span(a.router_logits).subspan(a.score_offset(l, first), static_cast<size_t>(n) * a.n_experts),
-                    n, a.n_experts, first, std::span(a.token_ids).subspan(first, n), out.layer_id};
+      StepLogits in{
+          std::span(a.router_logits).subspan(a.score_offset(l, first), static_cast<size_t>(n) * a.n_experts),
+          n,
+          a.n_experts,
+          first,
+          std::span(a.token_ids).subspan(first, n),
+          out.layer_id};
       const size_t at = static_cast<size_t>(first) * width, count = static_cast<size_t>(n) * width;
-      runner.route(in, {width, std::span(out.ids).subspan(at, count), std::span(out.weights).subspan(at, count),
-                        std::span(out.dropped).subspan(at, count)});
+      runner.route(in,
+                   {width, std::span(out.ids).subspan(at, count), std::span(out.weights).subspan(at, count),
+                    std::span(out.dropped).subspan(at, count)});
       first = end;
     }
     layers.push_back(std::move(out));
@@ -70,7 +77,8 @@ ReplayLayerMetrics replay_metrics(const analysis::RoutingArrays& a, int32_t laye
     std::sort(computed.begin(), computed.end());
     std::sort(recorded.begin(), recorded.end());
     common.clear();
-    std::set_intersection(computed.begin(), computed.end(), recorded.begin(), recorded.end(), std::back_inserter(common));
+    std::set_intersection(computed.begin(), computed.end(), recorded.begin(), recorded.end(),
+                          std::back_inserter(common));
     const size_t union_size = computed.size() + recorded.size() - common.size();
     jaccard_sum += union_size ? static_cast<double>(common.size()) / static_cast<double>(union_size) : 1.0;
     if (computed != recorded) ++m.tokens_changed;

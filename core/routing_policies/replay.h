@@ -4,9 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "core/analysis/routing_arrays.h"
 #include "core/routing_policies/policy_runner.h"
@@ -42,7 +41,8 @@ struct ReplayLayerMetrics {
 };
 
 // `layer` indexes arrays.layer_ids; `replay` is that layer's replay.
-ReplayLayerMetrics replay_metrics(const analysis::RoutingArrays& recorded, int32_t layer, const LayerReplay& replay);
+ReplayLayerMetrics replay_metrics(const analysis::RoutingArrays& recorded, int32_t layer,
+                                  const LayerReplay& replay);
 
 // {"policy", "layers": [{"layer", "max_vio", "cv", "gini", "drop_rate", "dropped", "top1_agreement",
 // "jaccard", "tokens_changed", "tokens_unrouted"}]}; "layer" is the model's layer index.

@@ -23,13 +23,14 @@ TEST(PlacementCli, BalancedPlacementRoundTripsIntoAnEpRun) {
   const auto db = dir / "runs.moescope";
   const std::string bin = test::moescope_binary().string();
   for (const char* prompt : {"'int main(void) { return 0; }'", "'for (i = 0; i < n; ++i) sum += a[i];'"}) {
-    auto r = test::run_command(bin + " run --model " + kPlacementDemo.string() + " --tag code --max-new-tokens 2 --prompt " +
-                               prompt + " --db " + db.string());
+    auto r = test::run_command(bin + " run --model " + kPlacementDemo.string() +
+                               " --tag code --max-new-tokens 2 --prompt " + prompt + " --db " + db.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   const auto placement = dir / "placement.json";
-  auto r = test::run_command(bin + " placement --db " + db.string() + " --tag code --ranks 4 --method balanced --json --out " +
-                             placement.string() + " 2>&1");
+  auto r = test::run_command(bin + " placement --db " + db.string() +
+                             " --tag code --ranks 4 --method balanced --json --out " + placement.string() +
+                             " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = nlohmann::json::parse(r.output);
   ASSERT_EQ(out["layers"].size(), 4u);
@@ -46,22 +47,29 @@ TEST(PlacementCli, BalancedPlacementRoundTripsIntoAnEpRun) {
   EXPECT_EQ(file.n_ranks, 4);
   EXPECT_EQ(file.ranks_of_expert.size(), 8u);
 
-  r = test::run_command(bin + " run --model " + kPlacementDemo.string() + " --prompt 'x = 1' --max-new-tokens 1 --ep-degree 4 "
-                        "--placement " + placement.string() + " --db " + db.string() + " 2>&1");
+  r = test::run_command(bin + " run --model " + kPlacementDemo.string() +
+                        " --prompt 'x = 1' --max-new-tokens 1 --ep-degree 4 "
+                        "--placement " +
+                        placement.string() + " --db " + db.string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   sessions::SessionReader reader(db);
   const int64_t last = reader.runs().back().id;
   EXPECT_FALSE(reader.all_to_all(last).empty());
 
-  test::expect_one_clear_line(test::run_command(bin + " run --model " + kPlacementDemo.string() + " --prompt x --ep-degree 2 "
-                                                "--placement " + placement.string() + " --no-record 2>&1"),
+  test::expect_one_clear_line(test::run_command(bin + " run --model " + kPlacementDemo.string() +
+                                                " --prompt x --ep-degree 2 "
+                                                "--placement " +
+                                                placement.string() + " --no-record 2>&1"),
                               "--ep-degree is 2");
   const auto replicated = dir / "eplb.json";
-  r = test::run_command(bin + " placement --db " + db.string() + " --tag code --ranks 4 --method eplb --replicas 2 --out " +
-                        replicated.string() + " 2>&1");
+  r = test::run_command(bin + " placement --db " + db.string() +
+                        " --tag code --ranks 4 --method eplb --replicas 2 --out " + replicated.string() +
+                        " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  test::expect_one_clear_line(test::run_command(bin + " run --model " + kPlacementDemo.string() + " --prompt x --ep-degree 4 "
-                                                "--placement " + replicated.string() + " --no-record 2>&1"),
+  test::expect_one_clear_line(test::run_command(bin + " run --model " + kPlacementDemo.string() +
+                                                " --prompt x --ep-degree 4 "
+                                                "--placement " +
+                                                replicated.string() + " --no-record 2>&1"),
                               "copies");
 }
 
@@ -82,8 +90,10 @@ TEST(PlacementCli, MalformedFilesAreRefused) {
   refused("{}", "not a moescope placement");
   refused("[1,2", "not a moescope placement");
   refused(R"({"format":"moescope-placement","version":2,"n_ranks":2,"ranks_of_expert":[[0]]})", "newer");
-  refused(R"({"format":"moescope-placement","version":1,"n_ranks":2,"ranks_of_expert":[[0],[2]]})", "outside [0, 2)");
-  refused(R"({"format":"moescope-placement","version":1,"n_ranks":2,"ranks_of_expert":[[0],[]]})", "has no rank");
+  refused(R"({"format":"moescope-placement","version":1,"n_ranks":2,"ranks_of_expert":[[0],[2]]})",
+          "outside [0, 2)");
+  refused(R"({"format":"moescope-placement","version":1,"n_ranks":2,"ranks_of_expert":[[0],[]]})",
+          "has no rank");
   refused(R"({"format":"moescope-placement","version":1,"n_ranks":0,"ranks_of_expert":[[0]]})", "n_ranks");
 }
 

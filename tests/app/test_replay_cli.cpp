@@ -29,10 +29,11 @@ const std::filesystem::path& demo_db() {
   static const std::filesystem::path db = [] {
     const auto path = test::scratch_dir("replay") / "demo.moescope";
     for (const char* set : {"code", "verse"}) {
-      auto r = test::run_command(test::moescope_binary().string() + " record --router-logits --max-new-tokens 3 --model " +
-                                 kReplayDemo.string() + " --prompts " +
-                                 (test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl")).string() +
-                                 " --db " + path.string());
+      auto r = test::run_command(
+          test::moescope_binary().string() + " record --router-logits --max-new-tokens 3 --model " +
+          kReplayDemo.string() + " --prompts " +
+          (test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl")).string() + " --db " +
+          path.string());
       EXPECT_EQ(r.exit_code, 0) << r.output;
     }
     return path;
@@ -41,8 +42,9 @@ const std::filesystem::path& demo_db() {
 }
 
 nlohmann::json replay_json(int64_t run, const std::string& policy_and_options) {
-  auto r = test::run_command(test::moescope_binary().string() + " replay --db " + demo_db().string() + " --run " +
-                             std::to_string(run) + " --policy " + policy_and_options + " --json 2>&1");
+  auto r =
+      test::run_command(test::moescope_binary().string() + " replay --db " + demo_db().string() + " --run " +
+                        std::to_string(run) + " --policy " + policy_and_options + " --json 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return nlohmann::json::parse(r.output, nullptr, false);
 }
@@ -58,17 +60,22 @@ std::string with_options(PolicyKind kind) {
 // The model's own rule replayed on a session's float16 logits may differ from the recorded routing
 // (computed on float32 logits) only where the experts swapped are tied in float16: within one
 // float16 step (2^-10 relative) of each other.
-void expect_only_float16_ties(const analysis::RoutingArrays& a, int32_t layer, const routing_policies::LayerReplay& r) {
+void expect_only_float16_ties(const analysis::RoutingArrays& a, int32_t layer,
+                              const routing_policies::LayerReplay& r) {
   for (int32_t t = 0; t < a.n_tokens; ++t) {
-    std::vector<int32_t> recorded(a.topk_ids.begin() + a.topk_offset(layer, t), a.topk_ids.begin() + a.topk_offset(layer, t) + a.top_k);
-    std::vector<int32_t> replayed(r.ids.begin() + static_cast<size_t>(t) * r.width, r.ids.begin() + static_cast<size_t>(t + 1) * r.width);
+    std::vector<int32_t> recorded(a.topk_ids.begin() + a.topk_offset(layer, t),
+                                  a.topk_ids.begin() + a.topk_offset(layer, t) + a.top_k);
+    std::vector<int32_t> replayed(r.ids.begin() + static_cast<size_t>(t) * r.width,
+                                  r.ids.begin() + static_cast<size_t>(t + 1) * r.width);
     std::sort(recorded.begin(), recorded.end());
     std::sort(replayed.begin(), replayed.end());
     if (recorded == replayed) continue;
     const float* logits = a.router_logits.data() + a.score_offset(layer, t);
     std::vector<int32_t> lost, gained;
-    std::set_difference(recorded.begin(), recorded.end(), replayed.begin(), replayed.end(), std::back_inserter(lost));
-    std::set_difference(replayed.begin(), replayed.end(), recorded.begin(), recorded.end(), std::back_inserter(gained));
+    std::set_difference(recorded.begin(), recorded.end(), replayed.begin(), replayed.end(),
+                        std::back_inserter(lost));
+    std::set_difference(replayed.begin(), replayed.end(), recorded.begin(), recorded.end(),
+                        std::back_inserter(gained));
     for (int32_t e : lost)
       for (int32_t g : gained) {
         const float scale = std::max(std::fabs(logits[e]), std::fabs(logits[g]));
@@ -111,7 +118,8 @@ TEST(ReplayCli, EveryDemoRunUnderEveryPolicy) {
         if (kind == PolicyKind::expert_choice) {
           EXPECT_NEAR(m.max_vio, 0.0, 1e-12);  // every expert full every step
         }
-        if (kind == PolicyKind::hash || kind == PolicyKind::switch_top1 || kind == PolicyKind::balanced_assignment) {
+        if (kind == PolicyKind::hash || kind == PolicyKind::switch_top1 ||
+            kind == PolicyKind::balanced_assignment) {
           EXPECT_EQ(m.assignments, arrays.n_tokens);
         }
         if (kind != PolicyKind::capacity) {
@@ -150,7 +158,8 @@ TEST(ReplayCli, JsonUnderEveryPolicy) {
       if (name == "balanced-assignment" || name == "expert-choice") {
         // Balancing policies balance: never worse than the routing the model had.
         for (int32_t l = 0; l < recorded.n_layers; ++l)
-          EXPECT_LE(out["layers"][l]["max_vio"].get<double>(), analysis::max_vio(analysis::expert_load(recorded, l)) + 1e-12);
+          EXPECT_LE(out["layers"][l]["max_vio"].get<double>(),
+                    analysis::max_vio(analysis::expert_load(recorded, l)) + 1e-12);
       }
     }
   }
@@ -166,8 +175,8 @@ TEST(ReplayCli, JsonUnderEveryPolicy) {
 TEST(ReplayCli, ApplyTopkDefaultsGivesKlZero) {
   sessions::SessionReader reader(demo_db());
   const int64_t run = reader.runs_with_tag("verse").front();
-  auto r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " + demo_db().string() +
-                             " --run " + std::to_string(run) + " --policy topk 2>&1");
+  auto r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " +
+                             demo_db().string() + " --run " + std::to_string(run) + " --policy topk 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = nlohmann::json::parse(r.output);
   EXPECT_EQ(out["applied"]["kl_max"], 0.0);
@@ -182,10 +191,11 @@ TEST(ReplayCli, ApplyTopkDefaultsGivesKlZero) {
   for (int32_t l = 0; l < original.n_layers; ++l)
     for (int32_t t = 0; t < original.n_tokens; ++t)
       for (int32_t j = 0; j < original.top_k; ++j)
-        ASSERT_EQ(replayed.topk_ids[replayed.topk_offset(l, t) + j], original.topk_ids[original.topk_offset(l, t) + j]);
+        ASSERT_EQ(replayed.topk_ids[replayed.topk_offset(l, t) + j],
+                  original.topk_ids[original.topk_offset(l, t) + j]);
 
-  r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " + demo_db().string() +
-                        " --run " + std::to_string(run) + " --policy switch 2>&1");
+  r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " +
+                        demo_db().string() + " --run " + std::to_string(run) + " --policy switch 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto switched = nlohmann::json::parse(r.output);
   EXPECT_GT(switched["applied"]["kl_max"].get<double>(), 0.0);
@@ -198,12 +208,12 @@ TEST(ReplayCli, ClearErrors) {
   auto r = test::run_command(test::moescope_binary().string() + " run --model " + kReplayDemo.string() +
                              " --prompt 'int main' --max-new-tokens 1 --db " + db.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  test::expect_one_clear_line(
-      test::run_command(test::moescope_binary().string() + " replay --db " + db.string() + " --run 1 --policy topk 2>&1"),
-      "--router-logits");
-  test::expect_one_clear_line(
-      test::run_command(test::moescope_binary().string() + " replay --db " + demo_db().string() + " --run 1 --policy top-k 2>&1"),
-      "expert-choice");
+  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " replay --db " +
+                                                db.string() + " --run 1 --policy topk 2>&1"),
+                              "--router-logits");
+  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " replay --db " +
+                                                demo_db().string() + " --run 1 --policy top-k 2>&1"),
+                              "expert-choice");
   test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " replay --apply --db " +
                                                 demo_db().string() + " --run 1 --policy expert-choice 2>&1"),
                               "expert-choice");
@@ -215,12 +225,14 @@ TEST(ReplayCli, EnforcedCapacityKlIsZeroBeforeTheFirstDrop) {
   const auto db = test::scratch_dir("capacity-kl") / "capacity.moescope";
   auto r = test::run_command(test::moescope_binary().string() + " run --model " + kReplayDemo.string() +
                              " --prompt 'def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)' "
-                             "--max-new-tokens 6 --enforce-capacity 1.0 --db " + db.string() + " 2>&1");
+                             "--max-new-tokens 6 --enforce-capacity 1.0 --db " +
+                             db.string() + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("capacity factor 1: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("KL to dropless mean"), std::string::npos) << r.output;
   sessions::SessionReader reader(db);
-  auto first_drop = reader.connection().prepare("SELECT MIN(position) FROM routing WHERE run_id = 1 AND dropped_mask != 0");
+  auto first_drop =
+      reader.connection().prepare("SELECT MIN(position) FROM routing WHERE run_id = 1 AND dropped_mask != 0");
   ASSERT_TRUE(first_drop.step());
   ASSERT_FALSE(first_drop.column_is_null(0)) << "capacity 1.0 dropped nothing on this prompt";
   const int64_t first = first_drop.column_int(0);
@@ -228,8 +240,10 @@ TEST(ReplayCli, EnforcedCapacityKlIsZeroBeforeTheFirstDrop) {
   double after = 0;
   for (const auto& token : reader.tokens(1)) {
     ASSERT_TRUE(token.kl_to_dropless.has_value());
-    if (token.position < first) EXPECT_EQ(*token.kl_to_dropless, 0.0) << "position " << token.position;
-    else after = std::max(after, *token.kl_to_dropless);
+    if (token.position < first)
+      EXPECT_EQ(*token.kl_to_dropless, 0.0) << "position " << token.position;
+    else
+      after = std::max(after, *token.kl_to_dropless);
   }
   EXPECT_GT(after, 0.0);
 }

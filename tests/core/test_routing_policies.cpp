@@ -34,7 +34,8 @@ struct Routed {
   StepRouting out() { return {width, ids, weights, dropped}; }
 };
 
-StepLogits step(const std::vector<float>& logits, int32_t n_experts, const std::vector<int32_t>& token_ids = {}) {
+StepLogits step(const std::vector<float>& logits, int32_t n_experts,
+                const std::vector<int32_t>& token_ids = {}) {
   return {logits, static_cast<int32_t>(logits.size()) / n_experts, n_experts, 0, token_ids, 0};
 }
 
@@ -69,7 +70,8 @@ TEST(RoutingPolicies, TopkHandWorked) {
   EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
   EXPECT_NEAR(r.weights[0], 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
   EXPECT_NEAR(r.weights[1], 1.0 / (1.0 + std::exp(1.0)), 1e-6);
-  EXPECT_THROW(route_topk(softmax_config(4, 2), 5, {}, step({1, 3, 2, 0}, 4), Routed(1, 5).out()), InputError);
+  EXPECT_THROW(route_topk(softmax_config(4, 2), 5, {}, step({1, 3, 2, 0}, 4), Routed(1, 5).out()),
+               InputError);
 }
 
 // 2. topk with the defaults reproduces what transformers recorded for every golden family: every
@@ -95,10 +97,12 @@ TEST(RoutingPolicies, TopkDefaultsReproduceEveryGoldenFamily) {
       // As sets per token: DeepSeek's reference takes torch.topk(sorted=False), so its order is not ranked.
       for (int32_t t = 0; t < T; ++t) {
         std::map<int32_t, float> reference;
-        for (int32_t j = 0; j < k; ++j) reference[static_cast<int32_t>(ref_ids[t * k + j])] = ref_weights[t * k + j];
+        for (int32_t j = 0; j < k; ++j)
+          reference[static_cast<int32_t>(ref_ids[t * k + j])] = ref_weights[t * k + j];
         for (int32_t j = 0; j < k; ++j) {
           auto it = reference.find(r.ids[t * k + j]);
-          ASSERT_NE(it, reference.end()) << "layer " << layer << " token " << t << ": expert " << r.ids[t * k + j];
+          ASSERT_NE(it, reference.end())
+              << "layer " << layer << " token " << t << ": expert " << r.ids[t * k + j];
           ASSERT_NEAR(r.weights[t * k + j], it->second, 1e-5 * std::max(1.0f, std::fabs(it->second)));
         }
       }
@@ -161,7 +165,8 @@ TEST(RoutingPolicies, NoisyTopkIsSeededAndScalesWithNoise) {
 TEST(RoutingPolicies, CapacityHandWorked) {
   const std::vector<float> logits = {1, 0, 3, 0, 2, 0, 0, 1};
   Routed by_position(4, 1), by_score(4, 1);
-  route_capacity(softmax_config(2, 1), 1, {}, 1.0, CapacityPriority::position, step(logits, 2), by_position.out());
+  route_capacity(softmax_config(2, 1), 1, {}, 1.0, CapacityPriority::position, step(logits, 2),
+                 by_position.out());
   route_capacity(softmax_config(2, 1), 1, {}, 1.0, CapacityPriority::score, step(logits, 2), by_score.out());
   EXPECT_EQ(by_position.ids, (std::vector<int32_t>{0, 0, 0, 1}));
   EXPECT_EQ(by_position.dropped, (std::vector<uint8_t>{0, 0, 1, 0}));
@@ -271,7 +276,8 @@ TEST(RoutingPolicies, AuxFreeBiasHandWorked) {
 // through the runner, ends far better balanced than the model's own rule on the same logits.
 TEST(RoutingPolicies, AuxFreeBiasBalancesASkewedRouter) {
   const ModelConfig c = softmax_config(8, 2);
-  PolicyRunner topk(c, {.kind = PolicyKind::topk}), aux_free(c, {.kind = PolicyKind::aux_free_bias, .bias_rate = 0.01});
+  PolicyRunner topk(c, {.kind = PolicyKind::topk}),
+      aux_free(c, {.kind = PolicyKind::aux_free_bias, .bias_rate = 0.01});
   std::vector<int64_t> plain(8, 0), balanced(8, 0);
   std::mt19937_64 rng(3);
   std::normal_distribution<float> normal(0.0f, 0.3f);
@@ -296,7 +302,8 @@ TEST(RoutingPolicies, GroupLimitedHandWorked) {
   Routed r(1, 2);
   route_group_limited(softmax_config(4, 2), 2, 2, 1, {}, step({3, 0, 2, 2}, 4), r.out());
   EXPECT_EQ(r.ids, (std::vector<int32_t>{0, 1}));
-  EXPECT_THROW(route_group_limited(softmax_config(4, 2), 2, 3, 1, {}, step({3, 0, 2, 2}, 4), r.out()), InputError);
+  EXPECT_THROW(route_group_limited(softmax_config(4, 2), 2, 3, 1, {}, step({3, 0, 2, 2}, 4), r.out()),
+               InputError);
 }
 
 // 16. group-limited property: every token's experts lie in at most topk_groups groups.
