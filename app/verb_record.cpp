@@ -143,7 +143,7 @@ void run_record(const RecordArgs& args) {
       if (args.enforce_capacity > 0) {
         std::vector<int32_t> ids;
         for (const GeneratedToken& token : result.tokens) ids.push_back(token.id);
-        kl = kl_to_dropless(*model, options, ids);
+        kl = kl_to_dropless(*model, options, ids, static_cast<int64_t>(request.prompt_ids.size()));
       }
       std::vector<sessions::TokenRecord> records;
       records.reserve(result.tokens.size());

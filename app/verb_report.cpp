@@ -1,14 +1,17 @@
 // `moescope report`: the runs of a session file, or one run's routing metrics per MoE layer (load
 // balance, router losses, capacity overflow) as a table or JSON.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "app/checked_flags.h"
 #include "app/verb_registry.h"
+#include "core/analysis/capacity.h"
 #include "core/analysis/layer_metrics.h"
 #include "core/terminal_text.h"
+#include "core/error.h"
 #include "sessions/default_path.h"
 #include "sessions/reader.h"
 
@@ -19,7 +22,40 @@ struct ReportArgs {
   std::string db;
   int64_t run_id = 0;
   bool json = false;
+  std::vector<double> capacity_factors;  // --capacity: overflow recomputed for these; default the run's
 };
+
+// What an enforced-capacity run actually did: its factor, the assignments it dropped, and the KL of
+// each token's next-token distribution to the dropless run's.
+struct EnforcedCapacity {
+  double factor = 0.0;  // 0: the run was dropless
+  int64_t dropped = 0;
+  int64_t assignments = 0;
+  double kl_mean = 0.0, kl_max = 0.0;
+  int64_t kl_tokens = 0;
+};
+
+EnforcedCapacity enforced_capacity(sessions::SessionReader& reader, const sessions::RunSummary& run,
+                                   const analysis::RoutingArrays& arrays) {
+  EnforcedCapacity out;
+  const auto settings = nlohmann::json::parse(run.settings_json, nullptr, false);
+  if (settings.is_object() && settings.contains("enforce_capacity_factor") && settings["enforce_capacity_factor"].is_number())
+    out.factor = settings["enforce_capacity_factor"].get<double>();
+  if (out.factor <= 0) return out;
+  out.assignments = static_cast<int64_t>(arrays.topk_ids.size());
+  // dropped_mask has one bit per top-k slot.
+  auto query = reader.connection().prepare("SELECT dropped_mask FROM routing WHERE run_id = ? AND dropped_mask != 0");
+  query.bind(1, run.id);
+  while (query.step()) out.dropped += std::popcount(static_cast<uint64_t>(query.column_int(0)));
+  for (const auto& token : reader.tokens(run.id)) {
+    if (!token.kl_to_dropless) continue;
+    out.kl_mean += *token.kl_to_dropless;
+    out.kl_max = std::max(out.kl_max, *token.kl_to_dropless);
+    ++out.kl_tokens;
+  }
+  if (out.kl_tokens) out.kl_mean /= static_cast<double>(out.kl_tokens);
+  return out;
+}
 
 nlohmann::json summary_json(const sessions::RunSummary& run) {
   return {{"id", run.id},
@@ -96,7 +132,7 @@ void print_catalogue(const analysis::RunMetrics& metrics) {
     std::printf("%-28s %10.4f %10.4f %10.4f %10.4f\n", p.key.c_str(), p.p50, p.p75, p.p90, p.p95);
 }
 
-void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
+void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, const std::vector<double>& factors) {
   sessions::RunSummary run = reader.run(run_id);
   if (run.status != "complete") {
     throw InputError(reader.path().string() + ": run " + std::to_string(run_id) + " is " + run.status +
@@ -106,9 +142,14 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   analysis::RoutingArrays arrays = reader.routing(run_id, {.scores = true, .router_logits = true});
   analysis::MetricsOptions options;
   if (!run.capacity_factors.empty()) options.capacity_factors = run.capacity_factors;
+  if (!factors.empty()) options.capacity_factors = factors;
   analysis::RunMetrics metrics = analysis::compute_run_metrics(arrays, options);
   sessions::OverflowTable overflow = reader.capacity_overflow(run_id);
   const std::optional<sessions::ImportInfo> imported = reader.import_info(run_id);
+  const EnforcedCapacity enforced = enforced_capacity(reader, run, arrays);
+  // Overflow for any factor, recomputed from the routing (the stored table has the recorded factors).
+  std::vector<analysis::CapacityOverflow> simulated;
+  for (double factor : options.capacity_factors) simulated.push_back(analysis::simulate_capacity(arrays, factor));
 
   std::vector<int64_t> overflow_per_factor(overflow.capacity_factors.size(), 0);
   std::vector<int64_t> assigned_per_factor(overflow.capacity_factors.size(), 0);
@@ -129,6 +170,19 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
                         {"assigned", assigned_per_factor[f]}});
     }
     out["capacity_overflow"] = std::move(stored);
+    nlohmann::json recomputed = nlohmann::json::array();
+    for (const auto& sim : simulated)
+      recomputed.push_back({{"capacity_factor", sim.capacity_factor},
+                            {"overflow", sim.n_dropped},
+                            {"assigned", sim.n_assignments},
+                            {"drop_rate", analysis::drop_rate(sim)}});
+    out["capacity_overflow_recomputed"] = std::move(recomputed);
+    if (enforced.factor > 0)
+      out["enforced_capacity"] = {{"capacity_factor", enforced.factor},
+                                  {"dropped", enforced.dropped},
+                                  {"assignments", enforced.assignments},
+                                  {"kl_to_dropless_mean", enforced.kl_mean},
+                                  {"kl_to_dropless_max", enforced.kl_max}};
     if (imported) {
       out["imported"] = {{"engine", imported->engine},          {"engine_version", imported->engine_version},
                          {"source_file", imported->source_file}, {"request_id", imported->request_id},
@@ -160,7 +214,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
   } else {
     std::printf("prefill %.1f ms, decode %.1f ms\n\n", run.prefill_us / 1000.0, run.decode_us / 1000.0);
   }
-  std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux",
+  std::printf("%5s %8s %7s %7s %7s %8s %8s %8s", "layer", "max/mean", "cv", "gini", "balance", "aux_loss",
               "entropy", "z-loss");
   for (double factor : options.capacity_factors) std::printf("  drop@%-4g", factor);
   std::printf("\n");
@@ -172,6 +226,18 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json) {
     std::printf("\n");
   }
   print_catalogue(metrics);
+  if (enforced.factor > 0) {
+    std::printf("\nenforced capacity factor %g: %lld of %lld assignments dropped (%.2f%%)", enforced.factor,
+                static_cast<long long>(enforced.dropped), static_cast<long long>(enforced.assignments),
+                enforced.assignments ? 100.0 * static_cast<double>(enforced.dropped) / static_cast<double>(enforced.assignments) : 0.0);
+    if (enforced.kl_tokens)
+      std::printf("; KL to dropless mean %.4g, max %.4g nats per token", enforced.kl_mean, enforced.kl_max);
+    std::printf("\n");
+  }
+  std::printf("\ncapacity overflow recomputed from the routing (token order, per layer and step):\n");
+  for (const auto& sim : simulated)
+    std::printf("  C=%-5g %8lld of %lld assignments (%.2f%%)\n", sim.capacity_factor, static_cast<long long>(sim.n_dropped),
+                static_cast<long long>(sim.n_assignments), 100.0 * analysis::drop_rate(sim));
   std::printf("\nstored capacity overflow (assignments beyond ceil(C*T*k/E) per expert, layer and step):\n");
   for (size_t f = 0; f < overflow.capacity_factors.size(); ++f) {
     double share = assigned_per_factor[f] ? 100.0 * overflow_per_factor[f] / assigned_per_factor[f] : 0.0;
@@ -187,12 +253,15 @@ void add_report(CLI::App& app) {
   cmd->add_option("--db", args->db, "Session file (default: the user's session file)");
   cmd->add_option("--run", args->run_id, "Report this run")->check(integer_in(1, INT64_MAX));
   cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->add_option("--capacity", args->capacity_factors, "Capacity factors to compute overflow for, e.g. 1,1.1,1.25")
+      ->delimiter(',')
+      ->check(finite_number_in(1e-6, 1e6));
   cmd->callback([args] {
     std::filesystem::path db =
         args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
     sessions::SessionReader reader(db);
     if (args->run_id != 0) {  // 0: not given (a given --run is at least 1)
-      report_run(reader, args->run_id, args->json);
+      report_run(reader, args->run_id, args->json, args->capacity_factors);
     } else {
       list_runs(reader, args->json);
     }

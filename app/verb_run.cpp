@@ -19,6 +19,7 @@
 #include "core/text_capacity.h"
 #include "core/tokenizer.h"
 #include "sessions/default_path.h"
+#include "sessions/placement_file.h"
 #include "sessions/recorder.h"
 
 namespace moescope {
@@ -37,8 +38,10 @@ struct RunArgs {
   std::string db;
   std::string tag = "custom";
   bool no_record = false;
+  bool store_router_logits = false;
   double enforce_capacity = 0.0;
   int ep_degree = 1;
+  std::string placement_file;  // expert -> rank map from `moescope placement --out`
   std::string interconnect = "nvlink4";
   int64_t gpu_memory_cap = 0;
   std::string weights = "stored";
@@ -59,6 +62,40 @@ void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
       std::printf(" e%-3d %5.1f%%", order[i], total ? 100.0 * static_cast<double>(row[order[i]]) / total : 0.0);
     std::printf("\n");
   }
+}
+
+// What enforcing capacity did: the factor, the drops, and (when recorded) the KL to dropless.
+void print_capacity_cost(double factor, const ExpertHitCounter& counter, const std::vector<double>& kl) {
+  std::printf("\ncapacity factor %g: %lld of %lld assignments dropped (%.2f%%)", factor,
+              static_cast<long long>(counter.dropped), static_cast<long long>(counter.assignments),
+              counter.assignments ? 100.0 * static_cast<double>(counter.dropped) / static_cast<double>(counter.assignments) : 0.0);
+  if (kl.empty()) {
+    std::printf("\n");
+    return;
+  }
+  double sum = 0, max = 0;
+  for (double v : kl) sum += v, max = std::max(max, v);
+  std::printf("; KL to dropless mean %.4g, max %.4g nats per token\n", sum / static_cast<double>(kl.size()), max);
+}
+
+// The engines emulate one copy per expert, so a placement with replicas cannot be run yet.
+std::vector<int32_t> expert_to_rank_from(const RunArgs& args, const ModelConfig& config) {
+  const analysis::ExpertPlacement placement = sessions::read_placement_file(args.placement_file);
+  const std::string where = "--placement " + args.placement_file + ": ";
+  if (placement.n_ranks != args.ep_degree)
+    fail_input(where + "it places experts on " + std::to_string(placement.n_ranks) + " ranks, --ep-degree is " +
+               std::to_string(args.ep_degree));
+  if (static_cast<int64_t>(placement.ranks_of_expert.size()) != config.n_routed_experts)
+    fail_input(where + "it places " + std::to_string(placement.ranks_of_expert.size()) + " experts, the model has " +
+               std::to_string(config.n_routed_experts));
+  std::vector<int32_t> expert_to_rank;
+  for (size_t e = 0; e < placement.ranks_of_expert.size(); ++e) {
+    if (placement.ranks_of_expert[e].size() != 1)
+      fail_input(where + "expert " + std::to_string(e) + " has " + std::to_string(placement.ranks_of_expert[e].size()) +
+                 " copies; runs emulate one copy per expert (place with --method balanced or eplb --replicas 0)");
+    expert_to_rank.push_back(placement.ranks_of_expert[e].front());
+  }
+  return expert_to_rank;
 }
 
 void run_run(const RunArgs& args) {
@@ -101,6 +138,7 @@ void run_run(const RunArgs& args) {
   options.enforce_capacity_factor = args.enforce_capacity;
   options.ep_degree = args.ep_degree;
   options.ep_interconnect = args.interconnect;
+  if (!args.placement_file.empty()) options.expert_to_rank = expert_to_rank_from(args, model->config);
   options.max_context = prompt_tokens + args.max_new_tokens;
   auto engine = create_engine(*model, options);
 
@@ -111,7 +149,9 @@ void run_run(const RunArgs& args) {
   if (!args.no_record) {
     const std::filesystem::path db = args.db.empty() ? sessions::default_session_path() : std::filesystem::path(args.db);
     if (args.db.empty()) std::filesystem::create_directories(db.parent_path());
-    writer = std::make_unique<sessions::SessionWriter>(db, "run");
+    sessions::RecorderOptions recorder_options;
+    recorder_options.store_router_logits = args.store_router_logits;
+    writer = std::make_unique<sessions::SessionWriter>(db, "run", recorder_options);
     sessions::RunInfo info = sessions::run_info_for(*engine, writer->add_model(sessions::describe_model(*model)));
     info.prompt_text = args.prompt;
     info.tag = args.tag;
@@ -121,6 +161,7 @@ void run_run(const RunArgs& args) {
                                         {"seed", args.seed},
                                         {"enforce_capacity_factor", args.enforce_capacity},
                                         {"ep_degree", args.ep_degree},
+                                        {"placement", args.placement_file},
                                         {"interconnect", args.interconnect},
                                         {"weights", args.weights}}
                              .dump();
@@ -158,11 +199,12 @@ void run_run(const RunArgs& args) {
   // stdout is buffered when piped, stderr is not: flushed first, so "recorded into" starts its own line.
   std::fflush(stdout);
 
+  std::vector<double> kl;  // measured when the run is recorded
   if (writer) {
     std::vector<int32_t> ids;
     for (const auto& t : result.tokens) ids.push_back(t.id);
-    std::vector<double> kl;
-    if (args.enforce_capacity > 0) kl = kl_to_dropless(*model, options, ids);
+    if (args.enforce_capacity > 0)
+      kl = kl_to_dropless(*model, options, ids, static_cast<int64_t>(request.prompt_ids.size()));
     std::vector<sessions::TokenRecord> records;
     for (const auto& t : result.tokens) {
       sessions::TokenRecord r{t.position, t.id, tokenizer->display_text(t.id), t.is_prompt, t.logprob, std::nullopt};
@@ -175,6 +217,7 @@ void run_run(const RunArgs& args) {
     std::fprintf(stderr, "recorded into %s\n", terminal_safe(writer->path().string()).c_str());
   }
   print_expert_table(counter, model->config.top_k);
+  if (args.enforce_capacity > 0) print_capacity_cost(args.enforce_capacity, counter, kl);
 }
 
 void add_run(CLI::App& app) {
@@ -203,12 +246,14 @@ void add_run(CLI::App& app) {
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
   cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");
+  cmd->add_flag("--router-logits", args->store_router_logits, "Also store the gate's raw logits (replay needs them)");
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
       ->check(finite_number_in(0.0, 1e6));
-  cmd->add_option("--ep-degree", args->ep_degree, "Emulated expert-parallel ranks (contiguous placement)")
+  cmd->add_option("--ep-degree", args->ep_degree, "Emulated expert-parallel ranks (contiguous placement unless --placement)")
       ->capture_default_str()
       ->check(integer_in(1, 1024));
+  cmd->add_option("--placement", args->placement_file, "Expert -> rank placement file (moescope placement --out)");
   cmd->add_option("--interconnect", args->interconnect, "Modelled fabric for EP traffic: nvlink4, pcie5, ib400")
       ->capture_default_str();
   cmd->callback([args] { run_run(*args); });

@@ -14,6 +14,7 @@
 namespace moescope {
 
 struct Model;
+struct RoutingOverride;  // core/routing_override.h
 
 enum class Backend : uint8_t { cpu, cuda };
 enum class InstrumentLevel : uint8_t { off, counts, full };
@@ -26,6 +27,9 @@ struct EngineOptions {
   // Capacity enforcement: when > 0, assignments beyond ceil(C*T*k/E) per expert in a forward
   // step are dropped from the forward pass (token order), and reported as dropped.
   double enforce_capacity_factor = 0.0;
+  // When set, every MoE layer routes through it instead of the model's rule (routing what-ifs:
+  // `replay --apply`). Not owned; must outlive the engine. CPU engine only for now.
+  RoutingOverride* routing_override = nullptr;
   // Expert parallelism (emulated ranks on one device, or NCCL ranks).
   int ep_degree = 1;
   std::vector<int32_t> expert_to_rank;  // (n_routed_experts); empty = contiguous placement

@@ -19,7 +19,13 @@ void register_cuda_engine_factory(EngineFactory factory) { cuda_factory() = std:
 bool cuda_engine_available() { return static_cast<bool>(cuda_factory()); }
 
 std::unique_ptr<Engine> create_engine(const Model& model, const EngineOptions& options) {
+  if (options.routing_override && (options.ep_degree > 1 || options.enforce_capacity_factor > 0))
+    fail_input("a forced routing (replay --apply) decides drops itself and runs without expert parallelism: "
+               "drop --ep-degree and --enforce-capacity");
   if (options.backend == Backend::cpu) return make_cpu_engine(model, options);
+  // The CUDA engine routes in its own kernels and has no override path yet.
+  if (options.routing_override)
+    fail_input("a forced routing (replay --apply) runs on the CPU engine only: use --backend cpu");
   if (!cuda_factory())
     throw ResourceError("no CUDA engine in this build: it was configured without a CUDA compiler (nvcc); use --backend cpu");
   return cuda_factory()(model, options);

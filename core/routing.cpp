@@ -8,9 +8,6 @@
 
 namespace moescope {
 
-namespace {
-
-// Indices of the k largest values, best first; ties go to the lower index, as torch.topk does.
 void top_k_indices(std::span<const float> values, int64_t k, std::vector<int32_t>& out) {
   out.resize(values.size());
   std::iota(out.begin(), out.end(), 0);
@@ -19,8 +16,6 @@ void top_k_indices(std::span<const float> values, int64_t k, std::vector<int32_t
   });
   out.resize(static_cast<size_t>(k));
 }
-
-}  // namespace
 
 void route_tokens(const ModelConfig& c, std::span<const float> router_logits, int64_t n_tokens,
                   std::span<const float> correction_bias, const RoutingOutput& out) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "core/model_config.h"
 
@@ -14,6 +15,9 @@ struct RoutingOutput {
   std::span<int32_t> topk_ids;    // (n_tokens, top_k) best first
   std::span<float> topk_weights;  // (n_tokens, top_k) final combine weights
 };
+
+// Indices of the k largest values, best first; ties go to the lower index, as torch.topk does.
+void top_k_indices(std::span<const float> values, int64_t k, std::vector<int32_t>& out);
 
 // `correction_bias` (n_experts) is DeepSeek-V3's e_score_correction_bias (noaux_tc only, else empty).
 void route_tokens(const ModelConfig& config, std::span<const float> router_logits, int64_t n_tokens,

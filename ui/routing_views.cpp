@@ -53,7 +53,7 @@ std::vector<LayerBalance> layer_balance(const analysis::RoutingArrays& r, const 
       const size_t rows = static_cast<size_t>(r.n_tokens);
       const std::span<const float> scores(r.scores.data() + r.score_offset(l, 0), rows * r.n_experts);
       const std::span<const int32_t> ids(r.topk_ids.data() + r.topk_offset(l, 0), rows * r.top_k);
-      b.aux_loss = analysis::switch_aux_loss(scores, ids, r.n_tokens, r.n_experts, r.top_k);
+      b.switch_aux_loss = analysis::switch_aux_loss(scores, ids, r.n_tokens, r.n_experts, r.top_k);
       b.entropy = analysis::mean_token_entropy(scores, r.n_tokens, r.n_experts);
     }
   }

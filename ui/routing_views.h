@@ -26,7 +26,7 @@ struct LayerBalance {
   double balancedness = 0;   // mean / max as SGLang logs it; 1 at balance
   double jain = 0;           // Jain's fairness; 1 at balance
   double gini = 0;           // 0 at balance
-  double aux_loss = 0;       // Switch form E * sum_e f_e * P_e; 1 at balance (0 without scores)
+  double switch_aux_loss = 0;  // Switch form E * sum_e f_e * P_e; 1 at balance (0 without scores)
   double entropy = 0;        // mean per-token entropy of the scores, nats (0 without scores)
   double load_entropy = 0;   // entropy of the load share / log E; 1 at balance
 };

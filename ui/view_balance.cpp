@@ -26,7 +26,7 @@ constexpr MetricColumn kColumns[] = {
     {"balancedness", "mean_e c_e / max_e c_e (as SGLang logs it)\nuniform: 1", [](const LayerBalance& b) { return b.balancedness; }},
     {"Jain", "(sum c)^2 / (E sum c^2)\nuniform: 1, one hot expert: 1/E", [](const LayerBalance& b) { return b.jain; }},
     {"Gini", "sum_i sum_j |c_i - c_j| / (2 E^2 mean)\nuniform: 0", [](const LayerBalance& b) { return b.gini; }},
-    {"aux loss", "Switch: E * sum_e f_e * P_e (f: top-1 share, P: mean score)\nuniform: 1", [](const LayerBalance& b) { return b.aux_loss; }},
+    {"switch_aux_loss", "Switch: E * sum_e f_e * P_e (f: top-1 share, P: mean score)\nuniform: 1", [](const LayerBalance& b) { return b.switch_aux_loss; }},
     {"entropy", "mean per-token entropy of the scores (nats)\nuniform: ln E", [](const LayerBalance& b) { return b.entropy; }},
     {"load entropy", "entropy of the load share / ln E\nuniform: 1", [](const LayerBalance& b) { return b.load_entropy; }},
 };

@@ -115,7 +115,8 @@ class CpuEngine final : public Engine {
 
       cpu::rms_norm(h.data(), n, hidden, post_attn_norms_[l].data(), c.rms_norm_eps, normed.data());
       if (c.is_moe_layer(l)) {
-        cpu::moe_forward(pool_, c, w, normed.data(), n, options_.enforce_capacity_factor, routing, block_out.data(),
+        const cpu::ForcedRouting forced{options_.routing_override, tokens, position_, layer};
+        cpu::moe_forward(pool_, c, w, normed.data(), n, options_.enforce_capacity_factor, forced, routing, block_out.data(),
                          [&](Phase phase, double start, double duration) { timing(phase, layer, start, duration); });
         if (observer_) {
           RoutingEvent event;
@@ -124,7 +125,7 @@ class CpuEngine final : public Engine {
           event.first_position = position_;
           event.n_tokens = static_cast<int32_t>(n);
           event.n_experts = static_cast<int32_t>(c.n_routed_experts);
-          event.top_k = static_cast<int32_t>(c.top_k);
+          event.top_k = static_cast<int32_t>(routing.k);
           event.router_logits = routing.router_logits;
           event.scores = routing.scores;
           event.topk_ids = routing.topk_ids;

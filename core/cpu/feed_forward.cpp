@@ -1,5 +1,7 @@
 #include "core/cpu/feed_forward.h"
 
+#include <algorithm>
+
 #include "core/analysis/capacity.h"
 #include "core/routing.h"
 
@@ -19,8 +21,12 @@ void swiglu_forward(ThreadPool& pool, const FeedForwardWeights& w, const float* 
 }
 
 void moe_forward(ThreadPool& pool, const ModelConfig& c, const LayerWeights& w, const float* x, int64_t n,
-                 double enforce_capacity_factor, MoeRouting& routing, float* out, const PhaseClock& clock) {
-  const int64_t E = c.n_routed_experts, k = c.top_k, hidden = c.hidden_size;
+                 double enforce_capacity_factor, const ForcedRouting& forced, MoeRouting& routing, float* out,
+                 const PhaseClock& clock) {
+  const int64_t E = c.n_routed_experts, hidden = c.hidden_size;
+  RoutingOverride* override_rule = forced.routing_override;
+  const int64_t k = override_rule ? override_rule->width() : c.top_k;
+  routing.k = k;
 
   double t0 = now_us();
   routing.router_logits.resize(static_cast<size_t>(n * E));
@@ -30,9 +36,23 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const LayerWeights& w, 
   matmul(pool, x, n, w.router, routing.router_logits.data());
   std::vector<float> bias;
   if (w.router_bias.present()) bias = vector_f32(w.router_bias);
-  route_tokens(c, routing.router_logits, n, bias, {routing.scores, routing.topk_ids, routing.topk_weights});
+  if (!override_rule) {
+    route_tokens(c, routing.router_logits, n, bias, {routing.scores, routing.topk_ids, routing.topk_weights});
+  } else {
+    // The scores the observer reports stay the model's own; only the choice is replaced.
+    std::vector<int32_t> own_ids(static_cast<size_t>(n * c.top_k));
+    std::vector<float> own_weights(own_ids.size());
+    route_tokens(c, routing.router_logits, n, bias, {routing.scores, own_ids, own_weights});
+  }
   routing.dropped.clear();
-  if (enforce_capacity_factor > 0) {
+  if (override_rule) {
+    routing.dropped.assign(static_cast<size_t>(n * k), 0);
+    override_rule->route({routing.router_logits, static_cast<int32_t>(n), static_cast<int32_t>(E),
+                          forced.first_position, forced.token_ids, forced.layer},
+                         {static_cast<int32_t>(k), routing.topk_ids, routing.topk_weights, routing.dropped});
+    if (std::find(routing.dropped.begin(), routing.dropped.end(), uint8_t{1}) == routing.dropped.end())
+      routing.dropped.clear();
+  } else if (enforce_capacity_factor > 0) {
     routing.dropped.assign(static_cast<size_t>(n * k), 0);
     analysis::capacity_drop_mask(routing.topk_ids, routing.topk_weights, static_cast<int32_t>(n),
                                  static_cast<int32_t>(k), static_cast<int32_t>(E), enforce_capacity_factor,
@@ -44,7 +64,8 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const LayerWeights& w, 
   // Dispatch: group the kept assignments by expert, in token order.
   std::vector<std::vector<int64_t>> assignments(static_cast<size_t>(E));  // expert -> (token*k + slot)
   for (int64_t a = 0; a < n * k; ++a)
-    if (routing.dropped.empty() || !routing.dropped[a]) assignments[routing.topk_ids[a]].push_back(a);
+    if (routing.topk_ids[a] >= 0 && (routing.dropped.empty() || !routing.dropped[a]))
+      assignments[routing.topk_ids[a]].push_back(a);
   double t2 = now_us();
   clock(Phase::dispatch, t1, t2 - t1);
 
@@ -72,7 +93,7 @@ void moe_forward(ThreadPool& pool, const ModelConfig& c, const LayerWeights& w, 
     std::fill(o, o + hidden, 0.0f);
     for (int64_t j = 0; j < k; ++j) {
       const int64_t a = t * k + j;
-      if (!routing.dropped.empty() && routing.dropped[a]) continue;
+      if (routing.topk_ids[a] < 0 || (!routing.dropped.empty() && routing.dropped[a])) continue;
       const float weight = routing.topk_weights[a];
       const float* y = &expert_out[a * hidden];
       for (int64_t d = 0; d < hidden; ++d) o[d] += weight * y[d];

@@ -1,0 +1,34 @@
+// `replay --apply`: the model runs again over a recorded run's tokens, in the run's own steps, with a
+// routing policy forced in every MoE layer (EngineOptions::routing_override), and is recorded as a
+// new run tagged replay:<policy>, with each token's KL to the recorded output and the change in the
+// prompt's log-likelihood.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/routing_policies/policy_runner.h"
+
+namespace moescope {
+
+struct ApplyResult {
+  int64_t run_id = 0;      // the new run
+  std::vector<double> kl;  // (tokens) KL(recorded || replayed) of each next-token distribution, nats
+  double prompt_loglik_recorded = 0.0;  // sum of log p(prompt token | earlier) under the model's routing
+  double prompt_loglik_replayed = 0.0;  // the same under the forced routing
+};
+
+// InputError when the policy's routing cannot be recorded as a run (expert choice's varying number
+// of experts per token, more than 8 experts per token).
+void check_can_apply(const routing_policies::PolicyRunner& runner);
+
+// The model comes from `model_dir`. `recorded_settings_json` is the original run's (its capacity
+// enforcement is reproduced for the reference pass). Throws InputError for runs it cannot redo.
+ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,
+                         const std::filesystem::path& model_dir,
+                         const routing_policies::PolicyOptions& policy,
+                         const std::string& policy_settings_json);
+
+}  // namespace moescope
