@@ -8,7 +8,7 @@ set -eu
 packages="build-essential cmake pkg-config
   libimgui-dev libglfw3-dev libsqlite3-dev libsentencepiece-dev sentencepiece libonig-dev libicu-dev
   nlohmann-json3-dev libcli11-dev libstb-dev libgtest-dev libbenchmark-dev xvfb xauth libgl1-mesa-dri
-  fonts-dejavu-core fonts-noto-cjk
+  fonts-dejavu-core fonts-noto-cjk sqlite3
   clang libclang-rt-14-dev"
 
 # The demo model's corpus: verse and prose from the fortune files (English, German, Spanish, Italian).
