@@ -9,7 +9,7 @@ namespace moescope::sessions {
 
 namespace {
 constexpr int kVersion = 1;
-constexpr int32_t kMaxRanks = 1 << 16;
+constexpr int32_t kMaxPlacementRanks = 1 << 16;
 }  // namespace
 
 nlohmann::json placement_json(const analysis::ExpertPlacement& placement, const std::string& method) {
@@ -34,8 +34,8 @@ analysis::ExpertPlacement read_placement_file(const std::filesystem::path& path)
     bad("placement file version " + j["version"].dump() + " is newer than this moescope reads (" +
         std::to_string(kVersion) + ")");
   if (!j["n_ranks"].is_number_integer() || j["n_ranks"].get<int64_t>() < 1 ||
-      j["n_ranks"].get<int64_t>() > kMaxRanks)
-    bad("n_ranks must be an integer in [1, " + std::to_string(kMaxRanks) + "]");
+      j["n_ranks"].get<int64_t>() > kMaxPlacementRanks)
+    bad("n_ranks must be an integer in [1, " + std::to_string(kMaxPlacementRanks) + "]");
   const auto& experts = j["ranks_of_expert"];
   if (!experts.is_array() || experts.empty()) bad("ranks_of_expert must be a non-empty array of rank lists");
   analysis::ExpertPlacement p;
