@@ -176,6 +176,21 @@ int64_t vocab_size_of(Connection& connection, int64_t model_id) {
   return vocab > 0 && vocab <= INT32_MAX ? vocab : 0;
 }
 
+// An imported run whose engine did not capture the combine weights stores them as NULL
+// (sessions/importers/import_writer.cpp); every other run must have one per chosen expert.
+// Files older than schema version 3 have no imported_runs table.
+bool weights_not_captured(Connection& connection, int64_t run_id) {
+  Statement has_table =
+      connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'imported_runs'");
+  if (!has_table.step()) return false;
+  Statement query = connection.prepare(
+      "SELECT 1 FROM imported_runs,"
+      " json_each(CASE WHEN json_valid(not_captured) THEN not_captured ELSE '[]' END) AS field"
+      " WHERE run_id = ?1 AND field.value = 'topk_weights'");
+  query.bind(1, run_id);
+  return query.step();
+}
+
 }  // namespace
 
 void check_run_row(Connection& connection, int64_t run_id) {
@@ -208,6 +223,7 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
   const std::string layers_note = " (the run's MoE layers)";
   const int64_t vocab = vocab_size_of(connection, run.model_id);
   const int64_t max_position = kMaxRoutingPosition;
+  const bool weights_optional = weights_not_captured(connection, run.id);
 
   std::vector<Rule> routing = {integer("position", "position", 0, max_position),
                                one_of("layer", "layer", layers, layers_note),
@@ -219,7 +235,7 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
   }
   for (int64_t r = 0; r < kMaxTopK; ++r) {
     const std::string name = "weight_" + std::to_string(r);
-    if (r < k) routing.push_back(real(name));
+    if (r < k) routing.push_back(real(name, weights_optional));
     else routing.push_back(of_kind(Rule::absent, name, true, ", but the run's top_k is " + std::to_string(k)));
   }
   routing.push_back(integer("dropped_mask", "dropped_mask", 0, (int64_t{1} << k) - 1));

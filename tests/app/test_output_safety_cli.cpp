@@ -110,10 +110,10 @@ TEST(OutputSafetyCli, Case6_OutOfMemoryIsOneClearLineSayingWhatNeededHowMuch) {
     std::ofstream text(dir / "text.txt", std::ios::binary);
     for (int i = 0; i < 600'000; ++i) text << "the quick brown fox ";
   }
-  // 12 MB of text (under tokenize's 16 MiB cap) needs ~2.2 GB to tokenize; the address space is capped at 400
-  // MB. It used to end as "moescope: error: std::bad_alloc".
+  // 12 MB of text (under tokenize's 16 MiB cap) needs ~2.2 GB to tokenize; the address space is capped at ~1 GB,
+  // enough for a binary linking cuBLAS to load (400 MB was not). It used to end as "moescope: error: std::bad_alloc".
   const auto o = output_moescope("tokenize --model " + dir.string() + " < " + (dir / "text.txt").string(),
-                          "ulimit -v 400000; ");
+                          "ulimit -v 1000000; ");
   test::expect_one_clear_line(
       o, "out of memory tokenizing the text on stdin of 12000000 bytes (the tokenizer needs about");
   EXPECT_EQ(o.output.find("bad_alloc"), std::string::npos) << o.output;
