@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include "tests/sessions/synthetic_run.h"
 #include "tests/support/cli_checks.h"
 #include "tests/support/expert_cache_reference.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope {
@@ -29,10 +31,19 @@ class OffloadCli : public ::testing::Test {
     demo_db_ = new std::filesystem::path(dir / "demo.moescope");
     const auto model = test::source_dir() / "assets" / "models" / "demo-moe";
     for (const char* set : {"code", "verse"}) {
-      auto r = test::run_command(
-          test::moescope_binary().string() + " record --model " + model.string() + " --prompts " +
-          (test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl")).string() + " --db " +
-          demo_db_->string() + " --max-new-tokens 8 2>&1");
+      // Under the sanitizers the first 4 prompts of each set (recording whole sets costs minutes
+      // there); the release build records them all.
+      const auto all = test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl");
+      const auto prompts = test::kSanitizerAllocator ? dir / (std::string(set) + ".jsonl") : all;
+      if (test::kSanitizerAllocator) {
+        std::ifstream in(all);
+        std::ofstream out(prompts);
+        std::string line;
+        for (int n = 0; n < 4 && std::getline(in, line); ++n) out << line << "\n";
+      }
+      auto r = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
+                                 " --prompts " + prompts.string() + " --db " + demo_db_->string() +
+                                 " --max-new-tokens 8 2>&1");
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
   }
@@ -58,7 +69,7 @@ std::filesystem::path* OffloadCli::demo_db_ = nullptr;
 TEST_F(OffloadCli, DemoHitRatesEqualTheReferenceSimulation) {
   sessions::SessionReader reader(*demo_db_);
   const auto runs = reader.runs();
-  ASSERT_GE(runs.size(), 40u);
+  ASSERT_GE(runs.size(), test::kSanitizerAllocator ? 8u : 40u);
   for (const auto& run : runs) {
     const auto lookups = test::reference_lookups(reader.routing(run.id, {false, false}));
     const nlohmann::json sweep = offload_json(*demo_db_, "--run " + std::to_string(run.id) + " --sweep");
