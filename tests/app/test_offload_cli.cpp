@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -31,16 +30,7 @@ class OffloadCli : public ::testing::Test {
     demo_db_ = new std::filesystem::path(dir / "demo.moescope");
     const auto model = test::source_dir() / "assets" / "models" / "demo-moe";
     for (const char* set : {"code", "verse"}) {
-      // Under the sanitizers the first 4 prompts of each set (recording whole sets costs minutes
-      // there); the release build records them all.
-      const auto all = test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl");
-      const auto prompts = test::kSanitizerAllocator ? dir / (std::string(set) + ".jsonl") : all;
-      if (test::kSanitizerAllocator) {
-        std::ifstream in(all);
-        std::ofstream out(prompts);
-        std::string line;
-        for (int n = 0; n < 4 && std::getline(in, line); ++n) out << line << "\n";
-      }
+      const auto prompts = test::demo_prompt_set(set, dir);
       auto r = test::run_command(test::moescope_binary().string() + " record --model " + model.string() +
                                  " --prompts " + prompts.string() + " --db " + demo_db_->string() +
                                  " --max-new-tokens 8 2>&1");

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/load_metrics.h"
@@ -32,16 +31,7 @@ const std::filesystem::path& demo_db() {
     const auto dir = test::scratch_dir("replay");
     const auto path = dir / "demo.moescope";
     for (const char* set : {"code", "verse"}) {
-      // Under the sanitizers the first 4 prompts of each set: recording all of them took ~400 s of
-      // the ASan stage for each test process. The release build records the whole sets.
-      const auto all = test::source_dir() / "assets" / "prompts" / (std::string(set) + ".jsonl");
-      const auto prompts = test::kSanitizerAllocator ? dir / (std::string(set) + ".jsonl") : all;
-      if (test::kSanitizerAllocator) {
-        std::ifstream in(all);
-        std::ofstream out(prompts);
-        std::string line;
-        for (int n = 0; n < 4 && std::getline(in, line); ++n) out << line << "\n";
-      }
+      const auto prompts = test::demo_prompt_set(set, dir);
       auto r = test::run_command(test::moescope_binary().string() +
                                  " record --router-logits --max-new-tokens 3 --model " + kReplayDemo.string() +
                                  " --prompts " + prompts.string() + " --db " + path.string());

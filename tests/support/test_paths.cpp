@@ -1,10 +1,12 @@
 #include "tests/support/test_paths.h"
+#include "tests/support/sanitizer.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 
 namespace moescope::test {
 
@@ -31,6 +33,17 @@ CommandResult run_command(const std::string& command) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+std::filesystem::path demo_prompt_set(const std::string& set, const std::filesystem::path& dir) {
+  const auto all = source_dir() / "assets" / "prompts" / (set + ".jsonl");
+  if (!kSanitizerAllocator) return all;
+  const auto first = dir / (set + ".jsonl");
+  std::ifstream in(all);
+  std::ofstream out(first);
+  std::string line;
+  for (int n = 0; n < 4 && std::getline(in, line); ++n) out << line << "\n";
+  return first;
 }
 
 }  // namespace moescope::test

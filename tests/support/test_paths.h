@@ -13,6 +13,9 @@ std::filesystem::path source_dir();
 std::filesystem::path moescope_binary();
 // A fresh empty directory under the system temp dir, unique to this process and `label`.
 std::filesystem::path scratch_dir(const std::string& label);
+// The demo prompt set assets/prompts/<set>.jsonl; under the sanitizers a copy in `dir` holding its
+// first 4 prompts, since recording whole sets there costs minutes per test process.
+std::filesystem::path demo_prompt_set(const std::string& set, const std::filesystem::path& dir);
 
 struct CommandResult {
   int exit_code = -1;
