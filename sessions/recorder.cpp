@@ -16,6 +16,7 @@
 #include "core/engine.h"
 #include "core/input_file.h"
 #include "core/model.h"
+#include "sessions/array_rows_table.h"
 #include "sessions/routing_rows_table.h"
 #include "sessions/run_writer.h"
 #include "sessions/session_file.h"
@@ -318,6 +319,7 @@ SessionWriter::SessionWriter(const std::filesystem::path& path, const std::strin
   state_->options = std::move(options);
   state_->connection = open_session(path, OpenMode::write);
   register_routing_rows_table(state_->connection.get());
+  register_array_rows_table(state_->connection.get());
   if (state_->options.max_page_count > 0) {
     state_->connection.exec(
         ("PRAGMA max_page_count = " + std::to_string(state_->options.max_page_count)).c_str());

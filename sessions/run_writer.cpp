@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/capacity.h"
+#include "sessions/array_rows_table.h"
 #include "sessions/routing_rows_table.h"
 #include "sessions/schema.h"
 
@@ -53,21 +54,24 @@ RunStatements::RunStatements(Connection& connection)
       insert_exchange_cell(connection.prepare(
           "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, "
           "?, ?)")),
-      insert_token(connection.prepare(
+      // A run's tokens, hits and overflow in one statement each, from the writer's arrays (the
+      // array-rows table, registered on this connection with the routing-rows one).
+      insert_tokens(connection.prepare(
           "INSERT INTO tokens(run_id, position, token_id, display_text, is_prompt, logprob, kl_to_dropless)"
-          " VALUES(?, ?, ?, ?, ?, ?, ?)")),
-      insert_hits(connection.prepare(
-          "INSERT INTO expert_hits(run_id, layer, expert, hits, weight_sum) VALUES(?, ?, ?, ?, ?)")),
+          " SELECT c0, c1, c2, c3, c4, c5, c6 FROM moescope_array_rows(?1)")),
+      insert_hits(connection.prepare("INSERT INTO expert_hits(run_id, layer, expert, hits, weight_sum)"
+                                     " SELECT c0, c1, c2, c3, c4 FROM moescope_array_rows(?1)")),
       insert_overflow(connection.prepare(
           "INSERT INTO capacity_overflow(run_id, layer, expert, capacity_factor, assigned, capacity, overflow)"
-          " VALUES(?, ?, ?, ?, ?, ?, ?)")),
+          " SELECT c0, c1, c2, c3, c4, c5, c6 FROM moescope_array_rows(?1)")),
       finish_run(connection.prepare(
           "UPDATE runs SET status = ?, error = ?, finished_at = ?, n_prompt_tokens = ?, n_generated_tokens = ?,"
           " prefill_us = ?, decode_us = ?, total_us = ? WHERE id = ?")) {}
 
 RunWriter::RunWriter(Connection& connection, RunStatements& statements, int64_t session_id, const RunInfo& info,
-                     const RecorderOptions& options)
-    : sql_(statements), transaction_(connection), options_(options), info_(info) {
+                     const RecorderOptions& options, RunScope scope)
+    : sql_(statements), options_(options), info_(info) {
+  if (scope == RunScope::own_transaction) transaction_.emplace(connection);
   if (info.n_experts < 1 || info.top_k < 1 || info.top_k > info.n_experts) {
     fail_input("run to record: need 1 <= top_k <= n_experts, got top_k " + std::to_string(info.top_k) +
                " and n_experts " + std::to_string(info.n_experts));
@@ -114,6 +118,12 @@ RunWriter::RunWriter(Connection& connection, RunStatements& statements, int64_t 
   }
 
   size_t cells = info.moe_layers.size() * static_cast<size_t>(info.n_experts);
+  cell_layer_.resize(cells);
+  cell_expert_.resize(cells);
+  for (size_t i = 0; i < cells; ++i) {
+    cell_layer_[i] = info.moe_layers[i / static_cast<size_t>(info.n_experts)];
+    cell_expert_[i] = static_cast<int32_t>(i % static_cast<size_t>(info.n_experts));
+  }
   hits_.assign(cells, 0);
   weight_sum_.assign(cells, 0.0);
   size_t factor_cells = cells * options.capacity_factors.size();
@@ -254,21 +264,20 @@ void RunWriter::write_step(const StepRecord& step) {
 }
 
 void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
+  if (tokens.empty()) return;
+  ArrayRows rows;
+  rows.n_rows = static_cast<int64_t>(tokens.size());
+  const TokenRecord& first = tokens.front();
+  constexpr size_t stride = sizeof(TokenRecord);
+  rows.columns = {ArrayColumn::of_constant(run_id_),
+                  ArrayColumn::of(&first.position, stride),
+                  ArrayColumn::of(&first.token_id, stride),
+                  ArrayColumn::of(&first.display_text, stride),
+                  ArrayColumn::of(&first.is_prompt, stride),
+                  ArrayColumn::of(&first.logprob, stride),
+                  ArrayColumn::of(&first.kl_to_dropless, stride)};
+  sql_.insert_tokens.bind_pointer(1, &rows, kArrayRowsPointerType).run();
   for (const TokenRecord& token : tokens) {
-    sql_.insert_token.bind(1, run_id_)
-        .bind(2, token.position)
-        .bind(3, token.token_id)
-        .bind(4, token.display_text);
-    sql_.insert_token.bind(5, token.is_prompt ? 1 : 0);
-    if (token.logprob)
-      sql_.insert_token.bind(6, *token.logprob);
-    else
-      sql_.insert_token.bind_null(6);
-    if (token.kl_to_dropless)
-      sql_.insert_token.bind(7, *token.kl_to_dropless);
-    else
-      sql_.insert_token.bind_null(7);
-    sql_.insert_token.run();
     if (token.is_prompt) {
       n_prompt_tokens_ = std::max(n_prompt_tokens_, token.position + 1);
     } else {
@@ -278,36 +287,55 @@ void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
 }
 
 void RunWriter::finish(const RunEnd& end, double total_us) {
-  const int32_t n_experts = info_.n_experts;
-  Statement& insert_hits = sql_.insert_hits;
-  for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
-    for (int32_t expert = 0; expert < n_experts; ++expert) {
-      size_t i = cell(static_cast<int32_t>(slot), n_experts, expert);
-      insert_hits.bind(1, run_id_).bind(2, info_.moe_layers[slot]).bind(3, expert);
-      insert_hits.bind(4, hits_[i]).bind(5, weight_sum_[i]).run();
-    }
+  ArrayRows hits;
+  hits.n_rows = static_cast<int64_t>(hits_.size());
+  if (hits.n_rows > 0) {
+    hits.columns = {ArrayColumn::of_constant(run_id_), ArrayColumn::of(cell_layer_.data()),
+                    ArrayColumn::of(cell_expert_.data()), ArrayColumn::of(hits_.data()),
+                    ArrayColumn::of(weight_sum_.data())};
+    sql_.insert_hits.bind_pointer(1, &hits, kArrayRowsPointerType).run();
   }
-  Statement& insert_overflow = sql_.insert_overflow;
-  const size_t layer_cells = info_.moe_layers.size() * static_cast<size_t>(n_experts);
-  for (size_t slot = 0; slot < info_.moe_layers.size(); ++slot) {
-    for (int32_t expert = 0; expert < n_experts; ++expert) {
-      for (size_t f = 0; f < options_.capacity_factors.size(); ++f) {
-        size_t i = f * layer_cells + cell(static_cast<int32_t>(slot), n_experts, expert);
-        insert_overflow.bind(1, run_id_).bind(2, info_.moe_layers[slot]).bind(3, expert);
-        insert_overflow.bind(4, options_.capacity_factors[f]).bind(5, assigned_[i]).bind(6, capacity_[i]);
-        insert_overflow.bind(7, overflow_[i]).run();
+
+  // Overflow in the table's key order (layer, expert, factor); the accumulators are factor-major.
+  const size_t n_factors = options_.capacity_factors.size();
+  const size_t layer_cells = hits_.size();
+  if (n_factors > 0 && layer_cells > 0) {
+    struct OverflowRow {
+      int32_t layer;
+      int32_t expert;
+      double factor;
+      int64_t assigned, capacity, overflow;
+    };
+    std::vector<OverflowRow> overflow;
+    overflow.reserve(n_factors * layer_cells);
+    for (size_t c = 0; c < layer_cells; ++c) {
+      for (size_t f = 0; f < n_factors; ++f) {
+        const size_t i = f * layer_cells + c;
+        overflow.push_back({cell_layer_[c], cell_expert_[c], options_.capacity_factors[f], assigned_[i],
+                            capacity_[i], overflow_[i]});
       }
     }
+    ArrayRows rows;
+    rows.n_rows = static_cast<int64_t>(overflow.size());
+    const OverflowRow& first = overflow.front();
+    constexpr size_t stride = sizeof(OverflowRow);
+    rows.columns = {ArrayColumn::of_constant(run_id_),        ArrayColumn::of(&first.layer, stride),
+                    ArrayColumn::of(&first.expert, stride),   ArrayColumn::of(&first.factor, stride),
+                    ArrayColumn::of(&first.assigned, stride), ArrayColumn::of(&first.capacity, stride),
+                    ArrayColumn::of(&first.overflow, stride)};
+    sql_.insert_overflow.bind_pointer(1, &rows, kArrayRowsPointerType).run();
   }
+
   Statement& update = sql_.finish_run;
   update.bind(1, std::string_view(end.status == RunStatus::complete ? "complete" : "failed"));
   if (end.error.empty())
     update.bind_null(2);
   else
     update.bind(2, end.error);
-  update.bind(3, utc_now()).bind(4, n_prompt_tokens_).bind(5, n_generated_tokens_);
+  update.bind(3, utc_now());
+  update.bind(4, n_prompt_tokens_).bind(5, n_generated_tokens_);
   update.bind(6, prefill_us_).bind(7, decode_us_).bind(8, total_us).bind(9, run_id_).run();
-  transaction_.commit();
+  if (transaction_) transaction_->commit();
 }
 
 }  // namespace moescope::sessions

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -29,19 +30,25 @@ struct RunStatements {
   Statement insert_timing;
   Statement insert_exchange;
   Statement insert_exchange_cell;
-  Statement insert_token;
+  Statement insert_tokens;
   Statement insert_hits;
   Statement insert_overflow;
   Statement finish_run;
 };
 
+// own_transaction: the run is its own transaction (a savepoint inside an open one), rolled back
+// unless finish() commits it. caller_transaction: the caller's open transaction holds the run and
+// rolls it back on failure (an import: a whole file is one transaction, and a savepoint per
+// 46-row request was a measurable share of its CPU).
+enum class RunScope { own_transaction, caller_transaction };
+
 class RunWriter {
  public:
-  // Begins the run's transaction and inserts its `runs` row (status 'recording'). `statements`
-  // belong to `connection` and must outlive the writer.
+  // Begins the run's transaction (own_transaction) and inserts its `runs` row (status
+  // 'recording'). `statements` belong to `connection` and must outlive the writer.
   RunWriter(Connection& connection, RunStatements& statements, int64_t session_id, const RunInfo& info,
-            const RecorderOptions& options);
-  // Rolls the run back unless finish() committed it.
+            const RecorderOptions& options, RunScope scope = RunScope::own_transaction);
+  // Rolls the run back unless finish() committed it (own_transaction).
   ~RunWriter();
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;
@@ -49,7 +56,13 @@ class RunWriter {
   int64_t run_id() const { return run_id_; }
   void write_step(const StepRecord& step);
   void write_tokens(std::span<const TokenRecord> tokens);
-  // Writes hits, overflow and the run's totals, then commits.
+  // Token counts the tokens written do not give (an import whose capture has the counts but not
+  // the ids); replaces the counted ones.
+  void set_token_counts(int64_t n_prompt_tokens, int64_t n_generated_tokens) {
+    n_prompt_tokens_ = n_prompt_tokens;
+    n_generated_tokens_ = n_generated_tokens;
+  }
+  // Writes hits, overflow and the run's totals, then commits (own_transaction).
   void finish(const RunEnd& end, double total_us);
 
   int64_t routing_rows() const { return routing_rows_; }
@@ -60,12 +73,14 @@ class RunWriter {
   void accumulate(const LayerRouting& layer, int32_t slot);
 
   RunStatements& sql_;
-  Transaction transaction_;
+  std::optional<Transaction> transaction_;  // none: RunScope::caller_transaction
   RecorderOptions options_;
   RunInfo info_;
   int64_t run_id_ = 0;
   std::unordered_map<int32_t, int32_t> slot_of_layer_;
 
+  std::vector<int32_t> cell_layer_;   // (n_layers, n_experts): the cell's layer index
+  std::vector<int32_t> cell_expert_;  // (n_layers, n_experts): the cell's expert
   std::vector<int64_t> hits_;         // (n_layers, n_experts)
   std::vector<double> weight_sum_;    // (n_layers, n_experts)
   std::vector<int64_t> assigned_;     // (n_factors, n_layers, n_experts) assignments routed

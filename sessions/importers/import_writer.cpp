@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/tokenizer.h"
+#include "sessions/array_rows_table.h"
 #include "sessions/recorder.h"
 #include "sessions/routing_rows_table.h"
 #include "sessions/run_writer.h"
@@ -81,12 +82,11 @@ ImportWriter::ImportWriter(const std::filesystem::path& db, const std::filesyste
   if (moe_layers_.empty()) fail_input(config_json.string() + ": the model has no MoE layers to import");
   connection_ = open_session(db, OpenMode::write);
   register_routing_rows_table(connection_.get());
+  register_array_rows_table(connection_.get());
   run_statements_ = std::make_unique<RunStatements>(connection_);
   insert_import_ = connection_.prepare(
       "INSERT INTO imported_runs(run_id, engine, engine_version, source_file, request_id, captured, not_captured)"
       " VALUES(?, ?, ?, ?, ?, ?, ?)");
-  update_counts_ =
-      connection_.prepare("UPDATE runs SET n_prompt_tokens = ?, n_generated_tokens = ? WHERE id = ?");
 }
 
 ImportWriter::~ImportWriter() = default;
@@ -190,7 +190,8 @@ int64_t ImportWriter::write(const CapturedRequest& request) {
   options.store_router_logits = !request.router_logits.empty();
   options.store_weights = !request.topk_weights.empty();
 
-  RunWriter run(connection_, *run_statements_, session_id_, info, options);
+  // The file's transaction holds the run: a failure anywhere rolls the whole file back.
+  RunWriter run(connection_, *run_statements_, session_id_, info, options, RunScope::caller_transaction);
   // Without captured batching the whole request is one step; the step column then says nothing.
   std::vector<int32_t> step_tokens = request.step_tokens;
   if (step_tokens.empty()) step_tokens.push_back(static_cast<int32_t>(n_positions));
@@ -238,10 +239,10 @@ int64_t ImportWriter::write(const CapturedRequest& request) {
   add_tokens(request.prompt_ids, true);
   add_tokens(request.output_ids, false);
   run.write_tokens(tokens);
+  run.set_token_counts(request.n_prompt_tokens, request.n_generated_tokens);  // the capture's, even without ids
   run.finish(RunEnd{}, 0.0);  // complete; an import has no duration
 
   const int64_t run_id = run.run_id();
-  update_counts_.bind(1, request.n_prompt_tokens).bind(2, request.n_generated_tokens).bind(3, run_id).run();
   nlohmann::json captured = nlohmann::json::array();
   nlohmann::json missing = nlohmann::json::array();
   split_fields(request, captured, missing);

@@ -67,7 +67,6 @@ class ImportWriter {
   std::filesystem::path file_;
   CaptureSource source_;
   Statement insert_import_;
-  Statement update_counts_;
   bool session_committed_ = false;
   int64_t file_runs_ = 0;
   int64_t file_rows_ = 0;
