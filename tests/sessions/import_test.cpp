@@ -330,5 +330,90 @@ TEST(Import, Case10_Base64IsStrict) {
   EXPECT_THROW(sessions::decode_base64_int32("TWFu", "x"), InputError);  // 3 bytes: no whole int32
 }
 
+
+namespace import_scale_test {
+
+std::string base64_of(const std::vector<int32_t>& values) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes(values.size() * 4, '\0');
+  for (size_t i = 0; i < values.size(); ++i)
+    for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<char>((static_cast<uint32_t>(values[i]) >> (8 * b)) & 0xFF);
+  std::string text;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t chunk = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 2]);
+    text += kAlphabet[(chunk >> 18) & 63];
+    text += kAlphabet[(chunk >> 12) & 63];
+    text += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
+    text += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
+  }
+  return text;
+}
+
+}  // namespace import_scale_test
+
+// The shape of docs/perf.md's 100,000-request measurement, scaled down: every request becomes a
+// complete run with exactly its routing, token and expert-hit rows (each written by one statement
+// per run), and the whole file is one transaction.
+TEST(Import, Case12_ManySmallRequestsImportWithEveryRowOfEachRun) {
+  constexpr int kRequests = 400, kPrompt = 16, kGenerated = 8, kLayers = 2, kTopK = 2, kExperts = 8;
+  constexpr int kPositions = kPrompt + kGenerated - 1;
+  const fs::path dir = test::scratch_dir("import-scale");
+  const fs::path capture = dir / "capture.jsonl";
+  {
+    std::ofstream out(capture);
+    for (int r = 0; r < kRequests; ++r) {
+      std::vector<int32_t> prompt(kPrompt), output(kGenerated), routing;
+      std::iota(prompt.begin(), prompt.end(), r % 400);
+      std::iota(output.begin(), output.end(), 7);
+      for (int t = 0; t < kPositions; ++t)
+        for (int layer = 0; layer < kLayers; ++layer)
+          for (int i = 0; i < kTopK; ++i) routing.push_back((r + t + layer + 3 * i) % kExperts);
+      out << nlohmann::json{{"input_ids", prompt},
+                            {"output_ids", output},
+                            {"meta_info",
+                             {{"id", "r" + std::to_string(r)},
+                              {"prompt_tokens", kPrompt},
+                              {"completion_tokens", kGenerated},
+                              {"routed_experts", import_scale_test::base64_of(routing)}}}}
+                 .dump()
+          << "\n";
+    }
+  }
+  const fs::path db = dir / "s.db";
+  {
+    sessions::ImportWriter writer(db, config_of("mixtral-tiny"), {.tag = "served"});
+    sessions::import_capture_file(CaptureFormat::sglang, capture, writer, "");
+    EXPECT_EQ(writer.runs_written(), kRequests);
+    EXPECT_EQ(writer.routing_rows_written(), int64_t{kRequests} * kPositions * kLayers);
+  }
+  sessions::Connection connection(db, SQLITE_OPEN_READONLY);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM runs WHERE status = 'complete' AND n_prompt_tokens = 16"
+                                 " AND n_generated_tokens = 8"),
+            kRequests);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM routing"), int64_t{kRequests} * kPositions * kLayers);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM tokens"), int64_t{kRequests} * (kPrompt + kGenerated));
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM tokens WHERE is_prompt = 1"), int64_t{kRequests} * kPrompt);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM expert_hits"), int64_t{kRequests} * kLayers * kExperts);
+  EXPECT_EQ(connection.query_int("SELECT sum(hits) FROM expert_hits"), int64_t{kRequests} * kPositions * kLayers * kTopK);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM imported_runs"), kRequests);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM steps"), kRequests);
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM sessions"), 1);
+  // Every run reads back whole through the reader's checks: its hits agree with its routing.
+  sessions::SessionReader reader(db);
+  for (int64_t run_id : {int64_t{1}, int64_t{kRequests / 2}, int64_t{kRequests}}) {
+    const auto routing = reader.routing(run_id);
+    const auto hits = reader.expert_hits(run_id);
+    std::vector<int64_t> counted(hits.hits.size(), 0);
+    for (int32_t slot = 0; slot < routing.n_layers; ++slot)
+      for (int32_t t = 0; t < routing.n_tokens; ++t)
+        for (int32_t i = 0; i < routing.top_k; ++i)
+          ++counted[static_cast<size_t>(slot) * kExperts + routing.topk_ids[routing.topk_offset(slot, t) + i]];
+    EXPECT_EQ(hits.hits, counted) << "run " << run_id;
+    EXPECT_EQ(reader.tokens(run_id).size(), static_cast<size_t>(kPrompt + kGenerated));
+  }
+}
+
 }  // namespace
 }  // namespace moescope
