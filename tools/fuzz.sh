@@ -5,7 +5,7 @@
 #   tools/fuzz.sh long [RUNS [SECONDS]]  each target RUNS executions (default 10,000,000), or
 #                                SECONDS when that comes first
 #   tools/fuzz.sh time SECONDS   each target SECONDS
-# Environment: FUZZ_TARGETS (names, default all six), FUZZ_BUILD (build folder, default
+# Environment: FUZZ_TARGETS (names, default all seven), FUZZ_BUILD (build folder, default
 # build/fuzz), FUZZ_JOBS (targets run at the same time, default 1), FUZZ_WORKERS (libFuzzer
 # processes per target in long runs, sharing its corpus and RUNS, default 1), FUZZ_GOLDEN (golden fixtures, default
 # tests/fixtures/golden; where absent, only the committed seeds and those already in $FUZZ_BUILD/seeds),
@@ -33,7 +33,7 @@ if [ "$mode" = long ] && [ -z "${ASAN_OPTIONS+x}" ]; then
 fi
 
 all_targets="fuzz_safetensors_header fuzz_checkpoint_index fuzz_model_config fuzz_tokenizer_json
-  fuzz_sentencepiece_model fuzz_session_reader"
+  fuzz_sentencepiece_model fuzz_session_reader fuzz_capture_json"
 targets=${FUZZ_TARGETS:-$all_targets}
 build=${FUZZ_BUILD:-build/fuzz}
 jobs=${FUZZ_JOBS:-1}

@@ -33,7 +33,7 @@ sanitizer_build() {  # folder, extra cmake options...
 stage "ASan+UBSan build (clang; tests and fuzz targets)"
 asan=build/asan
 fuzz_targets="fuzz_safetensors_header fuzz_checkpoint_index fuzz_model_config fuzz_tokenizer_json
-  fuzz_sentencepiece_model fuzz_session_reader"
+  fuzz_sentencepiece_model fuzz_session_reader fuzz_capture_json"
 sanitizer_build "$asan" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMOESCOPE_FUZZ=ON
 # shellcheck disable=SC2086
 cmake --build "$asan" -j"$jobs" --target moescope moescope_core_tests moescope_sessions_tests moescope_app_tests \
