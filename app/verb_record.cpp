@@ -9,9 +9,9 @@
 
 #include "app/checked_flags.h"
 #include "app/engine_flags.h"
+#include "app/recorded_generation.h"
 #include "app/user_text_encoding.h"
 #include "app/verb_registry.h"
-#include "core/dropless_kl.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
@@ -139,21 +139,8 @@ void run_record(const RecordArgs& args) {
       engine->set_observer(&writer.observer());
       GenerationResult result = generate(*engine, request);
       engine->set_observer(nullptr);
-      std::vector<double> kl;
-      if (args.enforce_capacity > 0) {
-        std::vector<int32_t> ids;
-        for (const GeneratedToken& token : result.tokens) ids.push_back(token.id);
-        kl = kl_to_dropless(*model, options, ids, static_cast<int64_t>(request.prompt_ids.size()));
-      }
-      std::vector<sessions::TokenRecord> records;
-      records.reserve(result.tokens.size());
-      for (const GeneratedToken& token : result.tokens) {
-        records.push_back({token.position, token.id, tokenizer->display_text(token.id), token.is_prompt,
-                           token.logprob, std::nullopt});
-        if (!kl.empty()) records.back().kl_to_dropless = kl[static_cast<size_t>(token.position)];
-      }
-      writer.add_tokens(records);
-      writer.end_run({});
+      finish_recorded_generation(writer, *model, options, *tokenizer, result,
+                                 static_cast<int64_t>(request.prompt_ids.size()));
       tokens_done += static_cast<int64_t>(result.tokens.size());
     } catch (const InputError& e) {
       engine->set_observer(nullptr);

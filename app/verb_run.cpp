@@ -7,9 +7,9 @@
 
 #include "app/checked_flags.h"
 #include "app/engine_flags.h"
+#include "app/recorded_generation.h"
 #include "app/user_text_encoding.h"
 #include "app/verb_registry.h"
-#include "core/dropless_kl.h"
 #include "core/engine_factory.h"
 #include "core/error.h"
 #include "core/generate.h"
@@ -201,18 +201,7 @@ void run_run(const RunArgs& args) {
 
   std::vector<double> kl;  // measured when the run is recorded
   if (writer) {
-    std::vector<int32_t> ids;
-    for (const auto& t : result.tokens) ids.push_back(t.id);
-    if (args.enforce_capacity > 0)
-      kl = kl_to_dropless(*model, options, ids, static_cast<int64_t>(request.prompt_ids.size()));
-    std::vector<sessions::TokenRecord> records;
-    for (const auto& t : result.tokens) {
-      sessions::TokenRecord r{t.position, t.id, tokenizer->display_text(t.id), t.is_prompt, t.logprob, std::nullopt};
-      if (!kl.empty()) r.kl_to_dropless = kl[static_cast<size_t>(t.position)];
-      records.push_back(std::move(r));
-    }
-    writer->add_tokens(records);
-    writer->end_run({sessions::RunStatus::complete, ""});
+    kl = finish_recorded_generation(*writer, *model, options, *tokenizer, result, prompt_tokens);
     writer->flush();
     std::fprintf(stderr, "recorded into %s\n", terminal_safe(writer->path().string()).c_str());
   }
