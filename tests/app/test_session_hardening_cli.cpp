@@ -17,31 +17,19 @@
 #include "sessions/recorder.h"
 #include "tests/sessions/synthetic_run.h"
 #include "tests/support/cli_checks.h"
+#include "tests/support/session_fixtures.h"
 
 namespace moescope::session_hardening_cli_test {
 namespace {
+
+using test::bytes_of;
+using test::raw_exec;
 
 namespace fs = std::filesystem;
 using test::expect_one_clear_line;
 
 test::CommandResult moescope(const std::string& args, const std::string& prefix = "") {
   return test::run_command(prefix + test::moescope_binary().string() + " " + args);
-}
-
-void raw_exec(const fs::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 // Two synthetic runs (tags a and b); `prompt_tokens` sets the size of the exports.

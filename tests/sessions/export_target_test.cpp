@@ -19,31 +19,20 @@
 #include "sessions/reader.h"
 #include "sessions/recorder.h"
 #include "tests/sessions/synthetic_run.h"
+#include "tests/support/session_fixtures.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::export_target_test {
 namespace {
+
+using test::bytes_of;
+using test::two_run_session;
 
 namespace fs = std::filesystem;
 using sessions::ExportFormat;
 
 constexpr ExportFormat kFormats[] = {ExportFormat::csv, ExportFormat::json, ExportFormat::chrome_trace,
                                      ExportFormat::sqlite};
-
-fs::path two_run_session(const std::string& label) {
-  auto path = test::scratch_dir(label) / "s.db";
-  sessions::SessionWriter writer(path, "test");
-  int64_t model_id = writer.add_model(test::synthetic_model());
-  test::record_synthetic_run(writer, model_id, {.seed = 1}, "a");
-  test::record_synthetic_run(writer, model_id, {.seed = 2}, "b");
-  writer.flush();
-  return path;
-}
-
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 std::string export_error(const fs::path& db, ExportFormat format, const fs::path& out, sessions::ExportOptions options = {}) {
   try {

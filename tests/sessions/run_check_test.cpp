@@ -16,33 +16,16 @@
 #include "sessions/reader.h"
 #include "sessions/recorder.h"
 #include "tests/sessions/synthetic_run.h"
+#include "tests/support/session_fixtures.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::run_check_test {
 namespace {
 
+using test::raw_exec;
+using test::two_run_session;
+
 using sessions::ExportFormat;
-
-void raw_exec(const std::filesystem::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
-std::filesystem::path two_run_session(const std::string& label) {
-  auto path = test::scratch_dir(label) / "s.db";
-  sessions::SessionWriter writer(path, "test");
-  int64_t model_id = writer.add_model(test::synthetic_model());
-  test::record_synthetic_run(writer, model_id, {.seed = 1}, "a");
-  test::record_synthetic_run(writer, model_id, {.seed = 2}, "b");
-  writer.flush();
-  return path;
-}
 
 std::string error_of(const std::function<void()>& action) {
   try {

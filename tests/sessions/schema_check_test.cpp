@@ -18,56 +18,22 @@
 #include "sessions/schema.h"
 #include "sessions/session_file.h"
 #include "tests/sessions/synthetic_run.h"
+#include "tests/support/session_fixtures.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::schema_check_test {
 namespace {
 
+using test::bytes_of;
+using test::open_error;
+using test::query_text;
+using test::raw_exec;
+
 using sessions::open_session;
 using sessions::OpenMode;
 
-void raw_exec(const std::filesystem::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
 std::filesystem::path one_run_session(const std::string& label) {
-  auto path = test::scratch_dir(label) / "s.db";
-  sessions::SessionWriter writer(path, "test");
-  test::record_synthetic_run(writer, writer.add_model(test::synthetic_model()), {.prompt_tokens = 20});
-  writer.flush();
-  return path;
-}
-
-std::string bytes_of(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string open_error(const std::filesystem::path& path, OpenMode mode) {
-  try {
-    open_session(path, mode);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string query_text(const std::filesystem::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
-  std::string text = sqlite3_step(stmt) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)) : "";
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return text;
+  return test::synthetic_session(label, {{.spec = {.prompt_tokens = 20}}});
 }
 
 // The file is refused for writing (and left byte for byte as it was) and for reading, with `reason`.

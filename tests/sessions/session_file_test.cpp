@@ -16,44 +16,22 @@
 #include "sessions/recorder.h"
 #include "sessions/schema.h"
 #include "tests/sessions/synthetic_run.h"
+#include "tests/support/session_fixtures.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope {
 namespace {
 
+using test::open_error;
+using test::raw_exec;
+
 using sessions::open_session;
 using sessions::OpenMode;
 
-// Runs SQL on a file with a plain connection, as another program (or an attacker) would.
-void raw_exec(const std::filesystem::path& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  std::string message = error ? error : "";
-  sqlite3_free(error);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
 std::filesystem::path recorded_session(const std::string& label, int n_runs = 2) {
-  auto path = test::scratch_dir(label) / "s.db";
-  sessions::SessionWriter writer(path, "test");
-  int64_t model_id = writer.add_model(test::synthetic_model());
-  for (int i = 0; i < n_runs; ++i) {
-    test::record_synthetic_run(writer, model_id, {.prompt_tokens = 200, .seed = static_cast<uint64_t>(i)});
-  }
-  writer.flush();
-  return path;
-}
-
-std::string open_error(const std::filesystem::path& path, OpenMode mode) {
-  try {
-    open_session(path, mode);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  std::vector<test::SessionRun> runs;
+  for (int i = 0; i < n_runs; ++i) runs.push_back({.spec = {.prompt_tokens = 200, .seed = static_cast<uint64_t>(i)}});
+  return test::synthetic_session(label, runs);
 }
 
 TEST(SessionFile, Case1_NewFileIsStampedVersionedAndInWalMode) {
