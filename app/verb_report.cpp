@@ -9,6 +9,7 @@
 #include "app/checked_flags.h"
 #include "app/verb_registry.h"
 #include "core/analysis/capacity.h"
+#include "core/analysis/co_activation.h"
 #include "core/analysis/layer_metrics.h"
 #include "core/terminal_text.h"
 #include "core/error.h"
@@ -55,6 +56,62 @@ EnforcedCapacity enforced_capacity(sessions::SessionReader& reader, const sessio
   }
   if (out.kl_tokens) out.kl_mean /= static_cast<double>(out.kl_tokens);
   return out;
+}
+
+// A run's expert-parallel exchanges summed per MoE layer over its steps (recorded by `run
+// --ep-degree R` with R > 1): bytes sent between ranks (the diagonal stays on its rank), the modelled
+// and the measured time of the all-to-alls.
+struct LayerTraffic {
+  int32_t layer = 0;
+  int32_t n_ranks = 0;
+  int64_t steps = 0;
+  int64_t bytes_between_ranks = 0;
+  int64_t bytes_on_rank = 0;
+  double modeled_us = 0.0;
+  double measured_us = 0.0;
+};
+
+std::vector<LayerTraffic> ep_traffic_per_layer(const std::vector<sessions::AllToAllStep>& exchanges) {
+  std::vector<LayerTraffic> layers;
+  for (const sessions::AllToAllStep& exchange : exchanges) {
+    auto it = std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.layer == exchange.layer; });
+    if (it == layers.end()) {
+      layers.push_back({.layer = exchange.layer, .n_ranks = exchange.n_ranks});
+      it = layers.end() - 1;
+    }
+    ++it->steps;
+    it->n_ranks = std::max(it->n_ranks, exchange.n_ranks);
+    for (int32_t src = 0; src < exchange.n_ranks; ++src) {
+      for (int32_t dst = 0; dst < exchange.n_ranks; ++dst) {
+        const int64_t bytes = exchange.bytes[static_cast<size_t>(src) * static_cast<size_t>(exchange.n_ranks) +
+                                             static_cast<size_t>(dst)];
+        (src == dst ? it->bytes_on_rank : it->bytes_between_ranks) += bytes;
+      }
+    }
+    it->modeled_us += exchange.modeled_us;
+    it->measured_us += exchange.measured_us;
+  }
+  std::sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.layer < b.layer; });
+  return layers;
+}
+
+// Per MoE layer: how often two experts were in one token's top-k (pair_count, diagonal = the
+// expert's own count) and the share P(j | i) a uniform router would give.
+nlohmann::json co_activation_json(const analysis::RoutingArrays& arrays) {
+  nlohmann::json layers = nlohmann::json::array();
+  const double baseline = analysis::co_activation_uniform_baseline(arrays.n_experts, arrays.top_k);
+  for (int32_t slot = 0; slot < arrays.n_layers; ++slot) {
+    const analysis::CoActivation co = analysis::co_activation(arrays, slot);
+    nlohmann::json rows = nlohmann::json::array();
+    for (int32_t i = 0; i < co.n_experts; ++i) {
+      const auto first = co.pair_count.begin() + static_cast<ptrdiff_t>(i) * co.n_experts;
+      rows.push_back(std::vector<int64_t>(first, first + co.n_experts));
+    }
+    layers.push_back({{"layer", arrays.layer_ids[static_cast<size_t>(slot)]},
+                      {"pair_count", std::move(rows)},
+                      {"uniform_conditional", baseline}});
+  }
+  return layers;
 }
 
 nlohmann::json summary_json(const sessions::RunSummary& run) {
@@ -151,6 +208,8 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
   std::vector<analysis::CapacityOverflow> simulated;
   for (double factor : options.capacity_factors) simulated.push_back(analysis::simulate_capacity(arrays, factor));
 
+  const std::vector<LayerTraffic> traffic = ep_traffic_per_layer(reader.all_to_all(run_id));
+
   std::vector<int64_t> overflow_per_factor(overflow.capacity_factors.size(), 0);
   std::vector<int64_t> assigned_per_factor(overflow.capacity_factors.size(), 0);
   const size_t per_factor = overflow.layer_ids.size() * static_cast<size_t>(overflow.n_experts);
@@ -183,6 +242,18 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
                                   {"assignments", enforced.assignments},
                                   {"kl_to_dropless_mean", enforced.kl_mean},
                                   {"kl_to_dropless_max", enforced.kl_max}};
+    nlohmann::json ep = nlohmann::json::array();  // empty: the run emulated no expert parallelism
+    for (const LayerTraffic& layer : traffic)
+      ep.push_back({{"layer", layer.layer},
+                    {"n_ranks", layer.n_ranks},
+                    {"steps", layer.steps},
+                    {"bytes_between_ranks", layer.bytes_between_ranks},
+                    {"bytes_on_rank", layer.bytes_on_rank},
+                    {"modeled_us", layer.modeled_us},
+                    // The CPU engine emulates the exchange: nothing to measure.
+                    {"measured_us", layer.measured_us > 0 ? nlohmann::json(layer.measured_us) : nlohmann::json()}});
+    out["ep_traffic"] = std::move(ep);
+    out["co_activation"] = co_activation_json(arrays);
     if (imported) {
       out["imported"] = {{"engine", imported->engine},          {"engine_version", imported->engine_version},
                          {"source_file", imported->source_file}, {"request_id", imported->request_id},
@@ -233,6 +304,19 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
     if (enforced.kl_tokens)
       std::printf("; KL to dropless mean %.4g, max %.4g nats per token", enforced.kl_mean, enforced.kl_max);
     std::printf("\n");
+  }
+  if (traffic.empty()) {
+    std::printf("\nexpert-parallel traffic: none recorded (record with run --ep-degree R for R > 1 ranks)\n");
+  } else {
+    std::printf("\nexpert-parallel traffic per layer (dispatch, summed over %lld steps; %d ranks):\n",
+                static_cast<long long>(traffic.front().steps), traffic.front().n_ranks);
+    std::printf("%5s %16s %14s %12s %12s\n", "layer", "bytes to others", "bytes on rank", "modeled us", "measured us");
+    for (const LayerTraffic& layer : traffic) {
+      char measured[32] = "-";  // emulated (CPU engine): nothing was measured
+      if (layer.measured_us > 0) std::snprintf(measured, sizeof measured, "%.1f", layer.measured_us);
+      std::printf("%5d %16lld %14lld %12.1f %12s\n", layer.layer, static_cast<long long>(layer.bytes_between_ranks),
+                  static_cast<long long>(layer.bytes_on_rank), layer.modeled_us, measured);
+    }
   }
   std::printf("\ncapacity overflow recomputed from the routing (token order, per layer and step):\n");
   for (const auto& sim : simulated)
