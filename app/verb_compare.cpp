@@ -1,7 +1,9 @@
 // `moescope compare`: how routing differs between two prompt tags (pooled runs, Jensen-Shannon
 // divergence per layer with a permutation test, and the experts that prefer one tag) or between two
-// runs (JSD per layer, and top-k agreement when both runs cover the same tokens).
+// runs (the same JSD and expert preferences, each run one side, and top-k agreement when both runs
+// cover the same tokens).
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -26,7 +28,7 @@ struct CompareArgs {
   std::string runs;
   bool json = false;
   int32_t permutations = 1000;
-  int64_t min_support = 20;  // assignments (both tags together) before an expert's lift is listed
+  int64_t min_support = 20;  // assignments (both sides together) before an expert's lift is listed
 };
 
 std::vector<std::string> split_pair(const std::string& text, const char* option) {
@@ -44,16 +46,58 @@ nlohmann::json number_or_null(double value) {
   return std::isnan(value) ? nlohmann::json() : nlohmann::json(value);
 }
 
-void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
-  auto ids = split_pair(args.runs, "--runs");
-  int64_t run_ids[2];
-  for (int i = 0; i < 2; ++i) {
+// The experts whose load differs most between the two sides of `loads` in one layer (chi-square p,
+// at most three), each with its lift and preferred side; an expert with fewer than `min_support`
+// assignments on both sides together is not listed (a lift over a handful of them is noise: 3 of 4
+// tokens looks like x1.5). The same for two tags and two runs.
+nlohmann::json most_specific_experts(const analysis::TagLoads& loads, int32_t layer, int64_t min_support) {
+  const size_t per_side = static_cast<size_t>(loads.n_layers) * static_cast<size_t>(loads.n_experts);
+  auto preferences = analysis::expert_tag_preference(loads, layer);
+  std::sort(preferences.begin(), preferences.end(), [](const auto& x, const auto& y) { return x.p_value < y.p_value; });
+  nlohmann::json experts = nlohmann::json::array();
+  for (size_t i = 0; i < preferences.size() && experts.size() < 3; ++i) {
+    const auto& p = preferences[i];
+    if (p.preferred_tag < 0) continue;
+    double support = 0;
+    for (size_t t = 0; t < loads.tags.size(); ++t)
+      support += loads.load[t * per_side + static_cast<size_t>(layer) * static_cast<size_t>(loads.n_experts) +
+                            static_cast<size_t>(p.expert)];
+    if (support < static_cast<double>(min_support)) continue;
+    experts.push_back({{"expert", p.expert},
+                       {"prefers", loads.tags[static_cast<size_t>(p.preferred_tag)]},
+                       {"lift", p.lift},
+                       {"p_value", p.p_value}});
+  }
+  return experts;
+}
+
+void print_specific_experts(const nlohmann::json& experts) {
+  for (const auto& e : experts) {
+    std::printf("  e%d %s x%.2f p=%.2g", e["expert"].get<int>(), terminal_safe(e["prefers"].get<std::string>()).c_str(),
+                e["lift"].get<double>(), e["p_value"].get<double>());
+  }
+}
+
+// --runs A,B as two different run ids. A run against itself has no second side: every statistic
+// would be 0 or 0/0, as for a tag against itself.
+std::array<int64_t, 2> parse_run_pair(const std::string& runs) {
+  const auto ids = split_pair(runs, "--runs");
+  std::array<int64_t, 2> run_ids{};
+  for (size_t i = 0; i < 2; ++i) {
     // Whole decimal text, at least 1: stoll took "3abc" as 3, and 0 or -1 named no run.
-    const std::string& text = ids[static_cast<size_t>(i)];
+    const std::string& text = ids[i];
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), run_ids[i], 10);
     if (error != std::errc() || end != text.data() + text.size() || run_ids[i] < 1)
       fail_input("--runs expects two run ids (integers of at least 1), got '" + text + "'");
   }
+  if (run_ids[0] == run_ids[1])
+    fail_input("--runs needs two different runs, got run " + std::to_string(run_ids[0]) + " twice");
+  return run_ids;
+}
+
+void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
+  const std::array<int64_t, 2> run_ids = parse_run_pair(args.runs);
+  const std::string ids[2] = {std::to_string(run_ids[0]), std::to_string(run_ids[1])};
   analysis::RoutingArrays a = reader.routing(run_ids[0], {.scores = false});
   analysis::RoutingArrays b = reader.routing(run_ids[1], {.scores = false});
   if (a.layer_ids != b.layer_ids || a.n_experts != b.n_experts) {
@@ -65,25 +109,42 @@ void compare_runs(sessions::SessionReader& reader, const CompareArgs& args) {
   std::vector<double> agreement;
   bool same_tokens = a.n_tokens == b.n_tokens && a.token_ids == b.token_ids && a.top_k == b.top_k;
   if (same_tokens) agreement = analysis::router_agreement(a, b);
+  // The expert statistics of a tag comparison, each run one side.
+  const std::string side[2] = {"run " + ids[0], "run " + ids[1]};
+  const analysis::TaggedRouting sides[2] = {{side[0], &a}, {side[1], &b}};
+  const analysis::TagLoads loads = analysis::tag_loads(sides);
 
+  nlohmann::json layers = nlohmann::json::array();
+  for (int32_t l = 0; l < a.n_layers; ++l) {
+    nlohmann::json row = {{"layer", a.layer_ids[l]},
+                          {"jsd_bits", number_or_null(jsd[l])},
+                          {"most_run_specific_experts", most_specific_experts(loads, l, args.min_support)}};
+    if (same_tokens) row["topk_agreement"] = agreement[l];
+    layers.push_back(std::move(row));
+  }
   if (args.json) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (int32_t l = 0; l < a.n_layers; ++l) {
-      nlohmann::json row = {{"layer", a.layer_ids[l]}, {"jsd_bits", number_or_null(jsd[l])}};
-      if (same_tokens) row["topk_agreement"] = agreement[l];
-      layers.push_back(std::move(row));
-    }
-    std::printf("%s\n",
-                nlohmann::json{{"runs", {run_ids[0], run_ids[1]}}, {"layers", layers}}.dump(2).c_str());
+    const nlohmann::json out = {{"runs", {run_ids[0], run_ids[1]}},
+                                {"tokens", loads.tokens},
+                                {"min_support", args.min_support},
+                                // Over runs: one run per side has no split to permute.
+                                {"permutation_test", nullptr},
+                                {"layers", layers}};
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
-  std::printf("runs %lld vs %lld: Jensen-Shannon divergence of expert loads per layer (bits, 0 = same)%s\n",
-              static_cast<long long>(run_ids[0]), static_cast<long long>(run_ids[1]),
-              same_tokens ? ", and the share of top-k experts both runs chose per token" : "");
-  std::printf("%5s %9s%s\n", "layer", "JSD", same_tokens ? "  agreement" : "");
-  for (int32_t l = 0; l < a.n_layers; ++l) {
-    std::printf("%5d %9.4f", a.layer_ids[l], jsd[l]);
-    if (same_tokens) std::printf("  %9.3f", agreement[l]);
+  std::printf("run %lld (%lld tokens) vs run %lld (%lld tokens): Jensen-Shannon divergence of expert loads per layer "
+              "(bits, 0 = same)%s\n",
+              static_cast<long long>(run_ids[0]), static_cast<long long>(loads.tokens[0]),
+              static_cast<long long>(run_ids[1]), static_cast<long long>(loads.tokens[1]),
+              same_tokens ? ", the share of top-k experts both runs chose per token" : "");
+  std::printf("(a permutation test needs at least 2 runs per side: compare tags for one)\n");
+  std::printf("\n%5s %9s%s  most run-specific experts with >= %lld assignments (preferred run, lift, chi-square p)\n",
+              "layer", "JSD", same_tokens ? "  agreement" : "", static_cast<long long>(args.min_support));
+  for (const auto& layer : layers) {
+    std::printf("%5d %9.4f", layer["layer"].get<int>(),
+                layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
+    if (same_tokens) std::printf("  %9.3f", layer["topk_agreement"].get<double>());
+    print_specific_experts(layer["most_run_specific_experts"]);
     std::printf("\n");
   }
 }
@@ -121,22 +182,7 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
 
   nlohmann::json layers = nlohmann::json::array();
   for (int32_t l = 0; l < n_layers; ++l) {
-    auto preferences = analysis::expert_tag_preference(loads, l);
-    std::sort(preferences.begin(), preferences.end(),
-              [](const auto& x, const auto& y) { return x.p_value < y.p_value; });
-    nlohmann::json experts = nlohmann::json::array();
-    for (size_t i = 0; i < preferences.size() && experts.size() < 3; ++i) {
-      const auto& p = preferences[i];
-      if (p.preferred_tag < 0) continue;
-      // A lift over a handful of assignments is noise (3 of 4 tokens looks like x1.5).
-      double support = 0;
-      for (size_t t = 0; t < loads.tags.size(); ++t) support += loads.load[t * per_tag + static_cast<size_t>(l) * n_experts + p.expert];
-      if (support < static_cast<double>(args.min_support)) continue;
-      experts.push_back({{"expert", p.expert},
-                         {"prefers", loads.tags[static_cast<size_t>(p.preferred_tag)]},
-                         {"lift", p.lift},
-                         {"p_value", p.p_value}});
-    }
+    const nlohmann::json experts = most_specific_experts(loads, l, args.min_support);
     layers.push_back({{"layer", layer_ids[static_cast<size_t>(l)]},
                       {"jsd_bits", number_or_null(jsd[l])},
                       {"most_tag_specific_experts", experts}});
@@ -168,11 +214,7 @@ void compare_tags(sessions::SessionReader& reader, const CompareArgs& args) {
   for (const auto& layer : layers) {
     std::printf("%5d %9.4f ", layer["layer"].get<int>(),
                 layer["jsd_bits"].is_null() ? NAN : layer["jsd_bits"].get<double>());
-    for (const auto& e : layer["most_tag_specific_experts"]) {
-      std::printf("  e%d %s x%.2f p=%.2g", e["expert"].get<int>(),
-                  terminal_safe(e["prefers"].get<std::string>()).c_str(), e["lift"].get<double>(),
-                  e["p_value"].get<double>());
-    }
+    print_specific_experts(layer["most_tag_specific_experts"]);
     std::printf("\n");
   }
 }
@@ -188,7 +230,7 @@ void add_compare(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--min-support", args->min_support,
-                  "Assignments an expert needs (both tags together) before its lift is listed")
+                  "Assignments an expert needs (both tags or runs together) before its lift is listed")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->add_flag("--json", args->json, "Print JSON");
@@ -198,6 +240,8 @@ void add_compare(CLI::App& app) {
       // One tag against itself has no second group: every statistic would be 0/0 (it printed NaN).
       const auto tags = split_pair(args->tags, "--tags");
       if (tags[0] == tags[1]) fail_input("--tags needs two different tags, got '" + tags[0] + "' twice");
+    } else {
+      parse_run_pair(args->runs);  // refused before any session file is read, as for tags
     }
     std::filesystem::path db =
         args->db.empty() ? sessions::default_session_path() : std::filesystem::path(args->db);
