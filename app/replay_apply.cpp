@@ -1,5 +1,6 @@
 #include "app/replay_apply.h"
 
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/divergence.h"
@@ -20,12 +21,13 @@ constexpr int32_t kMaxRecordedExperts = 8;
 
 }  // namespace
 
+bool can_record_applied(const routing_policies::PolicyRunner& runner) {
+  return runner.options().kind != routing_policies::PolicyKind::expert_choice;
+}
+
 void check_can_apply(const routing_policies::PolicyRunner& runner) {
-  if (runner.options().kind == routing_policies::PolicyKind::expert_choice)
-    fail_input(
-        "--apply cannot record expert-choice yet: it gives tokens a varying number of experts, which a "
-        "session's routing rows (a fixed top-k) cannot hold; replay without --apply measures it");
-  if (runner.width() > kMaxRecordedExperts)
+  // Expert choice's width is every expert (most slots empty): it is run, not recorded.
+  if (can_record_applied(runner) && runner.width() > kMaxRecordedExperts)
     fail_input("--apply records at most " + std::to_string(kMaxRecordedExperts) + " experts per token; --k " +
                std::to_string(runner.width()) + " is more");
 }
@@ -66,22 +68,25 @@ ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,
   forced_options.max_context = options.max_context;
   forced_options.routing_override = &runner;
   auto engine = create_engine(*model, forced_options);
-  sessions::SessionWriter writer(db, "replay");
-  sessions::RunInfo info =
-      sessions::run_info_for(*engine, writer.add_model(sessions::describe_model(*model)));
-  info.prompt_text = run.prompt_text;
-  info.tag = "replay:" + routing_policies::policy_name(policy.kind);
-  info.top_k = runner.width();
-  info.settings_json = policy_settings_json;
   ApplyResult result;
-  result.run_id = writer.begin_run(info);
-  engine->set_observer(&writer.observer());
+  std::unique_ptr<sessions::SessionWriter> writer;
+  if (can_record_applied(runner)) {
+    writer = std::make_unique<sessions::SessionWriter>(db, "replay");
+    sessions::RunInfo info =
+        sessions::run_info_for(*engine, writer->add_model(sessions::describe_model(*model)));
+    info.prompt_text = run.prompt_text;
+    info.tag = "replay:" + routing_policies::policy_name(policy.kind);
+    info.top_k = runner.width();
+    info.settings_json = policy_settings_json;
+    result.run_id = writer->begin_run(info);
+    engine->set_observer(&writer->observer());
+  }
   std::vector<float> replayed;
   try {
     replayed = teacher_forced_logits(*engine, ids, n_prompt);
   } catch (const std::exception& e) {
     engine->set_observer(nullptr);
-    writer.end_run({sessions::RunStatus::failed, e.what()});
+    if (writer) writer->end_run({sessions::RunStatus::failed, e.what()});
     throw;
   }
   engine->set_observer(nullptr);
@@ -105,9 +110,11 @@ ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,
     }
     records.push_back(std::move(r));
   }
-  writer.add_tokens(records);
-  writer.end_run({sessions::RunStatus::complete, ""});
-  writer.flush();
+  if (writer) {
+    writer->add_tokens(records);
+    writer->end_run({sessions::RunStatus::complete, ""});
+    writer->flush();
+  }
   return result;
 }
 

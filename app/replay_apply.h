@@ -14,15 +14,20 @@
 namespace moescope {
 
 struct ApplyResult {
-  int64_t run_id = 0;      // the new run
+  int64_t run_id = 0;      // the new run; 0 when the routing cannot be recorded (measured only)
   std::vector<double> kl;  // (tokens) KL(recorded || replayed) of each next-token distribution, nats
   double prompt_loglik_recorded = 0.0;  // sum of log p(prompt token | earlier) under the model's routing
   double prompt_loglik_replayed = 0.0;  // the same under the forced routing
 };
 
-// InputError when the policy's routing cannot be recorded as a run (expert choice's varying number
-// of experts per token, more than 8 experts per token).
+// InputError when the policy's routing cannot be forced (more than 8 experts per token).
 void check_can_apply(const routing_policies::PolicyRunner& runner);
+
+// Whether the forced run can be recorded as a session run. Expert choice gives each token a varying
+// number of experts (an empty slot where no expert took it), which a session's routing rows (a
+// fixed top-k, no empty slots) cannot hold: the CPU engine runs it, and apply_replay measures the
+// KL and log-likelihood change without recording a run.
+bool can_record_applied(const routing_policies::PolicyRunner& runner);
 
 // The model comes from `model_dir`. `recorded_settings_json` is the original run's (its capacity
 // enforcement is reproduced for the reference pass). Throws InputError for runs it cannot redo.

@@ -203,7 +203,7 @@ TEST(ReplayCli, ApplyTopkDefaultsGivesKlZero) {
   EXPECT_NE(switched["applied"]["prompt_loglik_change"].get<double>(), 0.0);
 }
 
-// 4. Refusals, each one clear line: no stored logits, an unknown policy, expert choice applied.
+// 4. Refusals, each one clear line: no stored logits, an unknown policy.
 TEST(ReplayCli, ClearErrors) {
   const auto db = test::scratch_dir("replay-errors") / "plain.moescope";
   auto r = test::run_command(test::moescope_binary().string() + " run --model " + kReplayDemo.string() +
@@ -215,9 +215,28 @@ TEST(ReplayCli, ClearErrors) {
   test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " replay --db " +
                                                 demo_db().string() + " --run 1 --policy top-k 2>&1"),
                               "expert-choice");
-  test::expect_one_clear_line(test::run_command(test::moescope_binary().string() + " replay --apply --db " +
-                                                demo_db().string() + " --run 1 --policy expert-choice 2>&1"),
-                              "expert-choice");
+}
+
+// Expert choice runs on the CPU engine with a varying number of experts per token (empty slots
+// where no expert took a token); its KL and log-likelihood change are measured, and no run is
+// recorded, since a session's routing rows have a fixed top-k.
+TEST(ReplayCli, ApplyExpertChoiceIsMeasuredWithoutRecordingARun) {
+  const int64_t runs_before = static_cast<int64_t>(sessions::SessionReader(demo_db()).runs().size());
+  auto r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " +
+                             demo_db().string() + " --run 1 --policy expert-choice 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto applied = nlohmann::json::parse(r.output)["applied"];
+  EXPECT_EQ(applied["recorded"], false);
+  EXPECT_TRUE(applied["run"].is_null());
+  const auto tokens = sessions::SessionReader(demo_db()).tokens(1);
+  ASSERT_EQ(applied["kl"].size(), tokens.size());
+  for (const auto& kl : applied["kl"]) {
+    EXPECT_TRUE(std::isfinite(kl.get<double>()));
+    EXPECT_GE(kl.get<double>(), 0.0);
+  }
+  EXPECT_GT(applied["kl_max"].get<double>(), 0.0) << "expert choice is not the model's own routing";
+  EXPECT_TRUE(std::isfinite(applied["prompt_loglik_change"].get<double>()));
+  EXPECT_EQ(static_cast<int64_t>(sessions::SessionReader(demo_db()).runs().size()), runs_before);
 }
 
 // 5. An enforced-capacity run's KL to dropless is measured with the run's own drops: exactly 0 at
