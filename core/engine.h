@@ -54,7 +54,8 @@ struct EngineOptions {
   bool fp8_weights = false;
   // CUDA: a model that does not fit (memory_cap_bytes or the free memory) keeps its routed experts
   // in pinned host memory and a per-MoE-layer cache of them on the GPU (gpu/expert_offload.h)
-  // instead of being refused. Opt-in (--offload-experts) until a GPU run has checked it.
+  // instead of being refused. Opt-in (--offload-experts), so a cap still refuses what does not fit
+  // unless asked; checked on an H200 (docs/offload.md).
   bool offload_experts = false;
   // With offload_experts: at most this many cached experts per MoE layer, and offloading even when
   // the model would fit (0 = as many as fit; only offload when needed).
