@@ -4,7 +4,8 @@
 // decode steps whose experts fit the cache give bit-identical logits (cases 1, 4); fewer slots than a
 // step's experts run in rounds whose combine sums in another order (case 2, fp32 rounding); the
 // counters equal an ExpertCache simulation over the routing the engine reported (case 3).
-// Cases 5-6 run without a GPU: the offload plan and the cap too small for the non-expert part.
+// Cases 5-7 run without a GPU: the offload plan, the cap too small for the non-expert part, and host
+// memory that cannot be pinned.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -229,6 +230,21 @@ TEST(CudaOffloadPlan, CapBelowTheNonExpertPartIsRefused) {
     EXPECT_NE(what.find("non-expert part needs"), std::string::npos) << what;
     EXPECT_NE(what.find("2.00 GiB are free under the memory cap"), std::string::npos) << what;
     EXPECT_NE(what.find("16 x 336.00 MiB"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+  }
+}
+
+// 7. Host memory that cannot be pinned (here 2^60 bytes; without a GPU CUDA refuses any): one line
+// naming the size and CUDA's reason.
+TEST(CudaOffloadPlan, UnpinnableHostMemoryIsRefusedNamingTheSize) {
+  try {
+    gpu::pin_expert_memory(size_t{1} << 60);
+    FAIL() << "expected a ResourceError";
+  } catch (const ResourceError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("expert offloading: cannot pin 1073741824.00 GiB of host memory for the routed experts"),
+              std::string::npos)
+        << what;
     EXPECT_EQ(what.find('\n'), std::string::npos);
   }
 }
