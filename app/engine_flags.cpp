@@ -36,17 +36,38 @@ void add_device_capture_flag(CLI::App& cmd, bool& capture) {
 void add_weights_flag(CLI::App& cmd, std::string& format) {
   cmd.add_option("--weights", format,
                  "stored (as the checkpoint has them) or fp8 (e4m3 in 128x128 blocks with f32 scales, quantised "
-                 "at load; CPU engine)")
+                 "at load; the CUDA engine keeps them in fp8 on the GPU)")
       ->capture_default_str();
 }
 
-void apply_weights_flag(const std::string& format, const std::string& backend, Model& model) {
+void add_offload_flags(CLI::App& cmd, OffloadFlags& flags) {
+  cmd.add_flag("--offload-experts", flags.offload,
+               "CUDA: a model over --gpu-memory-cap (or the free memory) keeps its routed experts in pinned host "
+               "memory and a per-layer cache of them on the GPU instead of being refused");
+  cmd.add_option("--expert-cache-slots", flags.slots,
+                 "With --offload-experts: at most N cached experts per MoE layer, offloading even when the model "
+                 "fits (default: as many as fit)")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd.add_option("--offload-policy", flags.policy, "With --offload-experts: the cache's eviction policy, lru or lfu")
+      ->capture_default_str();
+}
+
+void apply_offload_flags(const OffloadFlags& flags, EngineOptions& options) {
+  if (!flags.offload && (flags.slots > 0 || flags.policy != "lru"))
+    fail_input("--expert-cache-slots and --offload-policy need --offload-experts");
+  if (flags.offload && options.backend != Backend::cuda)
+    fail_input("--offload-experts keeps experts in host memory for the cuda backend; the cpu backend holds them there already");
+  options.offload_experts = flags.offload;
+  options.expert_cache_slots = flags.slots;
+  options.offload_policy = flags.policy;
+}
+
+bool apply_weights_flag(const std::string& format, Model& model) {
   const auto parsed = parse_weight_format(format);
   if (!parsed) fail_input("--weights " + format + ": expected stored or fp8");
-  if (*parsed == WeightFormat::stored) return;
-  // The CUDA engine uploads from the checkpoint by tensor name and would run the stored weights.
-  if (backend != "cpu") fail_input("--weights fp8 runs on the cpu backend only for now (got --backend " + backend + ")");
+  if (*parsed == WeightFormat::stored) return false;
   quantize_weights_fp8(model);
+  return true;
 }
 
 }  // namespace moescope

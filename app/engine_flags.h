@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/engine.h"
 #include "core/model.h"
 
 namespace moescope {
@@ -22,10 +23,19 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
-// e4m3 with f32 scales (core/model_fp8.h). CPU engine only for now.
+// e4m3 with f32 scales (core/model_fp8.h); the CUDA engine keeps them so (EngineOptions::fp8_weights).
 void add_weights_flag(CLI::App& cmd, std::string& format);
-// Applies --weights to a loaded model: an InputError for an unknown format, or fp8 on a backend
-// other than cpu.
-void apply_weights_flag(const std::string& format, const std::string& backend, Model& model);
+// --offload-experts, --expert-cache-slots N, --offload-policy lru|lfu (EngineOptions says what each
+// does): a model over the GPU memory keeps its routed experts in host memory behind a GPU cache.
+struct OffloadFlags {
+  bool offload = false;
+  int32_t slots = 0;
+  std::string policy = "lru";
+};
+void add_offload_flags(CLI::App& cmd, OffloadFlags& flags);
+void apply_offload_flags(const OffloadFlags& flags, EngineOptions& options);
+// Applies --weights to a loaded model: an InputError for an unknown format; true for fp8, which the
+// caller passes on as EngineOptions::fp8_weights.
+bool apply_weights_flag(const std::string& format, Model& model);
 
 }  // namespace moescope

@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "app/engine_flags.h"
 #include "app/verb_registry.h"
 #include "core/error.h"
 #include "core/model.h"
+#include "core/model_fp8.h"
 #include "gpu/cuda_engine.h"
 #include "gpu/memory_budget.h"
 
@@ -35,6 +37,9 @@ struct BenchArgs {
   bool fused_attention = false;
   bool fast_kernels = true;
   bool device_capture = true;
+  std::string weights = "stored";
+  OffloadFlags offload;
+  int64_t gpu_memory_cap = 0;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -157,10 +162,11 @@ double measure_gemm_tflops() {
   return 2.0 * n * static_cast<double>(n) * n / (median(ms) * 1e-3) / 1e12;
 }
 
-// Weights one decode token must read: everything but the experts it does not use (bytes, bf16).
-double decode_bytes(const ModelConfig& c, int64_t context) {
-  const double total = static_cast<double>(cuda_weight_bytes(c));
-  const double expert = 3.0 * c.hidden_size * c.moe_intermediate_size * 2;
+// Weights one decode token must read: everything but the experts it does not use (bytes, bf16, or
+// with `fp8` the e4m3 values and their block scales where the engine keeps them so).
+double decode_bytes(const ModelConfig& c, int64_t context, bool fp8 = false) {
+  const double total = static_cast<double>(cuda_weight_bytes(c, fp8));
+  const double expert = static_cast<double>(cuda_expert_bytes(c, fp8));
   const double moe_layers = static_cast<double>(c.moe_layers().size());
   const double unused = moe_layers * (c.n_routed_experts - c.top_k) * expert;
   const double embed = static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
@@ -176,6 +182,42 @@ double prefill_flops(const ModelConfig& c, int64_t T) {
                            static_cast<double>(T) * (T + 1) / 2.0;
   return active_bytes / 2.0 * 2.0 * T + lm_head_last_token + attention;
 }
+
+// Host -> device copy bandwidth from pinned memory, the link offloaded experts cross (GB/s).
+double measure_pinned_h2d_bandwidth() {
+  const size_t bytes = size_t{1} << 30;
+  void *host = nullptr, *dev = nullptr;
+  check(cudaMallocHost(&host, bytes), "cudaMallocHost");
+  check(cudaMalloc(&dev, bytes), "cudaMalloc");
+  std::memset(host, 1, bytes);
+  std::vector<double> ms;
+  for (int i = 0; i < 8; ++i) {
+    const double t0 = now_ms();
+    check(cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+    if (i >= 2) ms.push_back(now_ms() - t0);
+  }
+  cudaFree(dev);
+  cudaFreeHost(host);
+  return static_cast<double>(bytes) / (median(ms) * 1e-3) / 1e9;
+}
+
+// Sums the expert cache's events of the decode steps it is told to count (steps >= first_step).
+struct OffloadTotals : ForwardObserver {
+  int64_t first_step = 1;
+  int64_t last_step = -1;
+  int64_t lookups = 0, hits = 0, bytes = 0;
+  double copy_us = 0, stall_us = 0;
+  int64_t steps = 0;
+  void on_offload(const OffloadEvent& e) override {
+    if (e.step < first_step) return;
+    if (e.step != last_step) ++steps, last_step = e.step;
+    lookups += e.lookups;
+    hits += e.hits;
+    bytes += e.bytes_copied;
+    copy_us += e.copy_us;
+    stall_us += e.stall_us;
+  }
+};
 
 // Touches what the observer hands over, as a recorder would.
 struct SinkObserver : ForwardObserver {
@@ -233,6 +275,33 @@ double time_decode(Engine& engine, const BenchArgs& args) {
   return median(ms);
 }
 
+// Offloaded experts: the decode steps again, counting the cache's hits and copies, against the
+// measured pinned host -> device bandwidth (the copies' floor).
+void report_offload(Engine& engine, const BenchArgs& args, double decode_ms) {
+  const double h2d = measure_pinned_h2d_bandwidth();
+  OffloadTotals totals;
+  totals.first_step = 1 + args.warmup;  // step 0 is the context's prefill
+  engine.set_observer(&totals);
+  const double ms = time_decode(engine, args);
+  engine.set_observer(nullptr);
+  if (totals.steps == 0 || totals.lookups == 0) {
+    std::printf("offload: no expert lookups in the timed decode steps\n");
+    return;
+  }
+  const double per_token_bytes = static_cast<double>(totals.bytes) / totals.steps;
+  const double copy_ms = totals.copy_us / 1e3 / totals.steps, stall_ms = totals.stall_us / 1e3 / totals.steps;
+  const double copy_gbs = totals.copy_us > 0 ? static_cast<double>(totals.bytes) / (totals.copy_us * 1e-6) / 1e9 : 0;
+  std::printf("offload: %s\n", engine.info().weights.c_str());
+  std::printf("offload decode: hit rate %.3f (%lld of %lld lookups over %lld steps), %.2f GB/token, %.2f tokens/s "
+              "(%.1f ms/token; %.1f with full instrumentation)\n",
+              static_cast<double>(totals.hits) / totals.lookups, static_cast<long long>(totals.hits),
+              static_cast<long long>(totals.lookups), static_cast<long long>(totals.steps), per_token_bytes / 1e9,
+              1e3 / ms, ms, decode_ms);
+  std::printf("offload copies: %.1f GB/s = %.0f%% of pinned H2D %.1f GB/s; per token copy %.1f ms, stall %.1f ms, "
+              "not copying %.0f%% of the step\n",
+              copy_gbs, 100 * copy_gbs / h2d, h2d, copy_ms, stall_ms, 100 * std::max(0.0, ms - copy_ms) / ms);
+}
+
 void run_bench(const BenchArgs& args) {
   if (args.model_dir.empty() == args.synthetic.empty())
     fail_input("bench: give exactly one of --model <checkpoint folder> or --synthetic <name>");
@@ -248,6 +317,11 @@ void run_bench(const BenchArgs& args) {
   options.fused_attention = args.fused_attention;
   options.fast_kernels = args.fast_kernels;
   options.device_capture = args.device_capture;
+  const auto format = parse_weight_format(args.weights);
+  if (!format) fail_input("--weights " + args.weights + ": expected stored or fp8");
+  options.fp8_weights = *format == WeightFormat::fp8;
+  options.memory_cap_bytes = args.gpu_memory_cap;
+  apply_offload_flags(args.offload, options);
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -255,10 +329,11 @@ void run_bench(const BenchArgs& args) {
   std::string label;
   if (!args.model_dir.empty()) {
     model = load_model(args.model_dir);
+    apply_weights_flag(args.weights, *model);
     const double t0 = now_ms();
     engine = make_cuda_engine(*model, options);
     const double load_ms = now_ms() - t0;
-    const double bytes = static_cast<double>(cuda_weight_bytes(model->config));
+    const double bytes = static_cast<double>(cuda_weight_bytes(model->config, options.fp8_weights));
     std::printf("load: %.2f GB in %.0f ms = %.2f GB/s (page cache -> GPU)\n", bytes / 1e9, load_ms,
                 bytes / (load_ms * 1e-3) / 1e9);
     label = args.model_dir;
@@ -268,7 +343,9 @@ void run_bench(const BenchArgs& args) {
     label = args.synthetic + " (" + std::to_string(config.num_layers) + " layers, synthetic)";
   }
   const ModelConfig& c = engine->config();
-  std::printf("model: %s, weights %.2f GB on the GPU\n", label.c_str(), static_cast<double>(cuda_weight_bytes(c)) / 1e9);
+  std::printf("model: %s, weights %.2f GB on the GPU (%s)\n", label.c_str(),
+              static_cast<double>(cuda_weight_bytes(c, options.fp8_weights)) / 1e9,
+              options.fp8_weights ? "fp8 e4m3 with 128x128 f32 block scales; the decode floor counts both" : "bf16");
   std::printf("options: fused-attention %s, fast-kernels %s, device-capture %s\n", args.fused_attention ? "on" : "off",
               args.fast_kernels ? "on" : "off", args.device_capture ? "on" : "off");
 
@@ -288,11 +365,13 @@ void run_bench(const BenchArgs& args) {
   engine->set_observer(&sink);
   const double full = time_decode(*engine, args);
   engine->set_observer(nullptr);
-  const double floor_ms = decode_bytes(c, args.decode_context) / (bandwidth * 1e9) * 1e3;
+  const double token_bytes = decode_bytes(c, args.decode_context, options.fp8_weights);
+  const double floor_ms = token_bytes / (bandwidth * 1e9) * 1e3;
   std::printf("decode ctx %-11d %12.3f %12.3f %9.1f%% %12.1f %9.0f%%  (floor %.3f ms, %.2f GB/token)\n",
               args.decode_context, off, full, (full / off - 1) * 100, 1e3 / full, floor_ms / full * 100, floor_ms,
-              decode_bytes(c, args.decode_context) / 1e9);
+              token_bytes / 1e9);
   std::printf("observer events seen: %lld\n", static_cast<long long>(sink.events));
+  if (options.offload_experts) report_offload(*engine, args, full);
 }
 
 void add_bench(CLI::App& app) {
@@ -309,6 +388,9 @@ void add_bench(CLI::App& app) {
   add_fused_attention_flag(*cmd, args->fused_attention);
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);
+  add_weights_flag(*cmd, args->weights);
+  add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
+  add_offload_flags(*cmd, args->offload);
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -22,6 +22,7 @@ struct ForwardArgs {
   std::string out;
   int64_t gpu_memory_cap = 0;
   std::string weights = "stored";
+  OffloadFlags offload;
   bool fused_attention = false;
   bool fast_kernels = true;
   bool device_capture = true;
@@ -61,10 +62,12 @@ struct RoutingToTensors : ForwardObserver {
 void run_forward(const ForwardArgs& args) {
   const auto ids = parse_token_ids(args.token_ids);
   auto model = load_model(args.model_dir);
-  apply_weights_flag(args.weights, args.backend, *model);
+  const bool fp8_weights = apply_weights_flag(args.weights, *model);
   EngineOptions options;
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
+  options.fp8_weights = fp8_weights;
+  apply_offload_flags(args.offload, options);
   options.fused_attention = args.fused_attention;
   options.fast_kernels = args.fast_kernels;
   options.device_capture = args.device_capture;
@@ -96,6 +99,7 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--backend", args->backend, "cpu or cuda")->capture_default_str();
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   add_weights_flag(*cmd, args->weights);
+  add_offload_flags(*cmd, args->offload);
   add_fused_attention_flag(*cmd, args->fused_attention);
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);

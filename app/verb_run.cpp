@@ -45,6 +45,7 @@ struct RunArgs {
   std::string interconnect = "nvlink4";
   int64_t gpu_memory_cap = 0;
   std::string weights = "stored";
+  OffloadFlags offload;
 };
 
 void print_expert_table(const ExpertHitCounter& counter, int64_t top_k) {
@@ -100,7 +101,7 @@ std::vector<int32_t> expert_to_rank_from(const RunArgs& args, const ModelConfig&
 
 void run_run(const RunArgs& args) {
   auto model = load_model(args.model_dir);
-  apply_weights_flag(args.weights, args.backend, *model);
+  const bool fp8_weights = apply_weights_flag(args.weights, *model);
   auto tokenizer = load_tokenizer_for_model(args.model_dir);
   GenerationRequest request;
   // Checked on the text: with the template's BOS an empty prompt would still encode to one id.
@@ -134,6 +135,8 @@ void run_run(const RunArgs& args) {
   EngineOptions options;
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
+  options.fp8_weights = fp8_weights;
+  apply_offload_flags(args.offload, options);
   options.n_threads = args.threads;
   options.enforce_capacity_factor = args.enforce_capacity;
   options.ep_degree = args.ep_degree;
@@ -232,6 +235,7 @@ void add_run(CLI::App& app) {
       ->check(integer_in(0, kMaxCpuThreads));
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   add_weights_flag(*cmd, args->weights);
+  add_offload_flags(*cmd, args->offload);
   cmd->add_option("--db", args->db, "Session file to record into (default: the user's session file)");
   cmd->add_option("--tag", args->tag, "Prompt tag: code, verse, maths, prose, multilingual, ...")->capture_default_str();
   cmd->add_flag("--no-record", args->no_record, "Do not record the run");

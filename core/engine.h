@@ -49,12 +49,25 @@ struct EngineOptions {
   // MoE layer and an event pair per phase. The default since the same run (full instrumentation
   // 11.6 % -> 1.6 % over off on Mixtral-8L); false selects the old capture (--no-device-capture).
   bool device_capture = true;
+  // CUDA: keep the linear weights as fp8 e4m3 with 128x128 block scales on the GPU (`--weights fp8`;
+  // the model must hold them so: core/model_fp8.h), read by fp8 GEMV kernels (gpu/gemv_fp8.cu).
+  bool fp8_weights = false;
+  // CUDA: a model that does not fit (memory_cap_bytes or the free memory) keeps its routed experts
+  // in pinned host memory and a per-MoE-layer cache of them on the GPU (gpu/expert_offload.h)
+  // instead of being refused. Opt-in (--offload-experts), so a cap still refuses what does not fit
+  // unless asked; checked on an H200 (docs/offload.md).
+  bool offload_experts = false;
+  // With offload_experts: at most this many cached experts per MoE layer, and offloading even when
+  // the model would fit (0 = as many as fit; only offload when needed).
+  int32_t expert_cache_slots = 0;
+  std::string offload_policy = "lru";  // the cache's eviction policy: lru or lfu (core/expert_cache.h)
   int device = 0;
 };
 
 struct EngineInfo {
   std::string backend;  // "cpu" or "cuda"
   std::string device;   // "CPU (8 threads)", "NVIDIA H100 80GB HBM3", ...
+  std::string weights;  // CUDA: how the weights are held when not plainly, e.g. "fp8; experts offloaded: 2 of 8 cached per MoE layer"
 };
 
 class Engine {

@@ -1,5 +1,6 @@
 #include "core/expert_cache.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.h"
@@ -111,6 +112,15 @@ bool ExpertCache::lookup(int32_t expert) {
 int32_t ExpertCache::victim() const {
   if (size() < capacity_) return -1;
   return std::get<2>(*entries_.begin());
+}
+
+int32_t ExpertCache::victim(std::span<const int32_t> keep) const {
+  if (size() < capacity_) return -1;
+  for (const Key& entry : entries_) {
+    const int32_t expert = std::get<2>(entry);
+    if (std::find(keep.begin(), keep.end(), expert) == keep.end()) return expert;
+  }
+  return -1;
 }
 
 void ExpertCache::evict(int32_t expert) {

@@ -54,6 +54,9 @@ class ExpertCache {
   bool lookup(int32_t expert);
   // The expert the policy would evict now; -1 while a slot is free.
   int32_t victim() const;
+  // The same, passing over the experts in `keep` (an engine's experts still in use); -1 while a slot
+  // is free or when every cached expert is kept.
+  int32_t victim(std::span<const int32_t> keep) const;
   void evict(int32_t expert);   // InputError unless cached
   void insert(int32_t expert);  // InputError if cached or no slot is free
   // lookup(), and on a miss evict victim() if the cache is full, then insert.

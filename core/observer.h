@@ -62,12 +62,26 @@ struct AllToAllEvent {
   double modeled_us = 0;            // on the configured interconnect
 };
 
+// The CUDA engine with routed experts offloaded to host memory (EngineOptions::offload_experts): one
+// MoE layer's expert cache in one step. Lookups are the distinct experts the step's tokens chose in
+// the layer (as core/analysis/offload_whatif.h defines them); each miss copies one expert in.
+struct OffloadEvent {
+  int64_t step = 0;
+  int32_t layer = 0;  // the model's own layer index
+  int32_t lookups = 0;
+  int32_t hits = 0;
+  int64_t bytes_copied = 0;  // host -> device
+  double copy_us = 0;        // copy stream: the first copy's start to the last one's end
+  double stall_us = 0;       // how long the layer's expert kernels waited for those copies
+};
+
 struct ForwardObserver {
   virtual ~ForwardObserver() = default;
   virtual void on_step_begin(const StepInfo&) {}
   virtual void on_routing(const RoutingEvent&) {}
   virtual void on_timing(const PhaseTiming&) {}
   virtual void on_all_to_all(const AllToAllEvent&) {}
+  virtual void on_offload(const OffloadEvent&) {}
   // `logits` (n_tokens, vocab) when the step computed them for every token, else the last row.
   virtual void on_step_end(const StepInfo&, std::span<const float> /*logits*/) {}
 };

@@ -21,6 +21,9 @@ struct ObserverFanout final : ForwardObserver {
   void on_all_to_all(const AllToAllEvent& e) override {
     for (auto* t : targets) t->on_all_to_all(e);
   }
+  void on_offload(const OffloadEvent& e) override {
+    for (auto* t : targets) t->on_offload(e);
+  }
   void on_step_end(const StepInfo& s, std::span<const float> logits) override {
     for (auto* t : targets) t->on_step_end(s, logits);
   }

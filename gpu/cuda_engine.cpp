@@ -13,6 +13,7 @@
 #include "core/model.h"
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_engine_impl.h"
+#include "gpu/expert_offload.h"
 #include "gpu/memory_budget.h"
 
 namespace moescope {
@@ -41,6 +42,21 @@ void require_multiple_of_8(int64_t value, const char* what) {
                " is not a multiple of 8, which its vectorised kernels need");
 }
 
+// The fp8 GEMV kernels read rows 16 values at a time.
+void require_multiple_of_16(int64_t value, const char* what) {
+  if (value % 16 != 0)
+    fail_input(std::string("CUDA engine: --weights fp8 needs ") + what + " = " + std::to_string(value) +
+               " to be a multiple of 16 (the width of its fp8 kernels' loads)");
+}
+
+void validate_fp8(const ModelConfig& c) {
+  require_multiple_of_16(c.hidden_size, "hidden_size");
+  require_multiple_of_16(c.num_heads * c.value_head_dim(), "num_heads x v_head_dim");
+  if (c.intermediate_size > 0) require_multiple_of_16(c.intermediate_size, "intermediate_size");
+  if (c.n_routed_experts > 0) require_multiple_of_16(c.moe_intermediate_size, "moe_intermediate_size");
+  if (c.use_mla && c.q_lora_rank > 0) require_multiple_of_16(c.q_lora_rank, "q_lora_rank");
+}
+
 void validate(const ModelConfig& c) {
   require_multiple_of_8(c.hidden_size, "hidden_size");
   require_multiple_of_8(c.num_heads * c.value_head_dim(), "num_heads x v_head_dim");
@@ -60,16 +76,31 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
     : config_(config), options_(options) {
   const ModelConfig& c = config_;
   validate(c);
+  if (options.fp8_weights) validate_fp8(c);
   ep_ = make_ep_emulation(c, options);
   // A model over the user's memory cap is refused before the GPU is touched (the same error on a
   // machine without one); then against the device's free memory, lowered by the cap.
   const DeviceMemoryBudget budget = plan_device_memory(c, options);
-  if (options.memory_cap_bytes > 0)
-    require_fits(budget, options.memory_cap_bytes, true, "CUDA device " + std::to_string(options.device));
+  // --offload-experts: a model over the memory keeps its routed experts in host memory instead;
+  // only the rest must fit (with one cached expert per MoE layer), checked the same way.
+  const bool may_offload = options.offload_experts && c.n_routed_experts > 0;
+  const auto offloads = [&](int64_t available) {
+    return may_offload && (budget.total() > available || options.expert_cache_slots > 0);
+  };
+  const int64_t cap = options.memory_cap_bytes;
+  if (cap > 0 && offloads(cap)) {
+    plan_expert_offload(c, options, budget, cap, true);
+  } else if (cap > 0) {
+    require_fits(budget, cap, true, "CUDA device " + std::to_string(options.device));
+  }
+  const auto policy = parse_cache_policy(options.offload_policy);
+  if (may_offload && (!policy || *policy == CachePolicy::belady))
+    fail_input("--offload-policy " + options.offload_policy +
+               ": expected lru or lfu (belady needs the future; `moescope offload` replays it)");
   require_device(options.device);
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
-  info_ = {"cuda", prop.name};
+  info_ = {"cuda", prop.name, ""};
 
   const int64_t context = budget.context;
   kv_.context = context;
@@ -82,13 +113,32 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   int64_t available = static_cast<int64_t>(free_bytes);
   if (options.memory_cap_bytes > 0) available = std::min(available, options.memory_cap_bytes);
-  require_fits(budget, available, options.memory_cap_bytes > 0, info_.device);
+  std::optional<OffloadBudget> offload;
+  if (offloads(available)) {
+    offload = plan_expert_offload(c, options, budget, available, cap > 0);
+  } else {
+    require_fits(budget, available, options.memory_cap_bytes > 0, info_.device);
+  }
 
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUBLAS_CHECK(cublasCreate(&blas_));
   CUBLAS_CHECK(cublasSetStream(blas_, stream_));
 
-  model_ = model ? upload_model(*model, stream_, progress) : make_synthetic_model(c, synthetic_seed, stream_);
+  model_ = model ? upload_model(*model, stream_, progress, options.fp8_weights, offload.has_value())
+                 : make_synthetic_model(c, synthetic_seed, stream_, options.fp8_weights, offload.has_value());
+  if (options.fp8_weights) fp8_tile_ = DeviceBuffer(static_cast<size_t>(kFp8TileElements) * sizeof(bf16));
+  if (options.fp8_weights) info_.weights = "fp8 e4m3 with 128x128 block scales";
+  if (offload) {
+    offload_ = std::make_unique<ExpertOffload>(c, model_, moe_layers_, offload->slots, *policy);
+    const size_t assignments = static_cast<size_t>(kMaxDecodeTokens * c.top_k);
+    const size_t stride = (assignments * 5 + 255) / 256 * 256;  // slot ids and masks of one round
+    offload_rounds_host_ = PinnedBuffer(assignments * stride);
+    offload_rounds_ = DeviceBuffer(assignments * stride);
+    info_.weights += std::string(info_.weights.empty() ? "" : "; ") + "experts offloaded to host memory: " +
+                     std::to_string(offload->slots) + " of " + std::to_string(c.n_routed_experts) +
+                     " cached per MoE layer (" + options.offload_policy + ", " + size_text(offload->cache_bytes) +
+                     " of cache, " + size_text(offload->host_bytes) + " pinned)";
+  }
 
   kv_.arena = DeviceBuffer(static_cast<size_t>(budget.kv_bytes));
   char* kv_base = kv_.arena.as<char>();
@@ -227,7 +277,8 @@ void CudaEngine::forward(std::span<const int32_t> tokens, bool all_logits, std::
   CUDA_CHECK(cudaMemcpyAsync(pos_.data(), pos_host_.data(), sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
 
   PhaseRecorder* rec = &rec_;
-  if (plan.gemv && plan.T == 1) {
+  // Offloaded experts are looked up on the host after each router: no graph.
+  if (plan.gemv && plan.T == 1 && !offload_) {
     // One-token steps replay a captured graph: hundreds of small kernels without launch gaps.
     if (!graph_ || graph_record_ != plan.record || graph_full_ != plan.full) {
       if (graph_) CUDA_CHECK(cudaGraphExecDestroy(graph_));
@@ -264,9 +315,13 @@ void CudaEngine::forward(std::span<const int32_t> tokens, bool all_logits, std::
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 
   logits.assign(logits_host_.as<float>(), logits_host_.as<float>() + logit_bytes / sizeof(float));
+  const std::vector<OffloadEvent> offload_events = offload_ ? offload_->take_step(step.step) : std::vector<OffloadEvent>{};
   position_ += n;
   ++step_;
-  if (observer_) deliver(plan, step, host, *rec, logits);
+  if (observer_) {
+    for (const OffloadEvent& e : offload_events) observer_->on_offload(e);
+    deliver(plan, step, host, *rec, logits);
+  }
 }
 
 void CudaEngine::deliver(const StepPlan& plan, const StepInfo& step, const RoutingHost& host,
@@ -316,7 +371,13 @@ std::unique_ptr<Engine> make_synthetic_cuda_engine(const ModelConfig& config, co
   return std::make_unique<gpu::CudaEngine>(config, nullptr, seed, options, gpu::LoadProgress{});
 }
 
-int64_t cuda_weight_bytes(const ModelConfig& config) { return static_cast<int64_t>(gpu::device_weight_bytes(config)); }
+int64_t cuda_weight_bytes(const ModelConfig& config, bool fp8) {
+  return static_cast<int64_t>(gpu::device_weight_bytes(config, fp8));
+}
+
+int64_t cuda_expert_bytes(const ModelConfig& config, bool fp8) {
+  return static_cast<int64_t>(gpu::device_expert_bytes(config, fp8));
+}
 
 std::string cuda_device_summary(int device) {
   gpu::require_device(device);

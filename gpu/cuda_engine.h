@@ -31,8 +31,10 @@ std::unique_ptr<Engine> make_cuda_engine(const Model& model, const EngineOptions
 std::unique_ptr<Engine> make_synthetic_cuda_engine(const ModelConfig& config, const EngineOptions& options,
                                                    uint64_t seed = 1);
 
-// Bytes of device memory the weights of `config` take in the CUDA engine's layout.
-int64_t cuda_weight_bytes(const ModelConfig& config);
+// Bytes of device memory the weights of `config` take in the CUDA engine's layout (`fp8`: with
+// EngineOptions::fp8_weights), and one routed expert's share of them.
+int64_t cuda_weight_bytes(const ModelConfig& config, bool fp8 = false);
+int64_t cuda_expert_bytes(const ModelConfig& config, bool fp8 = false);
 
 // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB free)", or throws the same "no CUDA GPU" error.
 std::string cuda_device_summary(int device = 0);

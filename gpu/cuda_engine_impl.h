@@ -12,6 +12,8 @@
 #include "core/engine.h"
 #include "core/ep_emulation.h"
 #include "gpu/device_model.h"
+#include "gpu/expert_offload.h"
+#include "gpu/gemm.h"
 #include "gpu/kernels.h"
 #include "gpu/phase_recorder.h"
 #include "gpu/workspace.h"
@@ -48,6 +50,9 @@ struct RoutingSlots {
   bool on_device = false;      // copied with the step's one copy, not per layer
 };
 
+// Expert e of a block (gpu/weight_ops.cpp).
+DeviceMatrix expert_matrix(const DeviceMatrix& block, int64_t e);
+
 class CudaEngine final : public Engine {
  public:
   // Exactly one of `model` (upload its weights) or a synthetic seed.
@@ -82,12 +87,29 @@ class CudaEngine final : public Engine {
                          int dk, int dv, int group);
   void swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down);
   void moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, PhaseRecorder& rec, int layer, int moe_index);
+  // offload_step.cpp: the routed experts of one MoE layer through the expert cache (offload_), in
+  // rounds of cached experts; `off` the per-expert row offsets on the host (prefill only).
+  void offloaded_experts(const StepPlan& plan, Workspace& ws, const RoutingSlots& slots, bool capped, int moe_index,
+                         const int32_t* off);
   EpExchange ep_exchange(const Workspace& ws, const int32_t* ids, int T) const;
   RoutingSlots routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const;
   void copy_routing_capture(const StepPlan& plan, RoutingHost& host);
   // launch_rmsnorm, through the vectorised kernel when options_.fast_kernels and it takes the shape.
   void rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf16* out, int64_t ldo, int rows,
                const int* row_offset, bf16* out_lo = nullptr);
+
+  // weight_ops.cpp: products with a weight held in bf16 or fp8 (--weights fp8).
+  // out (T, W.rows) = x (T, W.cols) . W^T, as launch_gemv.
+  void weight_gemv(const DeviceMatrix& W, const bf16* x, int64_t ldx, int T, void* out, int64_t ldo, GemvOut mode);
+  // C (M, W.rows) = A (M, W.cols) . W^T + beta C, as gemm_nt.
+  void weight_gemm(int64_t M, const DeviceMatrix& W, const bf16* A, int64_t lda, void* C, OutType c_type, int64_t ldc,
+                   float beta = 0.0f);
+  // launch_swiglu_gemv / launch_down_combine_gemv over a matrix or an expert block (W one matrix's shape).
+  void weight_swiglu_gemv(const DeviceMatrix& W, const int32_t* ids, int T, int k, const bf16* x, int64_t ldx, int I,
+                          int hidden, bf16* act);
+  void weight_down_combine_gemv(const DeviceMatrix& W, const int32_t* ids, const float* weights,
+                                const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h);
+  ExpertBlocks resident_experts(int layer) const;
 
   // cuda_engine.cpp
   void upload_ep_placement();
@@ -103,6 +125,11 @@ class CudaEngine final : public Engine {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   DeviceModel model_;
+  DeviceBuffer fp8_tile_;  // (kFp8TileElements) bf16: fp8 weight rows dequantised for a prefill GEMM
+  std::unique_ptr<ExpertOffload> offload_;  // routed experts in host memory, cached per layer on the GPU
+  PinnedBuffer offload_ids_host_;           // (T*k) int32 a layer's chosen experts, then (T*k) dropped flags
+  PinnedBuffer offload_rounds_host_;        // (rounds, T*k) int32 slot ids then (rounds, T*k) uint8 masks
+  DeviceBuffer offload_rounds_;             // the same on the device
   KvCache kv_;
   DeviceBuffer rope_freq_;   // (rot_dim/2) fp32
   RopeParams rope_;

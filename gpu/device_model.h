@@ -15,6 +15,7 @@
 
 #include "core/model_config.h"
 #include "gpu/device_buffer.h"
+#include "gpu/fp8_kernels.h"
 
 namespace moescope {
 struct Model;
@@ -25,9 +26,10 @@ namespace moescope::gpu {
 using bf16 = __nv_bfloat16;
 
 struct DeviceMatrix {
-  const bf16* data = nullptr;  // (rows, cols) row-major
+  const bf16* data = nullptr;  // (rows, cols) row-major; null when the matrix is kept in fp8
   int64_t rows = 0;
   int64_t cols = 0;
+  Fp8View fp8;  // --weights fp8: the values and block scales instead of `data`
 };
 
 struct DeviceLayer {
@@ -48,12 +50,25 @@ struct DeviceLayer {
   const float* router_bias = nullptr;     // (E) noaux_tc only
   const bf16* experts_gate_up = nullptr;  // (E, 2*moe_intermediate, hidden)
   const bf16* experts_down = nullptr;     // (E, hidden, moe_intermediate)
+  Fp8View experts_gate_up_fp8;            // --weights fp8: the two blocks above as fp8 (bf16 ones null)
+  Fp8View experts_down_fp8;
   DeviceMatrix shared_gate_up;            // (2*shared_width, hidden), rows 0 when absent
   DeviceMatrix shared_down;               // (hidden, shared_width)
 };
 
+// One MoE layer's routed experts as the expert kernels read them: a block of E (or, offloaded, of
+// cache-slot) matrices one stride apart, bf16 (`data`, rows x cols apart) or fp8 (`fp8`, with its
+// strides).
+struct ExpertBlocks {
+  DeviceMatrix gate_up;  // per expert (2I, hidden); data is expert 0's
+  DeviceMatrix down;     // per expert (hidden, I)
+};
+
 struct DeviceModel {
-  DeviceBuffer arena;  // every weight below points into it
+  DeviceBuffer arena;  // every weight below points into it, but offloaded experts:
+  // with expert offloading, each layer's experts_* blocks in the same layout in pinned host memory
+  // (the copy source of the GPU's expert cache, gpu/expert_offload.h)
+  PinnedBuffer host_experts;
   DeviceMatrix embed;  // (vocab, hidden)
   const float* final_norm = nullptr;
   DeviceMatrix lm_head;  // (vocab, hidden)
@@ -64,15 +79,25 @@ struct DeviceModel {
 // Called during upload with (bytes done, bytes total).
 using LoadProgress = std::function<void(int64_t, int64_t)>;
 
-// Bytes the weights of `config` take on the device (same layout as the loaders below).
-size_t device_weight_bytes(const ModelConfig& config);
+// Bytes the weights of `config` take on the device (same layout as the loaders below); `fp8`: the
+// linear weights a DeepSeek-V3 release stores in fp8 kept as e4m3 with block scales (--weights fp8).
+size_t device_weight_bytes(const ModelConfig& config, bool fp8 = false);
+// Bytes of one routed expert (gate, up, down) on the device, scales included.
+size_t device_expert_bytes(const ModelConfig& config, bool fp8 = false);
 
 // Streams every weight of `model` from the mapped checkpoint through pinned staging buffers into one
-// device allocation, converting F32/F16/F8 (with block scales) to bf16.
-DeviceModel upload_model(const Model& model, cudaStream_t stream, const LoadProgress& progress);
+// device allocation, converting F32/F16/F8 (with block scales) to bf16, or with `fp8` keeping the
+// F8_E4M3 weights (and their scales) as they are: every such weight must then be F8_E4M3 with
+// scales (core/model_fp8.h makes any checkpoint so).
+DeviceModel upload_model(const Model& model, cudaStream_t stream, const LoadProgress& progress, bool fp8 = false,
+                         bool experts_on_host = false);
 
 // Random weights of the right shapes, generated on the GPU (benchmarks): matrices uniform in
 // +-1/sqrt(cols), norms 1, router bias small.
-DeviceModel make_synthetic_model(const ModelConfig& config, uint64_t seed, cudaStream_t stream);
+DeviceModel make_synthetic_model(const ModelConfig& config, uint64_t seed, cudaStream_t stream, bool fp8 = false,
+                                 bool experts_on_host = false);
+
+// Pinned host memory for the offloaded experts, or ResourceError naming the bytes and CUDA's reason.
+PinnedBuffer pin_expert_memory(size_t bytes);
 
 }  // namespace moescope::gpu

@@ -32,12 +32,13 @@ DeviceMemoryBudget plan_device_memory(const ModelConfig& c, const EngineOptions&
       options.max_context > 0 ? options.max_context : c.max_position_embeddings, c.max_position_embeddings);
   budget.decode_chunk = static_cast<int>(std::max<int64_t>(32, (budget.context + 31) / 32));
   budget.splits = (budget.context + budget.decode_chunk - 1) / budget.decode_chunk;
-  budget.weight_bytes = static_cast<int64_t>(device_weight_bytes(c));
+  budget.weight_bytes = static_cast<int64_t>(device_weight_bytes(c, options.fp8_weights));
   budget.kv_layer_bytes = kv_cache_bytes_per_position(c) * budget.context;
   budget.kv_bytes = budget.kv_layer_bytes * c.num_layers;
   budget.decode_workspace =
       WorkspaceShape{kMaxDecodeTokens, 0, 0, budget.splits, options.ep_degree > 1 ? options.ep_degree : 0};
   budget.workspace_bytes = static_cast<int64_t>(workspace_bytes(c, budget.decode_workspace));
+  if (options.fp8_weights) budget.workspace_bytes += kFp8TileElements * static_cast<int64_t>(sizeof(bf16));
   return budget;
 }
 

@@ -21,7 +21,7 @@ struct DeviceMemoryBudget {
   int64_t weight_bytes = 0;
   int64_t kv_layer_bytes = 0;  // one layer's cache
   int64_t kv_bytes = 0;
-  int64_t workspace_bytes = 0;
+  int64_t workspace_bytes = 0;  // the decode workspace, and with fp8 weights the prefill dequantisation tile
   int64_t total() const { return weight_bytes + kv_bytes + workspace_bytes; }
 };
 

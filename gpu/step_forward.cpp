@@ -100,9 +100,9 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
   const int H = static_cast<int>(c.num_heads), kvH = static_cast<int>(c.num_kv_heads), d = static_cast<int>(c.head_dim);
   const int rows = static_cast<int>(L.in_proj.rows);
   if (plan.gemv) {
-    launch_gemv(L.in_proj.data, rows, hidden, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32, stream_);
+    weight_gemv(L.in_proj, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32);
   } else {
-    gemm_nt(blas_, T, rows, hidden, ws.xb, hidden, L.in_proj.data, hidden, ws.proj, OutType::f32, rows);
+    weight_gemm(T, L.in_proj, ws.xb, hidden, ws.proj, OutType::f32, rows);
   }
   bf16* k_cache = kv_.k[static_cast<size_t>(layer)];
   bf16* v_cache = kv_.v[static_cast<size_t>(layer)];
@@ -138,9 +138,9 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
   }
   const int o_cols = H * d;
   if (plan.gemv) {
-    launch_gemv(L.o_proj.data, hidden, o_cols, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32, stream_);
+    weight_gemv(L.o_proj, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32);
   } else {
-    gemm_nt(blas_, T, hidden, o_cols, ws.attn, o_cols, L.o_proj.data, o_cols, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+    weight_gemm(T, L.o_proj, ws.attn, o_cols, ws.h, OutType::f32, hidden, 1.0f);
   }
 }
 
@@ -157,18 +157,18 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
 
   // proj (T, q_part + kv_lora + rope) = x . [q_a | q_proj ; kv_a]^T
   if (plan.gemv) {
-    launch_gemv(L.in_proj.data, rows, hidden, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32, stream_);
+    weight_gemv(L.in_proj, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32);
   } else {
-    gemm_nt(blas_, T, rows, hidden, ws.xb, hidden, L.in_proj.data, hidden, ws.proj, OutType::f32, rows);
+    weight_gemm(T, L.in_proj, ws.xb, hidden, ws.proj, OutType::f32, rows);
   }
   const float* q_src = ws.proj;
   int64_t ldq = rows;
   if (q_lora > 0) {
     rmsnorm(ws.proj, rows, L.q_a_norm, q_lora, ws.qa, q_lora, T, nullptr);
     if (plan.gemv) {
-      launch_gemv(L.q_b.data, H * qk, q_lora, ws.qa, q_lora, T, ws.qf, H * qk, GemvOut::store_f32, stream_);
+      weight_gemv(L.q_b, ws.qa, q_lora, T, ws.qf, H * qk, GemvOut::store_f32);
     } else {
-      gemm_nt(blas_, T, H * qk, q_lora, ws.qa, q_lora, L.q_b.data, q_lora, ws.qf, OutType::f32, H * qk);
+      weight_gemm(T, L.q_b, ws.qa, q_lora, ws.qf, OutType::f32, H * qk);
     }
     q_src = ws.qf;
     ldq = H * qk;
@@ -222,9 +222,9 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   }
   const int o_cols = H * dv;
   if (plan.gemv) {
-    launch_gemv(L.o_proj.data, hidden, o_cols, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32, stream_);
+    weight_gemv(L.o_proj, ws.attn, o_cols, T, ws.h, hidden, GemvOut::add_f32);
   } else {
-    gemm_nt(blas_, T, hidden, o_cols, ws.attn, o_cols, L.o_proj.data, o_cols, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+    weight_gemm(T, L.o_proj, ws.attn, o_cols, ws.h, OutType::f32, hidden, 1.0f);
   }
 }
 
@@ -280,12 +280,12 @@ void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMat
   const int T = plan.T, hidden = static_cast<int>(config_.hidden_size);
   const int width = static_cast<int>(down.cols);
   if (plan.gemv) {
-    launch_swiglu_gemv(gate_up.data, 0, nullptr, T, 1, ws.xb, hidden, width, hidden, ws.act, stream_);
-    launch_gemv(down.data, hidden, width, ws.act, width, T, ws.h, hidden, GemvOut::add_f32, stream_);
+    weight_swiglu_gemv(gate_up, nullptr, T, 1, ws.xb, hidden, width, hidden, ws.act);
+    weight_gemv(down, ws.act, width, T, ws.h, hidden, GemvOut::add_f32);
   } else {
-    gemm_nt(blas_, T, 2 * width, hidden, ws.xb, hidden, gate_up.data, hidden, ws.gu, OutType::bf16, 2 * width);
+    weight_gemm(T, gate_up, ws.xb, hidden, ws.gu, OutType::bf16, 2 * width);
     launch_swiglu(ws.gu, T, width, ws.act, stream_);
-    gemm_nt(blas_, T, hidden, width, ws.act, width, down.data, width, ws.h, OutType::f32, hidden, 1.0f, 1.0f);
+    weight_gemm(T, down, ws.act, width, ws.h, OutType::f32, hidden, 1.0f);
   }
 }
 
@@ -365,7 +365,10 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     for (int e = 0; e < E; ++e) busiest = std::max<int64_t>(busiest, off[e + 1] - off[e]);
     // Padding every expert to the busiest one's count turns E small GEMMs into one batched GEMM;
     // worth it while the padding at most doubles the rows (balanced routing).
-    if (busiest > 0 && busiest * E <= 2LL * off[E]) pad = static_cast<int>(busiest);
+    // fp8 experts are dequantised, and offloaded ones copied in, one expert at a time, so they take
+    // the per-expert GEMMs.
+    if (busiest > 0 && busiest * E <= 2LL * off[E] && !L.experts_gate_up_fp8 && !offload_)
+      pad = static_cast<int>(busiest);
     launch_gather(slots.ids, ws.rank, slots.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
   }
   if (exchange) launch_ep_gather(*exchange, stream_);
@@ -377,12 +380,15 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   }
 
   const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
+  const ExpertBlocks experts = resident_experts(layer);
   rec.begin(layer, Phase::experts);
-  if (plan.gemv) {
-    launch_swiglu_gemv(L.experts_gate_up, gu_stride, slots.ids, T, k, ws.xb, hidden, I, hidden, ws.act, stream_);
+  if (offload_) {
+    offloaded_experts(plan, ws, slots, capped, moe_index, off);
+  } else if (plan.gemv) {
+    weight_swiglu_gemv(experts.gate_up, slots.ids, T, k, ws.xb, hidden, I, hidden, ws.act);
     // The weighted combine is fused into the down projection on this path.
-    launch_down_combine_gemv(L.experts_down, down_stride, slots.ids, slots.weights, capped ? slots.dropped : nullptr, T, k,
-                             ws.act, I, hidden, ws.h, stream_);
+    weight_down_combine_gemv(experts.down, slots.ids, slots.weights, capped ? slots.dropped : nullptr, T, k, ws.act, I,
+                             hidden, ws.h);
   } else if (pad > 0) {
     gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden, L.experts_gate_up,
                     hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E, 1.0f);
@@ -393,15 +399,15 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     for (int e = 0; e < E; ++e) {
       const int64_t n = off[e + 1] - off[e];
       if (n == 0) continue;
-      gemm_nt(blas_, n, 2 * I, hidden, ws.xs + off[e] * static_cast<int64_t>(hidden), hidden,
-              L.experts_gate_up + e * gu_stride, hidden, ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
+      weight_gemm(n, expert_matrix(experts.gate_up, e), ws.xs + off[e] * static_cast<int64_t>(hidden), hidden,
+                  ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
     }
     launch_swiglu(ws.gu, off[E], I, ws.act, stream_);
     for (int e = 0; e < E; ++e) {
       const int64_t n = off[e + 1] - off[e];
       if (n == 0) continue;
-      gemm_nt(blas_, n, hidden, I, ws.act + off[e] * static_cast<int64_t>(I), I, L.experts_down + e * down_stride, I,
-              ws.ys + off[e] * static_cast<int64_t>(hidden), OutType::bf16, hidden);
+      weight_gemm(n, expert_matrix(experts.down, e), ws.act + off[e] * static_cast<int64_t>(I), I,
+                  ws.ys + off[e] * static_cast<int64_t>(hidden), OutType::bf16, hidden);
     }
   }
   rec.end();

@@ -8,6 +8,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/fp8_block_quant.h"
 #include "core/model.h"
 #include "core/safetensors.h"
 #include "gpu/cuda_check.h"
@@ -64,8 +65,72 @@ class Stager {
   int64_t done_ = 0;
 };
 
+// Offloaded experts go straight into the pinned host arena: Stager's interface, no copy.
+class HostSink {
+ public:
+  explicit HostSink(char* base) : base_(base) {}
+  std::pair<char*, size_t> reserve(size_t dst, size_t want) { return {base_ + dst, want}; }
+  void commit(size_t) {}
+
+ private:
+  char* base_;
+};
+
+template <class Sink>
+void stage_bytes(Sink& stager, const void* bytes, size_t total, size_t dst) {
+  const char* src = static_cast<const char*>(bytes);
+  for (size_t done = 0; done < total;) {
+    auto [ptr, n] = stager.reserve(dst + done, total - done);
+    std::memcpy(ptr, src + done, n);
+    stager.commit(n);
+    done += n;
+  }
+}
+
+std::vector<float> tensor_f32(const TensorView& view) {
+  std::vector<float> out(static_cast<size_t>(view.numel()));
+  convert_to_f32(view, 0, view.numel(), out.data());
+  return out;
+}
+
+// An F8_E4M3 weight times its block scales, from the views themselves: the model may hold tensors
+// quantised at load (core/model_fp8.h) that its checkpoint does not have.
+std::vector<float> dequantised_f32(const TensorView& view, const TensorView& scale_inv) {
+  Fp8BlockWeight w;
+  w.rows = view.shape().at(0);
+  w.cols = view.shape().at(1);
+  const auto* bits = reinterpret_cast<const uint8_t*>(view.data);
+  w.values.assign(bits, bits + view.numel());
+  w.scales = tensor_f32(scale_inv);
+  return dequantize_fp8_blocks(w);
+}
+
+// An fp8 placement: each source's e4m3 bytes as they are, then the scales in the placement's
+// layout (the sources' blocks stacked, or with scale_rows 1 each row's block scales).
+template <class Sink>
+void stage_fp8(Sink& stager, const Placement& p) {
+  size_t dst = p.offset;
+  std::vector<float> scales;
+  const int64_t scale_cols = fp8_scale_cols(p.cols);
+  for (const WeightMatrix* m : p.matrices) {
+    stage_bytes(stager, m->weight->data, static_cast<size_t>(m->weight->numel()), dst);
+    dst += static_cast<size_t>(m->weight->numel());
+    const std::vector<float> own = tensor_f32(*m->scale_inv);
+    if (p.scale_rows == kFp8ScaleCols) {
+      scales.insert(scales.end(), own.begin(), own.end());
+      continue;
+    }
+    for (int64_t r = 0; r < m->rows; ++r) {
+      const auto row = own.begin() + (r / kFp8ScaleCols) * scale_cols;
+      scales.insert(scales.end(), row, row + scale_cols);
+    }
+  }
+  stage_bytes(stager, scales.data(), scales.size() * sizeof(float), p.scale_offset);
+}
+
 // Writes `count` elements of `view` (converted to bf16 or f32) at device offset `dst`.
-void stage_tensor(Stager& stager, const Checkpoint& checkpoint, const TensorView& view,
+template <class Sink>
+void stage_tensor(Sink& stager, const TensorView& view,
                   const TensorView* scale_inv, bool to_f32, size_t dst) {
   const int64_t count = view.numel();
   const size_t out_size = to_f32 ? 4 : 2;
@@ -82,7 +147,7 @@ void stage_tensor(Stager& stager, const Checkpoint& checkpoint, const TensorView
     return;
   }
   std::vector<float> dequantised;
-  if (view.dtype() == DType::f8_e4m3 && scale_inv) dequantised = read_tensor_f32(checkpoint, view.name());
+  if (view.dtype() == DType::f8_e4m3 && scale_inv) dequantised = dequantised_f32(view, *scale_inv);
   std::vector<float> tmp;
   for (int64_t first = 0; first < count;) {
     auto [ptr, bytes] = stager.reserve(dst + static_cast<size_t>(first) * out_size,
@@ -107,26 +172,44 @@ void stage_tensor(Stager& stager, const Checkpoint& checkpoint, const TensorView
   }
 }
 
+template <class Sink>
+void stage_placement(Sink& stager, const Placement& p) {
+  if (p.fp8) {
+    stage_fp8(stager, p);
+    return;
+  }
+  size_t dst = p.offset;
+  for (const WeightMatrix* m : p.matrices) {
+    stage_tensor(stager, *m->weight, m->scale_inv, false, dst);
+    dst += static_cast<size_t>(m->weight->numel()) * 2;
+  }
+  for (const Vector1D* v : p.vectors) {
+    stage_tensor(stager, *v->weight, nullptr, true, dst);
+    dst += static_cast<size_t>(v->weight->numel()) * 4;
+  }
+}
+
 }  // namespace
 
-DeviceModel upload_model(const Model& model, cudaStream_t stream, const LoadProgress& progress) {
+DeviceModel upload_model(const Model& model, cudaStream_t stream, const LoadProgress& progress, bool fp8,
+                         bool experts_on_host) {
   DeviceModel out;
-  size_t bytes = plan_device_layout(model.config, &model.weights, nullptr, out).bytes;
+  const LayoutPlan sizes = plan_device_layout(model.config, &model.weights, nullptr, out, fp8, experts_on_host);
+  const size_t bytes = sizes.bytes;
   out.arena = DeviceBuffer(bytes);
   out.bytes = bytes;
+  if (experts_on_host) out.host_experts = pin_expert_memory(sizes.host_bytes);
   char* base = out.arena.as<char>();
-  LayoutPlan plan = plan_device_layout(model.config, &model.weights, base, out);
+  LayoutPlan plan =
+      plan_device_layout(model.config, &model.weights, base, out, fp8, experts_on_host, out.host_experts.as<char>());
 
   Stager stager(base, stream, static_cast<int64_t>(bytes), progress);
+  HostSink host(out.host_experts.as<char>());
   for (const Placement& p : plan.placements) {
-    size_t dst = p.offset;
-    for (const WeightMatrix* m : p.matrices) {
-      stage_tensor(stager, model.checkpoint, *m->weight, m->scale_inv, false, dst);
-      dst += static_cast<size_t>(m->weight->numel()) * 2;
-    }
-    for (const Vector1D* v : p.vectors) {
-      stage_tensor(stager, model.checkpoint, *v->weight, nullptr, true, dst);
-      dst += static_cast<size_t>(v->weight->numel()) * 4;
+    if (p.host) {
+      stage_placement(host, p);
+    } else {
+      stage_placement(stager, p);
     }
   }
   stager.flush();

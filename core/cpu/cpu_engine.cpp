@@ -21,7 +21,7 @@ class CpuEngine final : public Engine {
     const ModelConfig& c = config_;
     capacity_ = std::min<int64_t>(options.max_context > 0 ? options.max_context : c.max_position_embeddings,
                                   c.max_position_embeddings);
-    info_ = {"cpu", "CPU (" + std::to_string(pool_.size()) + " threads)"};
+    info_ = {"cpu", "CPU (" + std::to_string(pool_.size()) + " threads)", ""};
     rope_ = cpu::make_rope_table(c, c.use_mla ? c.qk_rope_head_dim : c.head_dim);
     final_norm_ = cpu::vector_f32(model.weights.final_norm);
     for (const auto& layer : model.weights.layers) {

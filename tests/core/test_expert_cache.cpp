@@ -103,6 +103,19 @@ TEST(ExpertCache, StepByStepApi) {
   EXPECT_EQ(cache.cached(), (std::vector<int32_t>{2, 3}));
 }
 
+// 6b. An engine keeps the experts its kernels still read: victim(keep) passes over them in policy
+// order (LFU here), and has none to give when all are kept.
+TEST(ExpertCache, VictimPassesOverKeptExperts) {
+  ExpertCache cache(CachePolicy::lfu, 3, 6);
+  for (int32_t e : {0, 0, 0, 1, 1, 2}) cache.access(e);  // counts 3, 2, 1
+  EXPECT_EQ(cache.victim(), 2);
+  const std::vector<int32_t> keep_two = {2}, keep_all = {0, 1, 2};
+  EXPECT_EQ(cache.victim(keep_two), 1);
+  EXPECT_EQ(cache.victim(keep_all), -1);
+  cache.evict(0);
+  EXPECT_EQ(cache.victim(keep_all), -1);  // a slot is free
+}
+
 // 7. Bad sizes, ids and oracle use: one InputError each.
 TEST(ExpertCache, RejectsBadInput) {
   EXPECT_THROW(ExpertCache(CachePolicy::lru, 0, 8), InputError);
