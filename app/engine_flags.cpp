@@ -20,23 +20,51 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused) {
 }
 
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast) {
-  cmd.add_flag("--fast-kernels,!--no-fast-kernels", fast,
-               "CUDA decode kernels of issue 16 (vectorised RMSNorm, streaming MLA projections, one-pass router "
-               "logits; the default); --no-fast-kernels for the plain ones")
+  cmd.add_flag(
+         "--fast-kernels,!--no-fast-kernels", fast,
+         "CUDA decode kernels of issue 16 (vectorised RMSNorm, streaming MLA projections, one-pass router "
+         "logits; the default); --no-fast-kernels for the plain ones")
       ->capture_default_str();
 }
 
 void add_device_capture_flag(CLI::App& cmd, bool& capture) {
-  cmd.add_flag("--device-capture,!--no-device-capture", capture,
-               "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (the default); "
-               "--no-device-capture for per-layer copies and event timings")
+  cmd.add_flag(
+         "--device-capture,!--no-device-capture", capture,
+         "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (the default); "
+         "--no-device-capture for per-layer copies and event timings")
       ->capture_default_str();
 }
 
+void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
+  cmd.add_flag(
+         "--fused-experts,!--no-fused-experts", flags.fused_experts,
+         "CUDA decode: a MoE layer's routed and shared experts in one gate/up and one down+combine kernel")
+      ->capture_default_str();
+  cmd.add_flag("--context-splits,!--no-context-splits", flags.context_splits,
+               "CUDA decode attention: splits sized by the keys seen instead of the longest context")
+      ->capture_default_str();
+  cmd.add_flag("--fused-routing,!--no-fused-routing", flags.fused_routing,
+               "CUDA decode: router logits, scores and top-k in one kernel")
+      ->capture_default_str();
+  cmd.add_flag(
+         "--pdl,!--no-pdl", flags.programmatic_launch,
+         "CUDA decode: kernels launched with programmatic dependent launch (each scheduled while the one "
+         "before drains)")
+      ->capture_default_str();
+}
+
+void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options) {
+  options.fused_experts = flags.fused_experts;
+  options.context_splits = flags.context_splits;
+  options.fused_routing = flags.fused_routing;
+  options.programmatic_launch = flags.programmatic_launch;
+}
+
 void add_weights_flag(CLI::App& cmd, std::string& format) {
-  cmd.add_option("--weights", format,
-                 "stored (as the checkpoint has them) or fp8 (e4m3 in 128x128 blocks with f32 scales, quantised "
-                 "at load; CPU engine)")
+  cmd.add_option(
+         "--weights", format,
+         "stored (as the checkpoint has them) or fp8 (e4m3 in 128x128 blocks with f32 scales, quantised "
+         "at load; CPU engine)")
       ->capture_default_str();
 }
 
@@ -45,7 +73,8 @@ void apply_weights_flag(const std::string& format, const std::string& backend, M
   if (!parsed) fail_input("--weights " + format + ": expected stored or fp8");
   if (*parsed == WeightFormat::stored) return;
   // The CUDA engine uploads from the checkpoint by tensor name and would run the stored weights.
-  if (backend != "cpu") fail_input("--weights fp8 runs on the cpu backend only for now (got --backend " + backend + ")");
+  if (backend != "cpu")
+    fail_input("--weights fp8 runs on the cpu backend only for now (got --backend " + backend + ")");
   quantize_weights_fp8(model);
 }
 

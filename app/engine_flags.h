@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/engine.h"
 #include "core/model.h"
 
 namespace moescope {
@@ -21,6 +22,16 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 // says what each switches); the --no- forms select the old paths for side-by-side runs.
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
+// --fused-experts, --context-splits, --fused-routing and --pdl (and their --no- forms): the CUDA decode paths
+// of issue 16's second round, off by default until measured (EngineOptions says what each switches).
+struct DecodeRound2Flags {
+  bool fused_experts = false;
+  bool context_splits = false;
+  bool fused_routing = false;
+  bool programmatic_launch = false;
+};
+void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags);
+void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
 // e4m3 with f32 scales (core/model_fp8.h). CPU engine only for now.
 void add_weights_flag(CLI::App& cmd, std::string& format);

@@ -35,6 +35,7 @@ struct BenchArgs {
   bool fused_attention = false;
   bool fast_kernels = true;
   bool device_capture = true;
+  DecodeRound2Flags round2;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -163,7 +164,8 @@ double decode_bytes(const ModelConfig& c, int64_t context) {
   const double expert = 3.0 * c.hidden_size * c.moe_intermediate_size * 2;
   const double moe_layers = static_cast<double>(c.moe_layers().size());
   const double unused = moe_layers * (c.n_routed_experts - c.top_k) * expert;
-  const double embed = static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
+  const double embed =
+      static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
   const double per_position = static_cast<double>(gpu::kv_cache_bytes_per_position(c));
   return total - unused - embed + per_position * context * c.num_layers;
 }
@@ -239,8 +241,8 @@ void run_bench(const BenchArgs& args) {
   std::printf("device: %s\n", cuda_device_summary().c_str());
   const double bandwidth = measure_copy_bandwidth();
   const double tflops = measure_gemm_tflops();
-  std::printf("measured: copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.0f TFLOP/s (8192^3 cuBLAS)\n", bandwidth,
-              tflops);
+  std::printf("measured: copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.0f TFLOP/s (8192^3 cuBLAS)\n",
+              bandwidth, tflops);
 
   EngineOptions options;
   options.backend = Backend::cuda;
@@ -248,6 +250,7 @@ void run_bench(const BenchArgs& args) {
   options.fused_attention = args.fused_attention;
   options.fast_kernels = args.fast_kernels;
   options.device_capture = args.device_capture;
+  apply_decode_round2_flags(args.round2, options);
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -263,17 +266,24 @@ void run_bench(const BenchArgs& args) {
                 bytes / (load_ms * 1e-3) / 1e9);
     label = args.model_dir;
   } else {
-    const ModelConfig config = parse_model_config(synthetic_config_json(args.synthetic, args.layers), args.synthetic);
+    const ModelConfig config =
+        parse_model_config(synthetic_config_json(args.synthetic, args.layers), args.synthetic);
     engine = make_synthetic_cuda_engine(config, options);
     label = args.synthetic + " (" + std::to_string(config.num_layers) + " layers, synthetic)";
   }
   const ModelConfig& c = engine->config();
-  std::printf("model: %s, weights %.2f GB on the GPU\n", label.c_str(), static_cast<double>(cuda_weight_bytes(c)) / 1e9);
-  std::printf("options: fused-attention %s, fast-kernels %s, device-capture %s\n", args.fused_attention ? "on" : "off",
-              args.fast_kernels ? "on" : "off", args.device_capture ? "on" : "off");
+  std::printf("model: %s, weights %.2f GB on the GPU\n", label.c_str(),
+              static_cast<double>(cuda_weight_bytes(c)) / 1e9);
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  std::printf(
+      "options: fused-attention %s, fast-kernels %s, device-capture %s, fused-experts %s, context-splits %s, "
+      "fused-routing %s, pdl %s\n",
+      on(args.fused_attention), on(args.fast_kernels), on(args.device_capture), on(args.round2.fused_experts),
+      on(args.round2.context_splits), on(args.round2.fused_routing), on(args.round2.programmatic_launch));
 
   SinkObserver sink;
-  std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s", "floor");
+  std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s",
+              "floor");
   for (int T : args.prefill) {
     engine->set_observer(nullptr);
     const double off = time_prefill(*engine, T, args);
@@ -290,25 +300,29 @@ void run_bench(const BenchArgs& args) {
   engine->set_observer(nullptr);
   const double floor_ms = decode_bytes(c, args.decode_context) / (bandwidth * 1e9) * 1e3;
   std::printf("decode ctx %-11d %12.3f %12.3f %9.1f%% %12.1f %9.0f%%  (floor %.3f ms, %.2f GB/token)\n",
-              args.decode_context, off, full, (full / off - 1) * 100, 1e3 / full, floor_ms / full * 100, floor_ms,
-              decode_bytes(c, args.decode_context) / 1e9);
+              args.decode_context, off, full, (full / off - 1) * 100, 1e3 / full, floor_ms / full * 100,
+              floor_ms, decode_bytes(c, args.decode_context) / 1e9);
   std::printf("observer events seen: %lld\n", static_cast<long long>(sink.events));
 }
 
 void add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  auto* cmd = app.add_subcommand("bench", "CUDA engine speed: prefill and decode, instrumentation off vs full");
+  auto* cmd =
+      app.add_subcommand("bench", "CUDA engine speed: prefill and decode, instrumentation off vs full");
   cmd->add_option("--model", args->model_dir, "Checkpoint folder");
-  cmd->add_option("--synthetic", args->synthetic, "mixtral-8x7b, deepseek-v2-lite or deepseek-v3 (random weights)");
+  cmd->add_option("--synthetic", args->synthetic,
+                  "mixtral-8x7b, deepseek-v2-lite or deepseek-v3 (random weights)");
   cmd->add_option("--layers", args->layers, "Layer count of the synthetic model (default: the real one)");
   cmd->add_option("--prefill", args->prefill, "Prefill lengths")->delimiter(',')->capture_default_str();
-  cmd->add_option("--decode-context", args->decode_context, "Context before decode steps")->capture_default_str();
+  cmd->add_option("--decode-context", args->decode_context, "Context before decode steps")
+      ->capture_default_str();
   cmd->add_option("--decode-steps", args->decode_steps, "Timed decode steps")->capture_default_str();
   cmd->add_option("--repeats", args->repeats, "Timed prefill repeats (median)")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str();
   add_fused_attention_flag(*cmd, args->fused_attention);
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);
+  add_decode_round2_flags(*cmd, args->round2);
   cmd->callback([args] { run_bench(*args); });
 }
 
