@@ -38,13 +38,15 @@ void add_device_capture_flag(CLI::App& cmd, bool& capture) {
 void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
   cmd.add_flag(
          "--fused-experts,!--no-fused-experts", flags.fused_experts,
-         "CUDA decode: a MoE layer's routed and shared experts in one gate/up and one down+combine kernel")
+         "CUDA decode: a MoE layer's routed and shared experts in one gate/up and one down+combine kernel "
+         "(the default)")
       ->capture_default_str();
-  cmd.add_flag("--context-splits,!--no-context-splits", flags.context_splits,
-               "CUDA decode attention: splits sized by the keys seen instead of the longest context")
+  cmd.add_flag(
+         "--context-splits,!--no-context-splits", flags.context_splits,
+         "CUDA decode attention: splits sized by the keys seen instead of the longest context (the default)")
       ->capture_default_str();
   cmd.add_flag("--fused-routing,!--no-fused-routing", flags.fused_routing,
-               "CUDA decode: router logits, scores and top-k in one kernel")
+               "CUDA decode: router logits, scores and top-k in one kernel (the default)")
       ->capture_default_str();
   cmd.add_flag(
          "--pdl,!--no-pdl", flags.programmatic_launch,

@@ -22,13 +22,14 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 // says what each switches); the --no- forms select the old paths for side-by-side runs.
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
-// --fused-experts, --context-splits, --fused-routing and --pdl (and their --no- forms): the CUDA decode paths
-// of issue 16's second round, off by default until measured (EngineOptions says what each switches).
+// --fused-experts, --context-splits, --fused-routing and --pdl: the CUDA decode paths of issue 16's
+// second round, all on by default; the --no- forms select the first round's (EngineOptions says
+// what each switches).
 struct DecodeRound2Flags {
-  bool fused_experts = false;
-  bool context_splits = false;
-  bool fused_routing = false;
-  bool programmatic_launch = false;
+  bool fused_experts = true;
+  bool context_splits = true;
+  bool fused_routing = true;
+  bool programmatic_launch = true;
 };
 void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags);
 void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options);

@@ -49,19 +49,20 @@ struct EngineOptions {
   // MoE layer and an event pair per phase. The default since the same run (full instrumentation
   // 11.6 % -> 1.6 % over off on Mixtral-8L); false selects the old capture (--no-device-capture).
   bool device_capture = true;
-  // CUDA decode, issue 16's second round (off until an H200 run measures them right and faster):
-  // a MoE layer's routed and shared experts in one gate/up and one down+combine kernel (4 launches
-  // -> 2, gpu/fused_experts.cu; the shared experts' time is then part of the experts phase), and
-  // decode attention's splits sized by the keys seen rather than by the longest context.
-  bool fused_experts = false;
-  bool context_splits = false;
-  // CUDA decode: the router logits and the routing (scores, bias, group-limited top-k, renormalise)
-  // in one kernel, whose last block to finish its logits routes the token (gpu/router_gemv.cu).
-  bool fused_routing = false;
-  // CUDA decode kernels launched with programmatic dependent launch (Hopper): each may be scheduled
-  // while the one before it drains, and waits on the GPU (griddepcontrol.wait) before touching
-  // memory, which hides part of the ~2 us a kernel boundary costs (some 450 a DeepSeek-V2-Lite step).
-  bool programmatic_launch = false;
+  // CUDA decode, issue 16's second round, the defaults since an H200 run measured them right and
+  // faster (docs/perf.md; each false selects the first round's path, --no-<flag>):
+  // fused_experts: a MoE layer's routed and shared experts in one gate/up and one down+combine
+  // kernel (4 launches -> 2, gpu/fused_experts.cu; the shared experts' decode time is then part of
+  // the experts phase). context_splits: decode attention's splits sized by the keys seen rather
+  // than by the longest context. fused_routing: the router logits and the routing (scores, bias,
+  // group-limited top-k, renormalise) in one kernel whose last block routes (gpu/router_gemv.cu).
+  // programmatic_launch: the decode kernels launched with programmatic dependent launch (Hopper),
+  // each scheduled while the one before drains and held on the GPU (griddepcontrol.wait) until it
+  // is done, which hides part of the cost of a kernel boundary (~450 a DeepSeek-V2-Lite step).
+  bool fused_experts = true;
+  bool context_splits = true;
+  bool fused_routing = true;
+  bool programmatic_launch = true;
   int device = 0;
 };
 

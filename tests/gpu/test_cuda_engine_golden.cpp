@@ -2,9 +2,9 @@
 // error (max(2 x bf16_vs_fp32_rel_err_logits_full, 2e-2)): one uncached pass (cuBLAS prefill path),
 // prefill + one-token decode steps (GEMV path, absorbed MLA, CUDA graph), short multi-token steps,
 // top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, the
-// fused prefill attention kernel, the plain decode path (--no-fast-kernels --no-device-capture;
-// cases 1-6 run the default fast kernels and device capture), --fused-experts --context-splits, and
-// --pdl.
+// fused prefill attention kernel, the plain decode path (--no-fast-kernels --no-device-capture and
+// none of the second round's), the second round's paths at a long context and the first round's
+// (cases 1-6 run the defaults: fast kernels, device capture and the second round's paths).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -199,29 +199,33 @@ TEST_P(CudaGolden, PlainKernelsMatchLogitsFull) {
   options.max_context = 64;
   options.fast_kernels = false;
   options.device_capture = false;
+  options.fused_experts = false;
+  options.context_splits = false;
+  options.fused_routing = false;
+  options.programmatic_launch = false;
   check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "plain kernels");
 }
 
-// 8. Issue 16's second round (--fused-experts --context-splits). A context of 4096 makes the fixed
-// decode chunk 128 positions, so without --context-splits these 41..52-key steps would use one split;
-// with it they use 3-4.
-TEST_P(CudaGolden, FusedExpertsAndContextSplitsMatchLogitsFull) {
+// 8. Issue 16's second round (the defaults: --fused-experts --context-splits --fused-routing --pdl)
+// at a context of 4096, where the fixed decode chunk would be 128 positions: these 41..52-key steps
+// would use one split, and with --context-splits use 3-4.
+TEST_P(CudaGolden, SecondRoundPathsAtLongContextMatchLogitsFull) {
   EngineOptions options;
   options.backend = Backend::cuda;
   options.max_context = 4096;
-  options.fused_experts = true;
-  options.context_splits = true;
-  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "fused experts");
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "second round");
 }
 
-// 9. Programmatic dependent launch of the decode kernels (--pdl), on the default kernels: every
-// kernel holds at griddepcontrol.wait until the one before it is done, so the logits are the same.
-TEST_P(CudaGolden, ProgrammaticLaunchMatchesLogitsFull) {
+// 9. The first round's decode path (--no-fused-experts --no-context-splits --no-fused-routing --no-pdl).
+TEST_P(CudaGolden, FirstRoundPathMatchesLogitsFull) {
   EngineOptions options;
   options.backend = Backend::cuda;
-  options.max_context = 64;
-  options.programmatic_launch = true;
-  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "pdl");
+  options.max_context = 4096;
+  options.fused_experts = false;
+  options.context_splits = false;
+  options.fused_routing = false;
+  options.programmatic_launch = false;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "first round");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels), [](const auto& info) {
