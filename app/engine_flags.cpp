@@ -51,7 +51,7 @@ void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
   cmd.add_flag(
          "--pdl,!--no-pdl", flags.programmatic_launch,
          "CUDA decode: kernels launched with programmatic dependent launch (each scheduled while the one "
-         "before drains)")
+         "before drains; the default)")
       ->capture_default_str();
 }
 

@@ -187,7 +187,7 @@ TEST(FusedExperts, DeepSeekV2LiteWidthsMatchReferenceAndSeparateKernels) {
 
 // 2. Mixtral's pattern (top-2, no shared experts) at small widths and 3 tokens; then 4 tokens, one
 // shared expert and one assignment dropped (capacity enforced).
-TEST(FusedExperts, NoSharedExpertsOddRowsAndDroppedAssignment) {
+TEST(FusedExperts, NoSharedExpertsAndADroppedAssignment) {
   MOESCOPE_REQUIRE_GPU();
   check_shape({264, 344, 2, 8, 0, 3}, -1);
   check_shape({136, 96, 4, 6, 1, 4}, 5);
