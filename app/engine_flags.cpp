@@ -53,6 +53,10 @@ void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
          "CUDA decode: kernels launched with programmatic dependent launch (each scheduled while the one "
          "before drains; the default)")
       ->capture_default_str();
+  cmd.add_flag(
+         "--fast-merge,!--no-fast-merge", flags.fast_merge,
+         "CUDA decode attention: the split merge computes each split's weight once (not yet the default)")
+      ->capture_default_str();
 }
 
 void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options) {
@@ -60,6 +64,7 @@ void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& op
   options.context_splits = flags.context_splits;
   options.fused_routing = flags.fused_routing;
   options.programmatic_launch = flags.programmatic_launch;
+  options.fast_merge = flags.fast_merge;
 }
 
 void add_weights_flag(CLI::App& cmd, std::string& format) {

@@ -30,6 +30,7 @@ struct DecodeRound2Flags {
   bool context_splits = true;
   bool fused_routing = true;
   bool programmatic_launch = true;
+  bool fast_merge = false;  // --fast-merge: not yet the default (EngineOptions::fast_merge)
 };
 void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags);
 void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options);

@@ -63,6 +63,10 @@ struct EngineOptions {
   bool context_splits = true;
   bool fused_routing = true;
   bool programmatic_launch = true;
+  // CUDA decode attention's merge with each split's weight computed once (--fast-merge); off until a
+  // GPU run measures it right and faster (an earlier form was faster but read past its shared
+  // memory, docs/perf.md).
+  bool fast_merge = false;
   int device = 0;
 };
 

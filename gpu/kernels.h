@@ -128,6 +128,9 @@ struct DecodeAttention {
   // --context-splits: positions per split from the keys seen (at least 16, at most `chunk`), so a
   // short context still fills every split (gpu/decode_attention_common.cuh).
   bool context_splits = false;
+  // --fast-merge: the merge computes each split's weight once (warp 0, into shared memory) and sums
+  // the splits' partial outputs with independent loads, 256 threads (not yet the default).
+  bool merge_weights_once = false;
 };
 void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream);
 // The partial pass alone with 16-byte loads (gpu/decode_attention_vectorised.cu). Returns false,

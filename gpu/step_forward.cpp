@@ -139,6 +139,7 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
     a.out_stride_t = static_cast<int64_t>(H) * d;
     a.vectorised = options_.fast_kernels;
     a.context_splits = options_.context_splits;
+    a.merge_weights_once = options_.fast_merge;
     launch_decode_attention(a, stream_);
   } else {
     prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * d, k_cache, static_cast<int64_t>(kvH) * d, d,
@@ -217,6 +218,7 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
     a.out_stride_t = static_cast<int64_t>(H) * kv_lora;
     a.vectorised = options_.fast_kernels;
     a.context_splits = options_.context_splits;
+    a.merge_weights_once = options_.fast_merge;
     launch_decode_attention(a, stream_);
     if (!options_.fast_kernels ||
         !launch_mla_uv_streaming(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_))

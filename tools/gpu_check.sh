@@ -76,12 +76,12 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv | tee "$out/nvidia-smi.txt"
 status=0
 # old: before issue 16; round1: issue 16's first round (fast kernels, device capture); new: the
-# default; next: paths not yet the default (NEXT_FLAGS), benched beside it until a run shows them
-# right and faster (none now).
+# default; next: paths not yet the default (NEXT_FLAGS, default --fast-merge), benched beside it
+# until a run shows them right and faster.
 round2_off="--no-fused-experts --no-context-splits --no-fused-routing --no-pdl"
 old_flags="--no-fast-kernels --no-device-capture $round2_off"
 round1_flags="$round2_off"
-next_flags="${NEXT_FLAGS:-}"
+next_flags="${NEXT_FLAGS---fast-merge}"
 paths="old round1 new"
 [ -n "$next_flags" ] && paths="$paths next"
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
@@ -110,7 +110,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
   # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:FusedExperts.*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:FusedExperts.*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"

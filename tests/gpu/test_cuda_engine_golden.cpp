@@ -228,6 +228,15 @@ TEST_P(CudaGolden, FirstRoundPathMatchesLogitsFull) {
   check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "first round");
 }
 
+// 10. --fast-merge (not yet the default) on the second round's paths at a 4096 context.
+TEST_P(CudaGolden, FastMergeMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 4096;
+  options.fast_merge = true;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "fast merge");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels), [](const auto& info) {
   std::string name = info.param;
   for (char& ch : name)

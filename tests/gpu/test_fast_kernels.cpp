@@ -248,7 +248,8 @@ TEST(FastKernels, VectorisedDecodeAttentionMatchesReference) {
                               DecodeShape{4, 1, 40, 32, true}, DecodeShape{4, 2, 16, 16, false}}) {
     // Variant 0: the fixed 64-position chunk; 1 and 2 (--context-splits, vectorised and plain): a
     // chunk capacity of 512 over 8 splits, which the 150..151 keys seen spread over 5 of.
-    for (int variant = 0; variant < 3; ++variant) {
+    // Variant 3: --context-splits with --fast-merge's merge.
+    for (int variant = 0; variant < 4; ++variant) {
       for (int T : {1, 2}) {
         SCOPED_TRACE("H " + std::to_string(s.H) + " dk " + std::to_string(s.dk) + " T " + std::to_string(T) +
                      " variant " + std::to_string(variant));
@@ -290,7 +291,8 @@ TEST(FastKernels, VectorisedDecodeAttentionMatchesReference) {
         a.out_stride_t = static_cast<int64_t>(s.H) * s.dv;
         a.context_splits = variant > 0;
         ASSERT_TRUE(gpu::launch_decode_partial_vectorised(a, nullptr)) << "refused a shape it should take";
-        a.vectorised = variant < 2;
+        a.vectorised = variant != 2;
+        a.merge_weights_once = variant == 3;
         gpu::launch_decode_attention(a, nullptr);
         std::vector<double> want;
         for (int t = 0; t < T; ++t) {
