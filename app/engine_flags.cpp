@@ -20,17 +20,51 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused) {
 }
 
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast) {
-  cmd.add_flag("--fast-kernels,!--no-fast-kernels", fast,
-               "CUDA decode kernels of issue 16 (vectorised RMSNorm, streaming MLA projections, one-pass router "
-               "logits; the default); --no-fast-kernels for the plain ones")
+  cmd.add_flag(
+         "--fast-kernels,!--no-fast-kernels", fast,
+         "CUDA decode kernels of issue 16 (vectorised RMSNorm, streaming MLA projections, one-pass router "
+         "logits; the default); --no-fast-kernels for the plain ones")
       ->capture_default_str();
 }
 
 void add_device_capture_flag(CLI::App& cmd, bool& capture) {
-  cmd.add_flag("--device-capture,!--no-device-capture", capture,
-               "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (the default); "
-               "--no-device-capture for per-layer copies and event timings")
+  cmd.add_flag(
+         "--device-capture,!--no-device-capture", capture,
+         "CUDA decode: routing and phase clocks captured on the GPU, copied once per step (the default); "
+         "--no-device-capture for per-layer copies and event timings")
       ->capture_default_str();
+}
+
+void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
+  cmd.add_flag(
+         "--fused-experts,!--no-fused-experts", flags.fused_experts,
+         "CUDA decode: a MoE layer's routed and shared experts in one gate/up and one down+combine kernel "
+         "(the default)")
+      ->capture_default_str();
+  cmd.add_flag(
+         "--context-splits,!--no-context-splits", flags.context_splits,
+         "CUDA decode attention: splits sized by the keys seen instead of the longest context (the default)")
+      ->capture_default_str();
+  cmd.add_flag("--fused-routing,!--no-fused-routing", flags.fused_routing,
+               "CUDA decode: router logits, scores and top-k in one kernel (the default)")
+      ->capture_default_str();
+  cmd.add_flag(
+         "--pdl,!--no-pdl", flags.programmatic_launch,
+         "CUDA decode: kernels launched with programmatic dependent launch (each scheduled while the one "
+         "before drains; the default)")
+      ->capture_default_str();
+  cmd.add_flag(
+         "--fast-merge,!--no-fast-merge", flags.fast_merge,
+         "CUDA decode attention: the split merge computes each split's weight once (not yet the default)")
+      ->capture_default_str();
+}
+
+void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options) {
+  options.fused_experts = flags.fused_experts;
+  options.context_splits = flags.context_splits;
+  options.fused_routing = flags.fused_routing;
+  options.programmatic_launch = flags.programmatic_launch;
+  options.fast_merge = flags.fast_merge;
 }
 
 void add_weights_flag(CLI::App& cmd, std::string& format) {

@@ -22,6 +22,18 @@ void add_fused_attention_flag(CLI::App& cmd, bool& fused);
 // says what each switches); the --no- forms select the old paths for side-by-side runs.
 void add_fast_kernels_flag(CLI::App& cmd, bool& fast);
 void add_device_capture_flag(CLI::App& cmd, bool& capture);
+// --fused-experts, --context-splits, --fused-routing and --pdl: the CUDA decode paths of issue 16's
+// second round, all on by default; the --no- forms select the first round's (EngineOptions says
+// what each switches).
+struct DecodeRound2Flags {
+  bool fused_experts = true;
+  bool context_splits = true;
+  bool fused_routing = true;
+  bool programmatic_launch = true;
+  bool fast_merge = false;  // --fast-merge: not yet the default (EngineOptions::fast_merge)
+};
+void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags);
+void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
 // e4m3 with f32 scales (core/model_fp8.h); the CUDA engine keeps them so (EngineOptions::fp8_weights).
 void add_weights_flag(CLI::App& cmd, std::string& format);

@@ -40,6 +40,7 @@ struct BenchArgs {
   std::string weights = "stored";
   OffloadFlags offload;
   int64_t gpu_memory_cap = 0;
+  DecodeRound2Flags round2;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -169,7 +170,8 @@ double decode_bytes(const ModelConfig& c, int64_t context, bool fp8 = false) {
   const double expert = static_cast<double>(cuda_expert_bytes(c, fp8));
   const double moe_layers = static_cast<double>(c.moe_layers().size());
   const double unused = moe_layers * (c.n_routed_experts - c.top_k) * expert;
-  const double embed = static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
+  const double embed =
+      static_cast<double>(c.vocab_size) * c.hidden_size * 2 - c.hidden_size * 2;  // one row read
   const double per_position = static_cast<double>(gpu::kv_cache_bytes_per_position(c));
   return total - unused - embed + per_position * context * c.num_layers;
 }
@@ -308,8 +310,8 @@ void run_bench(const BenchArgs& args) {
   std::printf("device: %s\n", cuda_device_summary().c_str());
   const double bandwidth = measure_copy_bandwidth();
   const double tflops = measure_gemm_tflops();
-  std::printf("measured: copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.0f TFLOP/s (8192^3 cuBLAS)\n", bandwidth,
-              tflops);
+  std::printf("measured: copy bandwidth %.0f GB/s (read+write), bf16 GEMM %.0f TFLOP/s (8192^3 cuBLAS)\n",
+              bandwidth, tflops);
 
   EngineOptions options;
   options.backend = Backend::cuda;
@@ -322,6 +324,7 @@ void run_bench(const BenchArgs& args) {
   options.fp8_weights = *format == WeightFormat::fp8;
   options.memory_cap_bytes = args.gpu_memory_cap;
   apply_offload_flags(args.offload, options);
+  apply_decode_round2_flags(args.round2, options);
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -338,7 +341,8 @@ void run_bench(const BenchArgs& args) {
                 bytes / (load_ms * 1e-3) / 1e9);
     label = args.model_dir;
   } else {
-    const ModelConfig config = parse_model_config(synthetic_config_json(args.synthetic, args.layers), args.synthetic);
+    const ModelConfig config =
+        parse_model_config(synthetic_config_json(args.synthetic, args.layers), args.synthetic);
     engine = make_synthetic_cuda_engine(config, options);
     label = args.synthetic + " (" + std::to_string(config.num_layers) + " layers, synthetic)";
   }
@@ -346,11 +350,17 @@ void run_bench(const BenchArgs& args) {
   std::printf("model: %s, weights %.2f GB on the GPU (%s)\n", label.c_str(),
               static_cast<double>(cuda_weight_bytes(c, options.fp8_weights)) / 1e9,
               options.fp8_weights ? "fp8 e4m3 with 128x128 f32 block scales; the decode floor counts both" : "bf16");
-  std::printf("options: fused-attention %s, fast-kernels %s, device-capture %s\n", args.fused_attention ? "on" : "off",
-              args.fast_kernels ? "on" : "off", args.device_capture ? "on" : "off");
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  std::printf(
+      "options: fused-attention %s, fast-kernels %s, device-capture %s, fused-experts %s, context-splits %s, "
+      "fused-routing %s, pdl %s, fast-merge %s\n",
+      on(args.fused_attention), on(args.fast_kernels), on(args.device_capture), on(args.round2.fused_experts),
+      on(args.round2.context_splits), on(args.round2.fused_routing), on(args.round2.programmatic_launch),
+      on(args.round2.fast_merge));
 
   SinkObserver sink;
-  std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s", "floor");
+  std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s",
+              "floor");
   for (int T : args.prefill) {
     engine->set_observer(nullptr);
     const double off = time_prefill(*engine, T, args);
@@ -376,12 +386,15 @@ void run_bench(const BenchArgs& args) {
 
 void add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
-  auto* cmd = app.add_subcommand("bench", "CUDA engine speed: prefill and decode, instrumentation off vs full");
+  auto* cmd =
+      app.add_subcommand("bench", "CUDA engine speed: prefill and decode, instrumentation off vs full");
   cmd->add_option("--model", args->model_dir, "Checkpoint folder");
-  cmd->add_option("--synthetic", args->synthetic, "mixtral-8x7b, deepseek-v2-lite or deepseek-v3 (random weights)");
+  cmd->add_option("--synthetic", args->synthetic,
+                  "mixtral-8x7b, deepseek-v2-lite or deepseek-v3 (random weights)");
   cmd->add_option("--layers", args->layers, "Layer count of the synthetic model (default: the real one)");
   cmd->add_option("--prefill", args->prefill, "Prefill lengths")->delimiter(',')->capture_default_str();
-  cmd->add_option("--decode-context", args->decode_context, "Context before decode steps")->capture_default_str();
+  cmd->add_option("--decode-context", args->decode_context, "Context before decode steps")
+      ->capture_default_str();
   cmd->add_option("--decode-steps", args->decode_steps, "Timed decode steps")->capture_default_str();
   cmd->add_option("--repeats", args->repeats, "Timed prefill repeats (median)")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str();
@@ -391,6 +404,7 @@ void add_bench(CLI::App& app) {
   add_weights_flag(*cmd, args->weights);
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   add_offload_flags(*cmd, args->offload);
+  add_decode_round2_flags(*cmd, args->round2);
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -26,6 +26,7 @@ struct ForwardArgs {
   bool fused_attention = false;
   bool fast_kernels = true;
   bool device_capture = true;
+  DecodeRound2Flags round2;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {
@@ -71,6 +72,7 @@ void run_forward(const ForwardArgs& args) {
   options.fused_attention = args.fused_attention;
   options.fast_kernels = args.fast_kernels;
   options.device_capture = args.device_capture;
+  apply_decode_round2_flags(args.round2, options);
   options.max_context = static_cast<int64_t>(ids.size());
   auto engine = create_engine(*model, options);
   RoutingToTensors routing;
@@ -103,6 +105,7 @@ void add_forward(CLI::App& app) {
   add_fused_attention_flag(*cmd, args->fused_attention);
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);
+  add_decode_round2_flags(*cmd, args->round2);
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->callback([args] { run_forward(*args); });
 }

@@ -61,6 +61,24 @@ struct EngineOptions {
   // the model would fit (0 = as many as fit; only offload when needed).
   int32_t expert_cache_slots = 0;
   std::string offload_policy = "lru";  // the cache's eviction policy: lru or lfu (core/expert_cache.h)
+  // CUDA decode, issue 16's second round, the defaults since an H200 run measured them right and
+  // faster (docs/perf.md; each false selects the first round's path, --no-<flag>):
+  // fused_experts: a MoE layer's routed and shared experts in one gate/up and one down+combine
+  // kernel (4 launches -> 2, gpu/fused_experts.cu; the shared experts' decode time is then part of
+  // the experts phase). context_splits: decode attention's splits sized by the keys seen rather
+  // than by the longest context. fused_routing: the router logits and the routing (scores, bias,
+  // group-limited top-k, renormalise) in one kernel whose last block routes (gpu/router_gemv.cu).
+  // programmatic_launch: the decode kernels launched with programmatic dependent launch (Hopper),
+  // each scheduled while the one before drains and held on the GPU (griddepcontrol.wait) until it
+  // is done, which hides part of the cost of a kernel boundary (~450 a DeepSeek-V2-Lite step).
+  bool fused_experts = true;
+  bool context_splits = true;
+  bool fused_routing = true;
+  bool programmatic_launch = true;
+  // CUDA decode attention's merge with each split's weight computed once (--fast-merge); off until a
+  // GPU run measures it right and faster (an earlier form was faster but read past its shared
+  // memory, docs/perf.md).
+  bool fast_merge = false;
   int device = 0;
 };
 

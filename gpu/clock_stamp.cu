@@ -5,11 +5,13 @@
 
 #include "gpu/cuda_check.h"
 #include "gpu/kernels.h"
+#include "gpu/launch.cuh"
 
 namespace moescope::gpu {
 namespace {
 
 __global__ void clock_stamp_kernel(uint64_t* slot) {
+  wait_for_prior_kernels();
   uint64_t now;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   *slot = now;
@@ -18,7 +20,7 @@ __global__ void clock_stamp_kernel(uint64_t* slot) {
 }  // namespace
 
 void launch_clock_stamp(uint64_t* slot, cudaStream_t stream) {
-  clock_stamp_kernel<<<1, 1, 0, stream>>>(slot);
+  launch_kernel(clock_stamp_kernel, dim3(1), dim3(1), 0, stream, slot);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -162,6 +162,8 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   rope_.attention_factor = table.attention_factor;
 
   pos_ = DeviceBuffer(sizeof(int32_t));
+  route_blocks_done_ = DeviceBuffer(sizeof(uint32_t));
+  CUDA_CHECK(cudaMemset(route_blocks_done_.data(), 0, sizeof(uint32_t)));
   pos_host_ = PinnedBuffer(sizeof(int32_t));
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
   if (ep_) upload_ep_placement();

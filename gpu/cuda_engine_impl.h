@@ -91,6 +91,8 @@ class CudaEngine final : public Engine {
   // rounds of cached experts; `off` the per-expert row offsets on the host (prefill only).
   void offloaded_experts(const StepPlan& plan, Workspace& ws, const RoutingSlots& slots, bool capped, int moe_index,
                          const int32_t* off);
+  bool fused_experts(const StepPlan& plan, Workspace& ws, const DeviceLayer& L, const RoutingSlots& slots,
+                     bool capped);
   EpExchange ep_exchange(const Workspace& ws, const int32_t* ids, int T) const;
   RoutingSlots routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const;
   void copy_routing_capture(const StepPlan& plan, RoutingHost& host);
@@ -134,6 +136,7 @@ class CudaEngine final : public Engine {
   DeviceBuffer rope_freq_;   // (rot_dim/2) fp32
   RopeParams rope_;
   DeviceBuffer pos_;         // (1) int32: position of the step's first token
+  DeviceBuffer route_blocks_done_;  // (1) uint32, zero between launches: --fused-routing's block counter
   PinnedBuffer pos_host_;    // (1)
   PinnedBuffer tokens_host_; // (T) int32
   PinnedBuffer offsets_host_;  // (E+1) int32

@@ -5,12 +5,13 @@
 // DeepSeek-V2-Lite step); here a warp takes a key row 8 columns per lane, and the value pass splits
 // the chunk's positions between groups of threads that each own 8 adjacent columns, summed in
 // shared memory at the end.
-#include <cfloat>
 #include <cstdint>
 
 #include "gpu/cuda_check.h"
+#include "gpu/decode_attention_common.cuh"
 #include "gpu/kernel_common.cuh"
 #include "gpu/kernels.h"
+#include "gpu/launch.cuh"
 
 namespace moescope::gpu {
 namespace {
@@ -21,12 +22,14 @@ constexpr int kThreads = 128;
 // groups' sums (kThreads / (dv/8), dv), fp32. dk % 8 == 0, dv % 8 == 0, dv / 8 <= kThreads, k/v
 // rows 16-byte aligned (checked by the launcher).
 __global__ void __launch_bounds__(kThreads) decode_partial_vec_kernel(DecodeAttention a) {
+  wait_for_prior_kernels();
   extern __shared__ float smem[];
   const int split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
   const int len = *a.d_pos + t + 1;
-  const int begin = split * a.chunk;
+  const int chunk = decode_chunk(a, len);
+  const int begin = split * chunk;
   if (begin >= len) return;
-  const int n = min(len, begin + a.chunk) - begin;
+  const int n = min(len, begin + chunk) - begin;
   float* qs = smem;
   float* sc = smem + a.dk;
   float* sums = sc + a.chunk;
@@ -50,16 +53,7 @@ __global__ void __launch_bounds__(kThreads) decode_partial_vec_kernel(DecodeAtte
     if (lane == 0) sc[j] = s * a.scale;
   }
   __syncthreads();
-  float m = -FLT_MAX;
-  for (int j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, sc[j]);
-  m = block_max(m);
-  float l = 0.0f;
-  for (int j = threadIdx.x; j < n; j += blockDim.x) {
-    const float p = __expf(sc[j] - m);
-    sc[j] = p;
-    l += p;
-  }
-  l = block_sum(l);  // its barrier also publishes sc
+  const float2 ml = decode_chunk_softmax(sc, n);
   const bf16* vb = a.v + g * a.v_stride_head;
   const int dv8 = a.dv / 8, groups = blockDim.x / dv8;
   const int group = threadIdx.x / dv8, c8 = threadIdx.x % dv8;
@@ -83,8 +77,8 @@ __global__ void __launch_bounds__(kThreads) decode_partial_vec_kernel(DecodeAtte
     a.part_o[part * a.dv + c] = o;
   }
   if (threadIdx.x == 0) {
-    a.part_ml[part * 2] = m;
-    a.part_ml[part * 2 + 1] = l;
+    a.part_ml[part * 2] = ml.x;
+    a.part_ml[part * 2 + 1] = ml.y;
   }
 }
 
@@ -100,7 +94,7 @@ bool launch_decode_partial_vectorised(const DecodeAttention& a, cudaStream_t str
   const int groups = kThreads / (a.dv / 8);
   const size_t smem = static_cast<size_t>(a.dk + a.chunk + groups * a.dv) * sizeof(float);
   if (smem > 48 * 1024) return false;
-  decode_partial_vec_kernel<<<dim3(a.n_splits, a.heads, a.T), kThreads, smem, stream>>>(a);
+  launch_kernel(decode_partial_vec_kernel, dim3(a.n_splits, a.heads, a.T), dim3(kThreads), smem, stream, a);
   CUDA_CHECK_LAUNCH();
   return true;
 }

@@ -5,6 +5,7 @@
 #include "gpu/cuda_check.h"
 #include "gpu/kernel_common.cuh"
 #include "gpu/kernels.h"
+#include "gpu/launch.cuh"
 
 namespace moescope::gpu {
 namespace {
@@ -27,8 +28,9 @@ __device__ __forceinline__ void row_dot(const bf16* w_row, int cols, const bf16*
 }
 
 template <int T>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* W, int rows, int cols, const bf16* x, int64_t ldx,
-                                                        void* out, int64_t ldo, GemvOut mode) {
+__global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* W, int rows, int cols, const bf16* x,
+                                                        int64_t ldx, void* out, int64_t ldo, GemvOut mode) {
+  wait_for_prior_kernels();
   const int row = blockIdx.x * kWarps + threadIdx.x / 32;
   if (row >= rows) return;
   float acc[T] = {};
@@ -49,9 +51,10 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const bf16* W, int rows,
 }
 
 // grid (ceil(I / kWarps), T*k): row j of the gate and of the up half for one assignment.
-__global__ void __launch_bounds__(kThreads) swiglu_gemv_kernel(const bf16* W, int64_t expert_stride,
-                                                               const int32_t* ids, int k, const bf16* x, int64_t ldx,
-                                                               int I, int hidden, bf16* act) {
+__global__ void __launch_bounds__(kThreads)
+    swiglu_gemv_kernel(const bf16* W, int64_t expert_stride, const int32_t* ids, int k, const bf16* x,
+                       int64_t ldx, int I, int hidden, bf16* act) {
+  wait_for_prior_kernels();
   const int j = blockIdx.x * kWarps + threadIdx.x / 32;
   if (j >= I) return;
   const int a = blockIdx.y;
@@ -65,10 +68,10 @@ __global__ void __launch_bounds__(kThreads) swiglu_gemv_kernel(const bf16* W, in
 }
 
 // One warp per output row r: every token's k expert rows, weighted and summed into h.
-__global__ void __launch_bounds__(kThreads) down_combine_kernel(const bf16* W, int64_t expert_stride,
-                                                                const int32_t* ids, const float* weights,
-                                                                const uint8_t* dropped, int T, int k, const bf16* act,
-                                                                int I, int hidden, float* h) {
+__global__ void __launch_bounds__(kThreads)
+    down_combine_kernel(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
+                        const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h) {
+  wait_for_prior_kernels();
   const int r = blockIdx.x * kWarps + threadIdx.x / 32;
   if (r >= hidden) return;
   for (int t = 0; t < T; ++t) {
@@ -93,27 +96,40 @@ void launch_gemv(const bf16* W, int rows, int cols, const bf16* x, int64_t ldx, 
                  GemvOut mode, cudaStream_t stream) {
   const int blocks = blocks_for(rows);
   switch (T) {
-    case 1: gemv_kernel<1><<<blocks, kThreads, 0, stream>>>(W, rows, cols, x, ldx, out, ldo, mode); break;
-    case 2: gemv_kernel<2><<<blocks, kThreads, 0, stream>>>(W, rows, cols, x, ldx, out, ldo, mode); break;
-    case 3: gemv_kernel<3><<<blocks, kThreads, 0, stream>>>(W, rows, cols, x, ldx, out, ldo, mode); break;
-    case 4: gemv_kernel<4><<<blocks, kThreads, 0, stream>>>(W, rows, cols, x, ldx, out, ldo, mode); break;
-    default: throw ResourceError("CUDA engine: GEMV path takes at most 4 tokens");
+    case 1:
+      launch_kernel(gemv_kernel<1>, dim3(blocks), dim3(kThreads), 0, stream, W, rows, cols, x, ldx, out, ldo,
+                    mode);
+      break;
+    case 2:
+      launch_kernel(gemv_kernel<2>, dim3(blocks), dim3(kThreads), 0, stream, W, rows, cols, x, ldx, out, ldo,
+                    mode);
+      break;
+    case 3:
+      launch_kernel(gemv_kernel<3>, dim3(blocks), dim3(kThreads), 0, stream, W, rows, cols, x, ldx, out, ldo,
+                    mode);
+      break;
+    case 4:
+      launch_kernel(gemv_kernel<4>, dim3(blocks), dim3(kThreads), 0, stream, W, rows, cols, x, ldx, out, ldo,
+                    mode);
+      break;
+    default:
+      throw ResourceError("CUDA engine: GEMV path takes at most 4 tokens");
   }
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, int T, int k, const bf16* x,
                         int64_t ldx, int I, int hidden, bf16* act, cudaStream_t stream) {
-  swiglu_gemv_kernel<<<dim3(blocks_for(I), T * k), kThreads, 0, stream>>>(W, expert_stride, ids, k, x, ldx, I,
-                                                                              hidden, act);
+  launch_kernel(swiglu_gemv_kernel, dim3(blocks_for(I), T * k), dim3(kThreads), 0, stream, W, expert_stride,
+                ids, k, x, ldx, I, hidden, act);
   CUDA_CHECK_LAUNCH();
 }
 
 void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
-                              const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
-                              cudaStream_t stream) {
-  down_combine_kernel<<<blocks_for(hidden), kThreads, 0, stream>>>(W, expert_stride, ids, weights, dropped, T, k, act,
-                                                                   I, hidden, h);
+                              const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden,
+                              float* h, cudaStream_t stream) {
+  launch_kernel(down_combine_kernel, dim3(blocks_for(hidden)), dim3(kThreads), 0, stream, W, expert_stride,
+                ids, weights, dropped, T, k, act, I, hidden, h);
   CUDA_CHECK_LAUNCH();
 }
 

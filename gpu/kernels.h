@@ -34,8 +34,9 @@ void launch_rmsnorm(const float* x, int64_t ldx, const float* w, int n, float ep
 // --fast-kernels RMSNorm (gpu/rmsnorm_vectorised.cu): launch_rmsnorm's contract with one round of
 // 16-byte loads per thread. Returns false, launching nothing, for widths or alignments it does not
 // take (n % 4, n <= 8192, x/w 16-byte and out/out_lo 8-byte aligned); the caller then takes launch_rmsnorm.
-bool launch_rmsnorm_vectorised(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
-                               int rows, const int* row_offset, cudaStream_t stream, bf16* out_lo = nullptr);
+bool launch_rmsnorm_vectorised(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out,
+                               int64_t ldo, int rows, const int* row_offset, cudaStream_t stream,
+                               bf16* out_lo = nullptr);
 
 // GQA: qkv (T, (H + 2*kvH)*d) fp32 -> optional per-head RMSNorm of q, k (Qwen3), rotate-half RoPE,
 // q (T, H, d) bf16; k and v into the caches (ctx, kvH, d) at the step's positions.
@@ -51,11 +52,11 @@ void launch_mla_rope(const float* q, int64_t ldq, const float* k_pe, int64_t ld_
                      int kv_lora, cudaStream_t stream);
 
 // MLA decode (absorbed): q_abs (T, H, kv_lora+rope) = [W_UK(h)^T q_nope | q_pe].
-void launch_mla_absorb(const bf16* q, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora, int rope_dim,
-                       bf16* q_abs, cudaStream_t stream);
+void launch_mla_absorb(const bf16* q, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora,
+                       int rope_dim, bf16* q_abs, cudaStream_t stream);
 // MLA decode: out (T, H*dv) = W_UV(h) o_lat(t, h) with o_lat (T, H, kv_lora).
-void launch_mla_uv(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora, bf16* out,
-                   cudaStream_t stream);
+void launch_mla_uv(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora,
+                   bf16* out, cudaStream_t stream);
 // --fast-kernels versions of the two above (gpu/mla_decode_streaming.cu), T <= kMaxDecodeTokens: the
 // same results, kv_b streamed by many blocks. Return false, launching nothing, for shapes they do
 // not take (absorb: kv_lora % 4, nope <= 512; uv: kv_lora % 8); the caller then takes the plain ones.
@@ -64,8 +65,8 @@ bool launch_mla_absorb_streaming(const bf16* q, const bf16* kv_b, int T, int H, 
 bool launch_mla_uv_streaming(const bf16* o_lat, const bf16* kv_b, int T, int H, int nope, int dv, int kv_lora,
                              bf16* out, cudaStream_t stream);
 // MLA prefill: k (Lk, H, nope+rope) = [kv(:, h, :nope) | latent_cache(:, kv_lora:)], kv (Lk, H*(nope+dv)).
-void launch_mla_expand_k(const bf16* kv, const bf16* latent_cache, int Lk, int H, int nope, int dv, int rope_dim,
-                         int kv_lora, bf16* k, cudaStream_t stream);
+void launch_mla_expand_k(const bf16* kv, const bf16* latent_cache, int Lk, int H, int nope, int dv,
+                         int rope_dim, int kv_lora, bf16* k, cudaStream_t stream);
 
 // Prefill attention: S (heads, T, Lk) fp32 already scaled -> P bf16, causal with query t at
 // absolute position p0 + t seeing keys 0..p0+t.
@@ -123,7 +124,13 @@ struct DecodeAttention {
   float* part_ml = nullptr;  // (T, H, n_splits, 2)
   bf16* out = nullptr;       // (T, H, dv) at out + t*out_stride_t + h*dv
   int64_t out_stride_t = 0;
-  bool vectorised = false;   // --fast-kernels: the partial pass with 16-byte loads where it fits
+  bool vectorised = false;  // --fast-kernels: the partial pass with 16-byte loads where it fits
+  // --context-splits: positions per split from the keys seen (at least 16, at most `chunk`), so a
+  // short context still fills every split (gpu/decode_attention_common.cuh).
+  bool context_splits = false;
+  // --fast-merge: the merge computes each split's weight once (warp 0, into shared memory) and sums
+  // the splits' partial outputs with independent loads, 256 threads (not yet the default).
+  bool merge_weights_once = false;
 };
 void launch_decode_attention(const DecodeAttention& a, cudaStream_t stream);
 // The partial pass alone with 16-byte loads (gpu/decode_attention_vectorised.cu). Returns false,
@@ -156,8 +163,9 @@ void launch_dispatch_ranks(const int32_t* ids, int A, int E, int capacity, int32
 // xs bf16 rows sorted by expert; slot_of (A) = row in xs or -1 when dropped. pad == 0: experts packed
 // back to back (row offsets[e] + rank); pad > 0: expert e owns rows e*pad .. e*pad + pad - 1, so one
 // strided-batched GEMM covers every expert.
-void launch_gather(const int32_t* ids, const int32_t* rank, const uint8_t* dropped, const int32_t* offsets, int A,
-                   int k, int pad, const bf16* x, int hidden, bf16* xs, int32_t* slot_of, cudaStream_t stream);
+void launch_gather(const int32_t* ids, const int32_t* rank, const uint8_t* dropped, const int32_t* offsets,
+                   int A, int k, int pad, const bf16* x, int hidden, bf16* xs, int32_t* slot_of,
+                   cudaStream_t stream);
 // act (N, I) = silu(gu[:, :I]) * gu[:, I:], gu (N, 2I) bf16.
 void launch_swiglu(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream);
 // h (T, hidden) += sum_k weights(t, k) * y(slot_of(t, k)), y (rows, hidden) bf16.
@@ -172,6 +180,12 @@ void launch_gemv(const bf16* W, int rows, int cols, const bf16* x, int64_t ldx, 
 // xb and xlo (T, hidden) rows of ldx, T <= kMaxDecodeTokens, hidden % 8 == 0.
 void launch_router_gemv(const bf16* W, int E, int hidden, const bf16* xb, const bf16* xlo, int64_t ldx, int T,
                         float* logits, cudaStream_t stream);
+// --fused-routing (gpu/router_gemv.cu): launch_router_gemv then launch_route in one kernel. The
+// block that finishes its expert's logits last routes the step's tokens with p's rule (p.logits is
+// set to `logits`). `blocks_done` is a zeroed device counter the kernel leaves zeroed; launches that
+// share one must not overlap (one stream).
+void launch_router_route(const bf16* W, int E, int hidden, const bf16* xb, const bf16* xlo, int64_t ldx,
+                         float* logits, RouteParams p, unsigned* blocks_done, cudaStream_t stream);
 // act (A, I) = silu(W_e[:I] x) * (W_e[I:] x) for assignment a = t*k + j, e = ids[a] (or 0 when ids is
 // null), W_e = W + e*expert_stride, W_e (2I, hidden).
 void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, int T, int k, const bf16* x,
@@ -179,14 +193,42 @@ void launch_swiglu_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids
 // h (T, hidden) += sum_j weights(t, j) * W_e(j) act(t*k + j), W_e (hidden, I): expert GEMV and the
 // weighted combine in one pass.
 void launch_down_combine_gemv(const bf16* W, int64_t expert_stride, const int32_t* ids, const float* weights,
-                              const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden, float* h,
-                              cudaStream_t stream);
+                              const uint8_t* dropped, int T, int k, const bf16* act, int I, int hidden,
+                              float* h, cudaStream_t stream);
+
+// --fused-experts decode FFN of a MoE layer (gpu/fused_experts.cu), T <= kMaxDecodeTokens: routed and
+// shared experts in one gate/up kernel and one down+combine kernel,
+//   act (T*k, I) then (T, Is) = silu(gate x) * (up x),
+//   h (T, hidden) += sum_j weights(t, j) * W_e(j) act(t*k + j) + W_shared act_shared(t),
+// the same sums as launch_swiglu_gemv + launch_down_combine_gemv + the shared swiglu_ffn.
+struct FusedExperts {
+  const bf16* gate_up = nullptr;  // routed (E, 2I, hidden), expert e at e * gate_up_stride
+  int64_t gate_up_stride = 0;
+  const bf16* down = nullptr;  // routed (E, hidden, I), expert e at e * down_stride
+  int64_t down_stride = 0;
+  const int32_t* ids = nullptr;          // (T, k)
+  const float* weights = nullptr;        // (T, k)
+  const uint8_t* dropped = nullptr;      // (T, k) or null: a dropped assignment adds nothing
+  const bf16* shared_gate_up = nullptr;  // (2*Is, hidden), null when Is == 0
+  const bf16* shared_down = nullptr;     // (hidden, Is)
+  const bf16* x = nullptr;               // (T, hidden) rows of ldx: the normed MoE input
+  int64_t ldx = 0;
+  bf16* act = nullptr;  // (T*k*I + T*Is)
+  float* h = nullptr;   // (T, hidden) residual stream, added to
+  int T = 0, k = 0, I = 0, Is = 0, hidden = 0;
+};
+// Whether the fused kernels take these shapes (widths % 8, k <= 16, 16-byte aligned weights and rows).
+bool fused_experts_fit(const FusedExperts& f);
+// Returns false, launching nothing, when fused_experts_fit does not hold; the caller then takes the
+// separate kernels.
+bool launch_fused_experts(const FusedExperts& f, cudaStream_t stream);
 
 // *slot = the GPU's %globaltimer (ns) when the kernel runs (gpu/clock_stamp.cu).
 void launch_clock_stamp(uint64_t* slot, cudaStream_t stream);
 
 // Synthetic weights: out[i] = offset + scale * uniform(-1, 1), reproducible from `seed`.
 void launch_fill_uniform_bf16(bf16* out, int64_t n, float scale, uint64_t seed, cudaStream_t stream);
-void launch_fill_uniform_f32(float* out, int64_t n, float offset, float scale, uint64_t seed, cudaStream_t stream);
+void launch_fill_uniform_f32(float* out, int64_t n, float offset, float scale, uint64_t seed,
+                             cudaStream_t stream);
 
 }  // namespace moescope::gpu

@@ -13,6 +13,7 @@
 #include "gpu/cuda_check.h"
 #include "gpu/kernel_common.cuh"
 #include "gpu/kernels.h"
+#include "gpu/launch.cuh"
 
 namespace moescope::gpu {
 namespace {
@@ -26,6 +27,7 @@ template <int T>
 __global__ void __launch_bounds__(kAbsorbWarps * 32)
     mla_absorb_stream_kernel(const bf16* q, const bf16* kv_b, int H, int nope, int dv, int kv_lora,
                              int rope_dim, bf16* q_abs) {
+  wait_for_prior_kernels();
   extern __shared__ float smem[];
   float* qn = smem;                  // (T, nope)
   float* partial = smem + T * nope;  // (kAbsorbWarps, T, kAbsorbCols)
@@ -81,6 +83,7 @@ __global__ void __launch_bounds__(kAbsorbWarps * 32)
 template <int T>
 __global__ void __launch_bounds__(256) mla_uv_stream_kernel(const bf16* o_lat, const bf16* kv_b, int H,
                                                             int nope, int dv, int kv_lora, bf16* out) {
+  wait_for_prior_kernels();
   const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
   const int64_t rows = static_cast<int64_t>(H) * dv;
@@ -111,16 +114,16 @@ void absorb(const bf16* q, const bf16* kv_b, int H, int nope, int dv, int kv_lor
   const size_t smem =
       (static_cast<size_t>(T) * nope + static_cast<size_t>(kAbsorbWarps) * T * kAbsorbCols) * 4;
   const dim3 grid((kv_lora + kAbsorbCols - 1) / kAbsorbCols, H);
-  mla_absorb_stream_kernel<T>
-      <<<grid, kAbsorbWarps * 32, smem, stream>>>(q, kv_b, H, nope, dv, kv_lora, rope_dim, q_abs);
+  launch_kernel(mla_absorb_stream_kernel<T>, grid, dim3(kAbsorbWarps * 32), smem, stream, q, kv_b, H, nope,
+                dv, kv_lora, rope_dim, q_abs);
 }
 
 template <int T>
 void uv(const bf16* o_lat, const bf16* kv_b, int H, int nope, int dv, int kv_lora, bf16* out,
         cudaStream_t stream) {
   const int64_t warps = static_cast<int64_t>(H) * dv;
-  mla_uv_stream_kernel<T>
-      <<<static_cast<int>((warps + 7) / 8), 256, 0, stream>>>(o_lat, kv_b, H, nope, dv, kv_lora, out);
+  launch_kernel(mla_uv_stream_kernel<T>, dim3(static_cast<unsigned>((warps + 7) / 8)), dim3(256), 0, stream,
+                o_lat, kv_b, H, nope, dv, kv_lora, out);
 }
 
 bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }

@@ -7,6 +7,7 @@
 #include "gpu/cuda_check.h"
 #include "gpu/kernel_common.cuh"
 #include "gpu/kernels.h"
+#include "gpu/launch.cuh"
 
 namespace moescope::gpu {
 namespace {
@@ -27,6 +28,7 @@ __device__ __forceinline__ void store4(bf16* p, float a, float b, float c, float
 __global__ void __launch_bounds__(kThreads)
     rmsnorm_vec_kernel(const float* x, int64_t ldx, const float* w, int n, float eps, bf16* out, int64_t ldo,
                        const int* row_offset, bf16* out_lo) {
+  wait_for_prior_kernels();
   const int r = blockIdx.x;
   const float4* xr = reinterpret_cast<const float4*>(x + r * ldx);
   const int quads = n / 4;
@@ -71,7 +73,8 @@ bool launch_rmsnorm_vectorised(const float* x, int64_t ldx, const float* w, int 
   const bool fits = n % 4 == 0 && n <= kMaxQuads * 4 * kThreads && ldx % 4 == 0 && ldo % 4 == 0 &&
                     aligned(x, 16) && aligned(w, 16) && aligned(out, 8) && (!out_lo || aligned(out_lo, 8));
   if (!fits) return false;
-  rmsnorm_vec_kernel<<<rows, kThreads, 0, stream>>>(x, ldx, w, n, eps, out, ldo, row_offset, out_lo);
+  launch_kernel(rmsnorm_vec_kernel, dim3(rows), dim3(kThreads), 0, stream, x, ldx, w, n, eps, out, ldo,
+                row_offset, out_lo);
   CUDA_CHECK_LAUNCH();
   return true;
 }

@@ -8,6 +8,7 @@
 #include "gpu/cuda_check.h"
 #include "gpu/cuda_engine_impl.h"
 #include "gpu/gemm.h"
+#include "gpu/programmatic_launch.h"
 
 namespace moescope::gpu {
 
@@ -15,6 +16,8 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
   const ModelConfig& c = config_;
   const int T = plan.T;
   const int hidden = static_cast<int>(c.hidden_size);
+  // --pdl: the GEMV path's kernels (no cuBLAS there) launch with programmatic dependent launch.
+  const ProgrammaticLaunchScope programmatic_launch(plan.gemv && options_.programmatic_launch);
 
   rec.begin(-1, Phase::embed);
   launch_embed(ws.tokens, T, model_.embed.data, hidden, ws.h, stream_);
@@ -49,9 +52,11 @@ void CudaEngine::run_step(const StepPlan& plan, Workspace& ws, RoutingHost& host
           nullptr);
   const int vocab = static_cast<int>(c.vocab_size);
   if (plan.gemv) {
-    launch_gemv(model_.lm_head.data, vocab, hidden, ws.xb, hidden, rows, ws.logits, vocab, GemvOut::store_f32, stream_);
+    launch_gemv(model_.lm_head.data, vocab, hidden, ws.xb, hidden, rows, ws.logits, vocab, GemvOut::store_f32,
+                stream_);
   } else {
-    gemm_nt(blas_, rows, vocab, hidden, ws.xb, hidden, model_.lm_head.data, hidden, ws.logits, OutType::f32, vocab);
+    gemm_nt(blas_, rows, vocab, hidden, ws.xb, hidden, model_.lm_head.data, hidden, ws.logits, OutType::f32,
+            vocab);
   }
   rec.end();
   if (routing_slots(plan, ws, host, 0).on_device) copy_routing_capture(plan, host);
@@ -66,12 +71,13 @@ void CudaEngine::rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf1
   launch_rmsnorm(x, ldx, w, n, eps, out, ldo, rows, row_offset, stream_, out_lo);
 }
 
-RoutingSlots CudaEngine::routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const {
+RoutingSlots CudaEngine::routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host,
+                                       int moe_index) const {
   if (plan.gemv && plan.record && host.d_ids.bytes() > 0) {
     const size_t row0 = static_cast<size_t>(moe_index) * static_cast<size_t>(host.tokens);
     const size_t E = static_cast<size_t>(config_.n_routed_experts), k = static_cast<size_t>(config_.top_k);
-    return {host.d_logits.as<float>() + row0 * E, host.d_scores.as<float>() + row0 * E,
-            host.d_ids.as<int32_t>() + row0 * k,  host.d_weights.as<float>() + row0 * k,
+    return {host.d_logits.as<float>() + row0 * E,    host.d_scores.as<float>() + row0 * E,
+            host.d_ids.as<int32_t>() + row0 * k,     host.d_weights.as<float>() + row0 * k,
             host.d_dropped.as<uint8_t>() + row0 * k, true};
   }
   return {ws.router_logits, ws.scores, ws.ids, ws.weights, ws.dropped, false};
@@ -97,7 +103,8 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
   const ModelConfig& c = config_;
   const DeviceLayer& L = model_.layers[static_cast<size_t>(layer)];
   const int T = plan.T, hidden = static_cast<int>(c.hidden_size);
-  const int H = static_cast<int>(c.num_heads), kvH = static_cast<int>(c.num_kv_heads), d = static_cast<int>(c.head_dim);
+  const int H = static_cast<int>(c.num_heads), kvH = static_cast<int>(c.num_kv_heads),
+            d = static_cast<int>(c.head_dim);
   const int rows = static_cast<int>(L.in_proj.rows);
   if (plan.gemv) {
     weight_gemv(L.in_proj, ws.xb, hidden, T, ws.proj, rows, GemvOut::store_f32);
@@ -131,10 +138,12 @@ void CudaEngine::attention_gqa(const StepPlan& plan, Workspace& ws, int layer) {
     a.out = ws.attn;
     a.out_stride_t = static_cast<int64_t>(H) * d;
     a.vectorised = options_.fast_kernels;
+    a.context_splits = options_.context_splits;
+    a.merge_weights_once = options_.fast_merge;
     launch_decode_attention(a, stream_);
   } else {
-    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * d, k_cache, static_cast<int64_t>(kvH) * d, d, v_cache,
-                      static_cast<int64_t>(kvH) * d, d, d, d, H / kvH);
+    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * d, k_cache, static_cast<int64_t>(kvH) * d, d,
+                      v_cache, static_cast<int64_t>(kvH) * d, d, d, d, H / kvH);
   }
   const int o_cols = H * d;
   if (plan.gemv) {
@@ -176,8 +185,8 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   bf16* latent = kv_.latent[static_cast<size_t>(layer)];
   // The normed latent goes straight into the cache rows of this step's positions.
   rmsnorm(ws.proj + q_part, rows, L.kv_a_norm, kv_lora, latent, latent_w, T, pos_.as<int>());
-  launch_mla_rope(q_src, ldq, ws.proj + q_part + kv_lora, rows, T, H, nope, rope_dim, rope_, pos_.as<int>(), ws.q, latent,
-                  kv_lora, stream_);
+  launch_mla_rope(q_src, ldq, ws.proj + q_part + kv_lora, rows, T, H, nope, rope_dim, rope_, pos_.as<int>(),
+                  ws.q, latent, kv_lora, stream_);
 
   if (plan.gemv) {
     // Absorbed MLA: attend over the compressed latent cache directly (one shared "kv head").
@@ -207,6 +216,8 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
     a.out = ws.o_lat;
     a.out_stride_t = static_cast<int64_t>(H) * kv_lora;
     a.vectorised = options_.fast_kernels;
+    a.context_splits = options_.context_splits;
+    a.merge_weights_once = options_.fast_merge;
     launch_decode_attention(a, stream_);
     if (!options_.fast_kernels ||
         !launch_mla_uv_streaming(ws.o_lat, L.kv_b.data, T, H, nope, dv, kv_lora, ws.attn, stream_))
@@ -215,10 +226,12 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
     // Prefill: expand every cached latent to per-head keys and values, then plain attention.
     const int64_t Lk = plan.p0 + T;
     const int kv_cols = H * (nope + dv);
-    gemm_nt(blas_, Lk, kv_cols, kv_lora, latent, latent_w, L.kv_b.data, kv_lora, ws.kvx, OutType::bf16, kv_cols);
-    launch_mla_expand_k(ws.kvx, latent, static_cast<int>(Lk), H, nope, dv, rope_dim, kv_lora, ws.kfull, stream_);
-    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * qk, ws.kfull, static_cast<int64_t>(H) * qk, qk,
-                      ws.kvx + nope, kv_cols, nope + dv, qk, dv, 1);
+    gemm_nt(blas_, Lk, kv_cols, kv_lora, latent, latent_w, L.kv_b.data, kv_lora, ws.kvx, OutType::bf16,
+            kv_cols);
+    launch_mla_expand_k(ws.kvx, latent, static_cast<int>(Lk), H, nope, dv, rope_dim, kv_lora, ws.kfull,
+                        stream_);
+    prefill_attention(plan, ws, ws.q, static_cast<int64_t>(H) * qk, ws.kfull, static_cast<int64_t>(H) * qk,
+                      qk, ws.kvx + nope, kv_cols, nope + dv, qk, dv, 1);
   }
   const int o_cols = H * dv;
   if (plan.gemv) {
@@ -231,9 +244,9 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
 // softmax(scale q k^T, causal) v for every head: through the fused kernel when the options ask for
 // it and it takes these shapes, else in chunks of heads that share the score buffer.
 // q (T, H, dk) rows of q_ld; k/v rows of k_ld/v_ld with the kv head h/group at h/group*head_stride.
-void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld, const bf16* k,
-                                   int64_t k_ld, int64_t k_head_stride, const bf16* v, int64_t v_ld,
-                                   int64_t v_head_stride, int dk, int dv, int group) {
+void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld,
+                                   const bf16* k, int64_t k_ld, int64_t k_head_stride, const bf16* v,
+                                   int64_t v_ld, int64_t v_head_stride, int dk, int dv, int group) {
   const ModelConfig& c = config_;
   const int T = plan.T, H = static_cast<int>(c.num_heads);
   const int64_t Lk = plan.p0 + T;
@@ -267,16 +280,20 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
     // Heads of one chunk share a kv head under GQA (chunk == group): stride 0 broadcasts it.
     const int64_t k_stride = group > 1 ? 0 : k_head_stride;
     const int64_t v_stride = group > 1 ? 0 : v_head_stride;
-    gemm_nt_batched(blas_, T, Lk, dk, q + static_cast<int64_t>(h0) * dk, q_ld, dk, k + kv_head * k_head_stride, k_ld,
-                    k_stride, ws.scores_qk, OutType::f32, Lk, T * Lk, nh, scale);
-    launch_causal_softmax(ws.scores_qk, ws.probs, nh, T, static_cast<int>(Lk), static_cast<int>(plan.p0), stream_);
+    gemm_nt_batched(blas_, T, Lk, dk, q + static_cast<int64_t>(h0) * dk, q_ld, dk,
+                    k + kv_head * k_head_stride, k_ld, k_stride, ws.scores_qk, OutType::f32, Lk, T * Lk, nh,
+                    scale);
+    launch_causal_softmax(ws.scores_qk, ws.probs, nh, T, static_cast<int>(Lk), static_cast<int>(plan.p0),
+                          stream_);
     gemm_nn_batched(blas_, T, dv, Lk, ws.probs, Lk, T * Lk, v + kv_head * v_head_stride, v_ld, v_stride,
-                    ws.attn + static_cast<int64_t>(h0) * dv, OutType::bf16, static_cast<int64_t>(H) * dv, dv, nh);
+                    ws.attn + static_cast<int64_t>(h0) * dv, OutType::bf16, static_cast<int64_t>(H) * dv, dv,
+                    nh);
   }
 }
 
 // h += down(silu(gate x) * up x) for a dense MLP or the shared experts.
-void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up, const DeviceMatrix& down) {
+void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMatrix& gate_up,
+                            const DeviceMatrix& down) {
   const int T = plan.T, hidden = static_cast<int>(config_.hidden_size);
   const int width = static_cast<int>(down.cols);
   if (plan.gemv) {
@@ -299,19 +316,10 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int A = T * k;
   const RoutingSlots slots = routing_slots(plan, ws, host, moe_index);
   // Emulated expert parallelism: this step's exchange between rank buffers (gpu/ep_exchange.cu).
-  const std::optional<EpExchange> exchange = ep_ ? std::make_optional(ep_exchange(ws, slots.ids, T)) : std::nullopt;
+  const std::optional<EpExchange> exchange =
+      ep_ ? std::make_optional(ep_exchange(ws, slots.ids, T)) : std::nullopt;
 
   rec.begin(layer, Phase::router);
-  // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
-  if (plan.gemv && options_.fast_kernels) {
-    launch_router_gemv(L.router.data, E, hidden, ws.xb, ws.xlo, hidden, T, slots.logits, stream_);
-  } else if (plan.gemv) {
-    launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, slots.logits, E, GemvOut::store_f32, stream_);
-    launch_gemv(L.router.data, E, hidden, ws.xlo, hidden, T, slots.logits, E, GemvOut::add_f32, stream_);
-  } else {
-    gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, slots.logits, OutType::f32, E);
-    gemm_nt(blas_, T, E, hidden, ws.xlo, hidden, L.router.data, hidden, slots.logits, OutType::f32, E, 1.0f, 1.0f);
-  }
   RouteParams rp;
   rp.logits = slots.logits;
   rp.T = T;
@@ -329,14 +337,31 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   rp.scores = slots.scores;
   rp.ids = slots.ids;
   rp.weights = slots.weights;
-  if (plan.gemv && options_.fast_kernels) rp.threads = 32;
-  launch_route(rp, stream_);
+  // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
+  if (plan.gemv && options_.fast_kernels && options_.fused_routing) {
+    launch_router_route(L.router.data, E, hidden, ws.xb, ws.xlo, hidden, slots.logits, rp,
+                        route_blocks_done_.as<unsigned>(), stream_);
+  } else {
+    if (plan.gemv && options_.fast_kernels) {
+      launch_router_gemv(L.router.data, E, hidden, ws.xb, ws.xlo, hidden, T, slots.logits, stream_);
+      rp.threads = 32;
+    } else if (plan.gemv) {
+      launch_gemv(L.router.data, E, hidden, ws.xb, hidden, T, slots.logits, E, GemvOut::store_f32, stream_);
+      launch_gemv(L.router.data, E, hidden, ws.xlo, hidden, T, slots.logits, E, GemvOut::add_f32, stream_);
+    } else {
+      gemm_nt(blas_, T, E, hidden, ws.xb, hidden, L.router.data, hidden, slots.logits, OutType::f32, E);
+      gemm_nt(blas_, T, E, hidden, ws.xlo, hidden, L.router.data, hidden, slots.logits, OutType::f32, E, 1.0f,
+              1.0f);
+    }
+    launch_route(rp, stream_);
+  }
   rec.end();
 
   rec.begin(layer, Phase::dispatch);
   const bool capped = plan.capacity > 0;
   if (!plan.gemv || capped) {
-    launch_dispatch_ranks(slots.ids, A, E, plan.capacity, ws.rank, ws.counts, slots.dropped, ws.offsets, stream_);
+    launch_dispatch_ranks(slots.ids, A, E, plan.capacity, ws.rank, ws.counts, slots.dropped, ws.offsets,
+                          stream_);
   }
   if (!plan.gemv) {
     CUDA_CHECK(cudaMemcpyAsync(offsets_host_.data(), ws.offsets, static_cast<size_t>(E + 1) * sizeof(int32_t),
@@ -382,6 +407,15 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   const int64_t gu_stride = 2LL * I * hidden, down_stride = static_cast<int64_t>(hidden) * I;
   const ExpertBlocks experts = resident_experts(layer);
   rec.begin(layer, Phase::experts);
+  if (!offload_ && plan.gemv && options_.fused_experts && fused_experts(plan, ws, L, slots, capped)) {
+    rec.end();  // the shared experts ran inside the experts phase
+    if (exchange) {
+      rec.begin(layer, Phase::all_to_all);
+      launch_ep_exchange(*exchange, true, stream_);
+      rec.end();
+    }
+    return;
+  }
   if (offload_) {
     offloaded_experts(plan, ws, slots, capped, moe_index, off);
   } else if (plan.gemv) {
@@ -390,11 +424,12 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     weight_down_combine_gemv(experts.down, slots.ids, slots.weights, capped ? slots.dropped : nullptr, T, k, ws.act, I,
                              hidden, ws.h);
   } else if (pad > 0) {
-    gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden, L.experts_gate_up,
-                    hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E, 1.0f);
+    gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden,
+                    L.experts_gate_up, hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E,
+                    1.0f);
     launch_swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act, stream_);
-    gemm_nt_batched(blas_, pad, hidden, I, ws.act, I, static_cast<int64_t>(pad) * I, L.experts_down, I, down_stride,
-                    ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
+    gemm_nt_batched(blas_, pad, hidden, I, ws.act, I, static_cast<int64_t>(pad) * I, L.experts_down, I,
+                    down_stride, ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
   } else {
     for (int e = 0; e < E; ++e) {
       const int64_t n = off[e + 1] - off[e];
@@ -429,6 +464,37 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     swiglu_ffn(plan, ws, L.shared_gate_up, L.shared_down);
     rec.end();
   }
+}
+
+// --fused-experts: routed and shared experts of a decode step in two launches (gpu/fused_experts.cu).
+// False, launching nothing, for shapes the fused kernels do not take.
+bool CudaEngine::fused_experts(const StepPlan& plan, Workspace& ws, const DeviceLayer& L,
+                               const RoutingSlots& slots, bool capped) {
+  // The fused kernels read bf16 weights: fp8 ones (--weights fp8) take the per-weight kernels.
+  if (!L.experts_gate_up || (L.shared_gate_up.rows > 0 && !L.shared_gate_up.data)) return false;
+  const ModelConfig& c = config_;
+  FusedExperts f;
+  f.hidden = static_cast<int>(c.hidden_size);
+  f.I = static_cast<int>(c.moe_intermediate_size);
+  f.gate_up = L.experts_gate_up;
+  f.gate_up_stride = 2LL * f.I * f.hidden;
+  f.down = L.experts_down;
+  f.down_stride = static_cast<int64_t>(f.hidden) * f.I;
+  f.ids = slots.ids;
+  f.weights = slots.weights;
+  f.dropped = capped ? slots.dropped : nullptr;
+  if (L.shared_gate_up.rows > 0) {
+    f.shared_gate_up = L.shared_gate_up.data;
+    f.shared_down = L.shared_down.data;
+    f.Is = static_cast<int>(L.shared_down.cols);
+  }
+  f.x = ws.xb;
+  f.ldx = f.hidden;
+  f.act = ws.act;
+  f.h = ws.h;
+  f.T = plan.T;
+  f.k = static_cast<int>(c.top_k);
+  return launch_fused_experts(f, stream_);
 }
 
 EpExchange CudaEngine::ep_exchange(const Workspace& ws, const int32_t* ids, int T) const {

@@ -26,8 +26,9 @@ size_t place(const ModelConfig& c, const WorkspaceShape& s, char* base, Workspac
   const int64_t shared_width = c.n_shared_experts * c.moe_intermediate_size;
   // Expert rows: up to 2*T*k when experts are padded to the busiest one's count (step_forward.cpp).
   const int64_t expert_rows = 2 * T * k;
-  const int64_t ffn_elems =
-      std::max({T * c.intermediate_size, expert_rows * c.moe_intermediate_size, T * shared_width});
+  // The last term: --fused-experts keeps the routed and the shared activations side by side.
+  const int64_t ffn_elems = std::max({T * c.intermediate_size, expert_rows * c.moe_intermediate_size,
+                                      T * shared_width, T * (k * c.moe_intermediate_size + shared_width)});
   const int64_t latent = c.kv_lora_rank + c.qk_rope_head_dim;
   const int64_t decode_dv = c.use_mla ? c.kv_lora_rank : dv;
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the synthetic
-# shapes with the old path (--no-fast-kernels --no-device-capture) and the default one side by
-# side, the full Mixtral-8x7B (32 layers), GPU tests (golden models, router, observer, errors, fused
-# attention, the new kernels), compute-sanitizer memcheck on golden runs, and with NCU_SECONDS > 0
-# Nsight Compute kernel tables of the default decode path. Ends with one table: decode and prefill-2048
-# ms with instrumentation off and full, overhead, floor fraction, and the golden errors. Logs go to
+# shapes with the path before issue 16, the first round's, the default and any next candidates
+# (NEXT_FLAGS) side by side, the full Mixtral-8x7B (32 layers), GPU tests (golden
+# models, router, observer, errors, fused attention, the new kernels), compute-sanitizer memcheck on
+# golden runs, and with NCU_SECONDS > 0 Nsight Compute kernel tables of the default decode path.
+# Ends with the figures of every path (decode and prefill-2048 ms with instrumentation off and full,
+# overhead, floor fraction), the paths side by side, and the golden errors. Logs go to
 # $OUT (default /tmp/moescope-gpu-check). Time bounds: BENCH_SECONDS each bench run (default 200),
 # TESTS_SECONDS the test binary (900), MEMCHECK_SECONDS memcheck (300), NCU_SECONDS each ncu run (0).
 #
@@ -74,16 +75,28 @@ fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv | tee "$out/nvidia-smi.txt"
 status=0
-old_flags="--no-fast-kernels --no-device-capture"
+# old: before issue 16; round1: issue 16's first round (fast kernels, device capture); new: the
+# default; next: paths not yet the default (NEXT_FLAGS, default --fast-merge), benched beside it
+# until a run shows them right and faster.
+round2_off="--no-fused-experts --no-context-splits --no-fused-routing --no-pdl"
+old_flags="--no-fast-kernels --no-device-capture $round2_off"
+round1_flags="$round2_off"
+next_flags="${NEXT_FLAGS---fast-merge}"
+paths="old round1 new"
+[ -n "$next_flags" ] && paths="$paths next"
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
 # runs out of time inside compute-sanitizer would otherwise lose them, as one did.
 if [ "$what" = all ] || [ "$what" = bench ]; then
   : > "$out/bench.log"
-  for shape in "mixtral-8x7b --layers 8" "deepseek-v2-lite" "deepseek-v3 --layers 4" "mixtral-8x7b"; do
-    for path in old new; do
+  # BENCH_SHAPES (';'-separated) replaces the list, e.g. to leave out the 93 GB Mixtral on a short call.
+  IFS=';' read -r -a shapes <<< "${BENCH_SHAPES:-mixtral-8x7b --layers 8;deepseek-v2-lite;deepseek-v3 --layers 4;mixtral-8x7b}"
+  for shape in "${shapes[@]}"; do
+    for path in $paths; do
       flags=""
       [ "$path" = old ] && flags=$old_flags
-      echo "== moescope bench --synthetic $shape --prefill 2048 $flags" | tee -a "$out/bench.log"
+      [ "$path" = round1 ] && flags=$round1_flags
+      [ "$path" = next ] && flags=$next_flags
+      echo "== moescope bench --synthetic $shape --prefill 2048 $flags # path=$path" | tee -a "$out/bench.log"
       # shellcheck disable=SC2086
       timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $shape --prefill 2048 $flags 2>&1 | tee -a "$out/bench.log"
     done
@@ -97,7 +110,7 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
   # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:FusedExperts.*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"
@@ -148,16 +161,26 @@ fi
 # One table: each shape's default (old) and new path, then the golden errors.
 if [ -s "$out/bench.log" ]; then
   awk '
-    /^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); path = ($0 ~ /--no-fast-kernels/) ? "old" : "new" }
+    /^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); path = substr($NF, 6) }
     /^prefill 2048/ { p_off = $3; p_full = $4; p_floor = $7 }
-    /^decode ctx/ { printf "%-20s %-4s %10s %10s %9s %6s | %9s %9s %6s\n", shape, path, $4, $5, $6, $8, p_off, p_full, p_floor }
-    /^bench:|rror/ { printf "%-20s %-4s %s\n", shape, path, $0 }
+    /^decode ctx/ { printf "%-20s %-6s %10s %10s %9s %6s | %9s %9s %6s\n", shape, path, $4, $5, $6, $8, p_off, p_full, p_floor }
+    /^bench:|rror/ { printf "%-20s %-6s %s\n", shape, path, $0 }
   ' "$out/bench.log" > "$out/table.txt"
   {
     echo
-    echo "side by side (ms; decode per token at batch 1, ctx 128; floor = hardware floor / full time):"
-    printf "%-20s %-4s %10s %10s %9s %6s | %9s %9s %6s\n" shape path "dec off" "dec full" overhead floor "pf2048 off" "pf full" floor
+    echo "every path (ms; decode per token at batch 1, ctx 128; floor = hardware floor / full time):"
+    printf "%-20s %-6s %10s %10s %9s %6s | %9s %9s %6s\n" shape path "dec off" "dec full" overhead floor "pf2048 off" "pf full" floor
     cat "$out/table.txt"
+    echo
+    echo "side by side, full instrumentation, ms (old: before issue 16, $old_flags; round1: issue 16's"
+    echo "first round, $round1_flags; new: the default; next: the default with ${next_flags:-nothing})"
+    printf "%-20s %9s %9s %9s %9s %8s | %9s %9s %9s %9s\n" shape "dec old" "dec rd1" "dec new" "dec next" "new/rd1" \
+      "pf old" "pf rd1" "pf new" "pf next"
+    # table.txt rows: shape (two words), path, dec off, dec full, overhead, floor, |, pf off, pf full, floor
+    awk '$3 ~ /^(old|round1|new|next)$/ && $8 == "|" { s = $1 " " $2; dec[s ":" $3] = $5; pf[s ":" $3] = $10; if (!(s in seen)) { seen[s] = 1; order[n++] = s } }
+      END { for (i = 0; i < n; ++i) { s = order[i]; r = dec[s ":round1"]; d = dec[s ":new"];
+              printf "%-20s %9s %9s %9s %9s %7.1f%% | %9s %9s %9s %9s\n", s, dec[s ":old"], r, d, dec[s ":next"],
+                (r > 0 && d > 0) ? (d / r - 1) * 100 : 0, pf[s ":old"], pf[s ":round1"], pf[s ":new"], pf[s ":next"] } }' "$out/table.txt"
   } | tee "$out/summary.txt"
 fi
 if [ -s "$out/bench17.log" ]; then

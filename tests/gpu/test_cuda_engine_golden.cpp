@@ -2,8 +2,9 @@
 // error (max(2 x bf16_vs_fp32_rel_err_logits_full, 2e-2)): one uncached pass (cuBLAS prefill path),
 // prefill + one-token decode steps (GEMV path, absorbed MLA, CUDA graph), short multi-token steps,
 // top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, the
-// fused prefill attention kernel, and the plain decode path (--no-fast-kernels --no-device-capture;
-// cases 1-6 run the default fast kernels and device capture).
+// fused prefill attention kernel, the plain decode path (--no-fast-kernels --no-device-capture and
+// none of the second round's), the second round's paths at a long context and the first round's
+// (cases 1-6 run the defaults: fast kernels, device capture and the second round's paths).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -115,9 +116,9 @@ TEST_P(CudaGolden, ForwardVerbWithCudaBackendMatches) {
   std::string csv;
   for (size_t i = 0; i < ids.size(); ++i) csv += (i ? "," : "") + std::to_string(ids[i]);
   const auto out = test::scratch_dir("cuda-forward-" + GetParam()) / "out.safetensors";
-  const auto result = test::run_command(test::moescope_binary().string() + " forward --backend cuda --model " +
-                                        test::golden_model(GetParam()).string() + " --token-ids " + csv + " --out " +
-                                        out.string());
+  const auto result = test::run_command(
+      test::moescope_binary().string() + " forward --backend cuda --model " +
+      test::golden_model(GetParam()).string() + " --token-ids " + csv + " --out " + out.string());
   ASSERT_EQ(result.exit_code, 0) << result.output;
   auto file = open_safetensors(out);
   std::vector<float> got;
@@ -152,21 +153,17 @@ TEST_P(CudaGolden, FusedAttentionMatchesLogitsFull) {
   all.insert(all.end(), step.begin(), step.end());
   const double two_steps = test::relative_error(all, want);
   EXPECT_LE(two_steps, tolerance_) << GetParam() << " two prefill steps";
-  std::printf("[ golden  ] %-22s fused attention rel_err %.5f uncached, %.5f in two steps\n", GetParam().c_str(),
-              uncached, two_steps);
+  std::printf("[ golden  ] %-22s fused attention rel_err %.5f uncached, %.5f in two steps\n",
+              GetParam().c_str(), uncached, two_steps);
 }
 
-// 7. The plain kernels and per-layer routing copies (the default before issue 16): prefill, one-token
-// graph steps with full instrumentation on, then steps of 1..4 tokens after a reset.
-TEST_P(CudaGolden, PlainKernelsMatchLogitsFull) {
-  EngineOptions options;
-  options.backend = Backend::cuda;
-  options.max_context = 64;
-  options.fast_kernels = false;
-  options.device_capture = false;
-  const auto engine = make_cuda_engine(*model_, options);
-  const auto ids = golden_->i32("generated_ids");
-  const auto want = golden_->f32("logits_full");
+// Prefill, one-token graph steps with full instrumentation on, then steps of 1..4 tokens after a
+// reset, on an engine of `options`; both errors against logits_full, printed under `label`.
+void check_decode_paths(const Model& model, const test::GoldenFile& golden, const EngineOptions& options,
+                        double tolerance, const std::string& name, const char* label) {
+  const auto engine = make_cuda_engine(model, options);
+  const auto ids = golden.i32("generated_ids");
+  const auto want = golden.f32("logits_full");
   TopkCapture capture;
   engine->set_observer(&capture);
   const size_t prompt = 40;
@@ -177,7 +174,7 @@ TEST_P(CudaGolden, PlainKernelsMatchLogitsFull) {
     all.insert(all.end(), step.begin(), step.end());
   }
   const double decode_err = test::relative_error(all, want);
-  EXPECT_LE(decode_err, tolerance_) << GetParam() << " prefill+decode";
+  EXPECT_LE(decode_err, tolerance) << name << " prefill+decode";
   EXPECT_FALSE(capture.ids.empty());
   engine->set_observer(nullptr);
   engine->reset();
@@ -190,18 +187,62 @@ TEST_P(CudaGolden, PlainKernelsMatchLogitsFull) {
     t += n;
   }
   const double mixed_err = test::relative_error(all, want);
-  EXPECT_LE(mixed_err, tolerance_) << GetParam() << " mixed widths";
-  std::printf("[ golden  ] %-22s plain kernels rel_err %.5f prefill+decode, %.5f mixed widths\n", GetParam().c_str(),
+  EXPECT_LE(mixed_err, tolerance) << name << " mixed widths";
+  std::printf("[ golden  ] %-22s %s rel_err %.5f prefill+decode, %.5f mixed widths\n", name.c_str(), label,
               decode_err, mixed_err);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& ch : name)
-                             if (ch == '-') ch = '_';
-                           return name;
-                         });
+// 7. The plain kernels and per-layer routing copies (the default before issue 16).
+TEST_P(CudaGolden, PlainKernelsMatchLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 64;
+  options.fast_kernels = false;
+  options.device_capture = false;
+  options.fused_experts = false;
+  options.context_splits = false;
+  options.fused_routing = false;
+  options.programmatic_launch = false;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "plain kernels");
+}
+
+// 8. Issue 16's second round (the defaults: --fused-experts --context-splits --fused-routing --pdl)
+// at a context of 4096, where the fixed decode chunk would be 128 positions: these 41..52-key steps
+// would use one split, and with --context-splits use 3-4.
+TEST_P(CudaGolden, SecondRoundPathsAtLongContextMatchLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 4096;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "second round");
+}
+
+// 9. The first round's decode path (--no-fused-experts --no-context-splits --no-fused-routing --no-pdl).
+TEST_P(CudaGolden, FirstRoundPathMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 4096;
+  options.fused_experts = false;
+  options.context_splits = false;
+  options.fused_routing = false;
+  options.programmatic_launch = false;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "first round");
+}
+
+// 10. --fast-merge (not yet the default) on the second round's paths at a 4096 context.
+TEST_P(CudaGolden, FastMergeMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 4096;
+  options.fast_merge = true;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "fast merge");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels), [](const auto& info) {
+  std::string name = info.param;
+  for (char& ch : name)
+    if (ch == '-') ch = '_';
+  return name;
+});
 
 }  // namespace
 }  // namespace moescope

@@ -2,8 +2,8 @@
 // at the real models' shapes and the golden models' small ones: the vectorised RMSNorm (wide rows,
 // several rows, an output row offset, the bf16 remainder the router reads), the streaming
 // absorbed-MLA projections for 1..4 tokens, the one-pass router logits, the vectorised decode
-// attention (GQA and MLA's shared latent), and the shapes each refuses. Outputs
-// are poisoned with NaN first, so an element a kernel skips cannot pass.
+// attention (GQA and MLA's shared latent; plain and vectorised with --context-splits), and the shapes
+// each refuses. Outputs are poisoned with NaN first, so an element a kernel skips cannot pass.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -246,69 +246,78 @@ TEST(FastKernels, VectorisedDecodeAttentionMatchesReference) {
   std::mt19937 rng(17);
   for (const DecodeShape s : {DecodeShape{32, 8, 128, 128, false}, DecodeShape{16, 1, 576, 512, true},
                               DecodeShape{4, 1, 40, 32, true}, DecodeShape{4, 2, 16, 16, false}}) {
-    for (int T : {1, 2}) {
-      SCOPED_TRACE("H " + std::to_string(s.H) + " dk " + std::to_string(s.dk) + " T " + std::to_string(T));
-      const int pos0 = 149, ctx = pos0 + T, chunk = 64, splits = (ctx + chunk - 1) / chunk;
-      const int64_t k_pos = static_cast<int64_t>(s.kvH) * s.dk;
-      const int64_t v_pos = s.shared_latent ? k_pos : static_cast<int64_t>(s.kvH) * s.dv;
-      const auto q = random_bf16(static_cast<size_t>(T) * s.H * s.dk, rng);
-      const auto k = random_bf16(static_cast<size_t>(ctx * k_pos), rng);
-      const auto v = s.shared_latent ? k : random_bf16(static_cast<size_t>(ctx * v_pos), rng);
-      const auto dq = upload(q), dk = upload(k), dv = upload(v);
-      const std::vector<int32_t> pos{pos0};
-      const auto dpos = upload(pos);
-      gpu::DeviceBuffer part_o(static_cast<size_t>(T) * s.H * splits * s.dv * 4),
-          part_ml(static_cast<size_t>(T) * s.H * splits * 8);
-      const std::vector<bf16> poison(static_cast<size_t>(T) * s.H * s.dv, __float2bfloat16(NAN));
-      auto dout = upload(poison);
-      gpu::DecodeAttention a;
-      a.q = dq.as<bf16>();
-      a.q_stride_t = static_cast<int64_t>(s.H) * s.dk;
-      a.k = dk.as<bf16>();
-      a.k_stride_pos = k_pos;
-      a.k_stride_head = s.shared_latent ? 0 : s.dk;
-      a.v = dv.as<bf16>();
-      a.v_stride_pos = v_pos;
-      a.v_stride_head = s.shared_latent ? 0 : s.dv;
-      a.dk = s.dk;
-      a.dv = s.dv;
-      a.heads = s.H;
-      a.group = s.H / s.kvH;
-      a.T = T;
-      a.scale = 1.0f / std::sqrt(static_cast<float>(s.dk));
-      a.d_pos = dpos.as<int>();
-      a.chunk = chunk;
-      a.n_splits = splits;
-      a.part_o = part_o.as<float>();
-      a.part_ml = part_ml.as<float>();
-      a.out = dout.as<bf16>();
-      a.out_stride_t = static_cast<int64_t>(s.H) * s.dv;
-      ASSERT_TRUE(gpu::launch_decode_partial_vectorised(a, nullptr)) << "refused a shape it should take";
-      a.vectorised = true;
-      gpu::launch_decode_attention(a, nullptr);
-      std::vector<double> want;
-      for (int t = 0; t < T; ++t) {
-        for (int h = 0; h < s.H; ++h) {
-          const int g = h / a.group, seen = pos0 + t + 1;
-          std::vector<double> p(static_cast<size_t>(seen));
-          double m = -INFINITY, sum = 0;
-          for (int j = 0; j < seen; ++j) {
-            double dot = 0;
-            for (int i = 0; i < s.dk; ++i)
-              dot += bf(q[(static_cast<size_t>(t) * s.H + h) * s.dk + i]) *
-                     bf(k[j * k_pos + a.k_stride_head * g + i]);
-            p[j] = dot * a.scale;
-            m = std::max(m, p[j]);
-          }
-          for (double& x : p) sum += x = std::exp(x - m);
-          for (int c = 0; c < s.dv; ++c) {
-            double o = 0;
-            for (int j = 0; j < seen; ++j) o += p[j] * bf(v[j * v_pos + a.v_stride_head * g + c]);
-            want.push_back(o / sum);
+    // Variant 0: the fixed 64-position chunk; 1 and 2 (--context-splits, vectorised and plain): a
+    // chunk capacity of 512 over 8 splits, which the 150..151 keys seen spread over 5 of.
+    // Variant 3: --context-splits with --fast-merge's merge.
+    for (int variant = 0; variant < 4; ++variant) {
+      for (int T : {1, 2}) {
+        SCOPED_TRACE("H " + std::to_string(s.H) + " dk " + std::to_string(s.dk) + " T " + std::to_string(T) +
+                     " variant " + std::to_string(variant));
+        const int pos0 = 149, ctx = pos0 + T;
+        const int chunk = variant == 0 ? 64 : 512, splits = variant == 0 ? (ctx + chunk - 1) / chunk : 8;
+        const int64_t k_pos = static_cast<int64_t>(s.kvH) * s.dk;
+        const int64_t v_pos = s.shared_latent ? k_pos : static_cast<int64_t>(s.kvH) * s.dv;
+        const auto q = random_bf16(static_cast<size_t>(T) * s.H * s.dk, rng);
+        const auto k = random_bf16(static_cast<size_t>(ctx * k_pos), rng);
+        const auto v = s.shared_latent ? k : random_bf16(static_cast<size_t>(ctx * v_pos), rng);
+        const auto dq = upload(q), dk = upload(k), dv = upload(v);
+        const std::vector<int32_t> pos{pos0};
+        const auto dpos = upload(pos);
+        gpu::DeviceBuffer part_o(static_cast<size_t>(T) * s.H * splits * s.dv * 4),
+            part_ml(static_cast<size_t>(T) * s.H * splits * 8);
+        const std::vector<bf16> poison(static_cast<size_t>(T) * s.H * s.dv, __float2bfloat16(NAN));
+        auto dout = upload(poison);
+        gpu::DecodeAttention a;
+        a.q = dq.as<bf16>();
+        a.q_stride_t = static_cast<int64_t>(s.H) * s.dk;
+        a.k = dk.as<bf16>();
+        a.k_stride_pos = k_pos;
+        a.k_stride_head = s.shared_latent ? 0 : s.dk;
+        a.v = dv.as<bf16>();
+        a.v_stride_pos = v_pos;
+        a.v_stride_head = s.shared_latent ? 0 : s.dv;
+        a.dk = s.dk;
+        a.dv = s.dv;
+        a.heads = s.H;
+        a.group = s.H / s.kvH;
+        a.T = T;
+        a.scale = 1.0f / std::sqrt(static_cast<float>(s.dk));
+        a.d_pos = dpos.as<int>();
+        a.chunk = chunk;
+        a.n_splits = splits;
+        a.part_o = part_o.as<float>();
+        a.part_ml = part_ml.as<float>();
+        a.out = dout.as<bf16>();
+        a.out_stride_t = static_cast<int64_t>(s.H) * s.dv;
+        a.context_splits = variant > 0;
+        ASSERT_TRUE(gpu::launch_decode_partial_vectorised(a, nullptr)) << "refused a shape it should take";
+        a.vectorised = variant != 2;
+        a.merge_weights_once = variant == 3;
+        gpu::launch_decode_attention(a, nullptr);
+        std::vector<double> want;
+        for (int t = 0; t < T; ++t) {
+          for (int h = 0; h < s.H; ++h) {
+            const int g = h / a.group, seen = pos0 + t + 1;
+            std::vector<double> p(static_cast<size_t>(seen));
+            double m = -INFINITY, sum = 0;
+            for (int j = 0; j < seen; ++j) {
+              double dot = 0;
+              for (int i = 0; i < s.dk; ++i)
+                dot += bf(q[(static_cast<size_t>(t) * s.H + h) * s.dk + i]) *
+                       bf(k[j * k_pos + a.k_stride_head * g + i]);
+              p[j] = dot * a.scale;
+              m = std::max(m, p[j]);
+            }
+            for (double& x : p) sum += x = std::exp(x - m);
+            for (int c = 0; c < s.dv; ++c) {
+              double o = 0;
+              for (int j = 0; j < seen; ++j) o += p[j] * bf(v[j * v_pos + a.v_stride_head * g + c]);
+              want.push_back(o / sum);
+            }
           }
         }
+        EXPECT_LE(rel_error(download_bf16(dout), want), 1e-2);  // bf16 output, fp32 softmax
       }
-      EXPECT_LE(rel_error(download_bf16(dout), want), 1e-2);  // bf16 output, fp32 softmax
     }
   }
 }

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/model_config.h"
 #include "gpu/cuda_engine.h"
+#include "gpu/kernels.h"
 #include "gpu/memory_budget.h"
 #include "tests/support/test_paths.h"
 
