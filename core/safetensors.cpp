@@ -16,6 +16,7 @@
 #include "core/checked_math.h"
 #include "core/error.h"
 #include "core/input_file.h"
+#include "core/unsanitized.h"
 
 namespace moescope {
 
@@ -267,7 +268,8 @@ float f8_e4m3_to_f32(uint8_t bits) {
   return sign * std::ldexp(1.0f + static_cast<float>(mant) / 8.0f, exp - 7);
 }
 
-void convert_to_f32(const TensorView& view, int64_t first, int64_t count, float* out) {
+// The weights' widening loop: the engine reads every weight row through it (core/unsanitized.h).
+MOESCOPE_UNSANITIZED_HOT_LOOP void convert_to_f32(const TensorView& view, int64_t first, int64_t count, float* out) {
   const std::byte* base = view.data;
   switch (view.dtype()) {
     case DType::bf16: {

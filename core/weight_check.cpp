@@ -8,6 +8,7 @@
 
 #include "core/cpu/thread_pool.h"
 #include "core/error.h"
+#include "core/unsanitized.h"
 
 namespace moescope {
 
@@ -33,7 +34,7 @@ struct Finding {
 // Non-finite values are recognised from the bit pattern (all exponent bits set), so no conversion
 // is needed and every encoding of NaN counts.
 template <typename Bits>
-Finding scan_ieee(const std::byte* data, int64_t first, int64_t count, Bits exponent_mask, Bits mantissa_mask) {
+MOESCOPE_UNSANITIZED_HOT_LOOP Finding scan_ieee(const std::byte* data, int64_t first, int64_t count, Bits exponent_mask, Bits mantissa_mask) {
   for (int64_t i = first; i < first + count; ++i) {
     Bits bits;
     std::memcpy(&bits, data + i * static_cast<int64_t>(sizeof(Bits)), sizeof(Bits));

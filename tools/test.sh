@@ -54,7 +54,7 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$tsan" --output-on-failure -j"$jobs" --timeout 1200 -L 'sessions|ui_live' \
   -R 'RecorderRoundTrip|GoldenRecording|Load|Faults|RunControllerLive'
 
-# Every libFuzzer target for ~20 s from its seeds, the binaries of the ASan stage (tools/fuzz.sh
+# Every libFuzzer target for ~10 s from its seeds, the binaries of the ASan stage (tools/fuzz.sh
 # long for the long runs).
 stage "fuzz smoke"
 FUZZ_BUILD=$asan FUZZ_NO_BUILD=1 FUZZ_JOBS=$jobs bash tools/fuzz.sh smoke

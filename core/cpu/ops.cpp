@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/unsanitized.h"
+
 namespace moescope::cpu {
 
 void weight_row_f32(const WeightMatrix& w, int64_t row, float* out) {
@@ -23,6 +25,20 @@ std::vector<float> vector_f32(const Vector1D& v) {
   return out;
 }
 
+namespace {
+// The engine's inner product, where nearly all of its time goes.
+MOESCOPE_UNSANITIZED_HOT_LOOP float dot_product(const float* a, const float* b, int64_t n) {
+  // Eight partial sums: vectorisable, and closer to the reference's blocked sums.
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += a[c + j] * b[c + j];
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; c < n; ++c) sum += a[c] * b[c];
+  return sum;
+}
+}  // namespace
+
 void matmul(ThreadPool& pool, const float* x, int64_t n, const WeightMatrix& w, float* out) {
   const int64_t rows = w.rows, cols = w.cols;
   pool.parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
@@ -30,14 +46,7 @@ void matmul(ThreadPool& pool, const float* x, int64_t n, const WeightMatrix& w, 
     for (int64_t r = r0; r < r1; ++r) {
       weight_row_f32(w, r, row.data());
       for (int64_t t = 0; t < n; ++t) {
-        const float* xt = x + t * cols;
-        // Eight partial sums: vectorisable, and closer to the reference's blocked sums.
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        int64_t c = 0;
-        for (; c + 8 <= cols; c += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += xt[c + j] * row[c + j];
-        float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        for (; c < cols; ++c) sum += xt[c] * row[c];
+        const float sum = dot_product(x + t * cols, row.data(), cols);
         out[t * rows + r] = sum;
       }
     }
