@@ -96,6 +96,48 @@ const PlacedZone* draw_track(ImDrawList* dl, const std::vector<PlacedZone>& trac
   return hovered;
 }
 
+// A measured range becomes the selection's token range: the tokens of the steps it overlaps.
+void link_measured_range(AppState& app, const RunData& run) {
+  TimelineState& s = app.timeline;
+  const double a = std::min(s.select_begin_us, s.select_end_us), b = std::max(s.select_begin_us, s.select_end_us);
+  if (b <= a || run.routing.step_of_token.empty()) return;
+  int64_t first = -1, last = -1;
+  for (const PlacedZone& z : s.steps) {
+    if (z.end_us <= a || z.begin_us >= b) continue;
+    if (first < 0) first = z.step;
+    last = z.step;
+  }
+  if (first < 0) return;
+  const auto [t0, t1] = tokens_of_steps(run.routing.step_of_token, first, last);
+  app.selection.set_range(t0, t1, run.routing.n_tokens);
+  s.range_applied = app.selection.range_revision;
+}
+
+// A token range chosen in another view: measure the steps that ran those tokens and bring them
+// into view.
+void show_selected_tokens(AppState& app, const RunData& run) {
+  TimelineState& s = app.timeline;
+  const Selection& sel = app.selection;
+  const auto& steps_of = run.routing.step_of_token;
+  if (!sel.has_range() || sel.token_end > static_cast<int32_t>(steps_of.size())) {
+    s.select_begin_us = s.select_end_us = -1;
+    return;
+  }
+  const int64_t first = steps_of[static_cast<size_t>(sel.token_begin)], last = steps_of[static_cast<size_t>(sel.token_end - 1)];
+  double begin = -1, end = -1;
+  for (const PlacedZone& z : s.steps) {
+    if (z.step < first || z.step > last) continue;
+    if (begin < 0) begin = z.begin_us;
+    end = z.end_us;
+  }
+  if (begin < 0) return;
+  s.select_begin_us = begin;
+  s.select_end_us = end;
+  const double margin = (end - begin) * 0.1;
+  s.view_begin_us = begin - margin;
+  s.view_end_us = end + margin;
+}
+
 void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   TimelineState& s = app.timeline;
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -125,6 +167,7 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   // Range measurement with the right button.
   if (hovered_area && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) s.select_begin_us = s.select_end_us = ax.t(io.MousePos.x);
   if (ImGui::IsMouseDown(ImGuiMouseButton_Right) && s.select_begin_us >= 0 && ImGui::IsItemActive()) s.select_end_us = ax.t(io.MousePos.x);
+  if (ImGui::IsItemDeactivated() && io.MouseReleased[ImGuiMouseButton_Right]) link_measured_range(app, run);
   if (hovered_area && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) s.view_begin_us = s.view_end_us = 0;
 
   // Ruler: nice time steps.
@@ -183,7 +226,6 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
       if (hovered->layer >= 0) s.traffic_layer = hovered->layer;
     }
   }
-  (void)run;
 }
 
 //-----------------------------------------------------------------------------
@@ -297,6 +339,10 @@ void draw_stats(AppState& app) {
 
 void draw_timeline_view(AppState& app) {
   auto run = app.selected_run();
+  if (run && run->timings.empty() && run->lacks("timings")) {
+    draw_lacking_hint(app, *run, "timings", "the timeline");
+    return;
+  }
   if (!run || run->timings.empty()) {
     draw_empty_hint(app.doc ? "This run has no phase timings" : "Open a session (File > Open session) or start a run");
     return;
@@ -311,6 +357,10 @@ void draw_timeline_view(AppState& app) {
   if (s.view_end_us <= s.view_begin_us) {
     s.view_begin_us = 0;
     s.view_end_us = s.total_us > 0 ? s.total_us : 1;
+  }
+  if (s.range_applied != app.selection.range_revision) {
+    show_selected_tokens(app, *run);
+    s.range_applied = app.selection.range_revision;
   }
   if (s.select_begin_us == -2) {
     // Tour: measure the second step, the first decode step after the prefill.
