@@ -16,7 +16,7 @@ namespace {
 
 // Each point of the curve replays the whole run through every layer's cache, once per policy, so
 // the number of cache sizes swept is bounded by a budget of cache lookups (a few seconds on one
-// core): every size for small models, at least 5 points for a DeepSeek-V3-sized run.
+// core): every size for small models, at least 5 points (1, 4, 16, 64, 256) for a DeepSeek-V3-sized run.
 constexpr int32_t kMaxCurvePoints = 33, kMinCurvePoints = 5;
 constexpr double kLookupBudget = 6e7;
 
@@ -24,13 +24,20 @@ constexpr double kLookupBudget = 6e7;
 // [SECTION] work (off the UI thread)
 //-----------------------------------------------------------------------------
 
+// Every size when the budget allows; else sizes spaced geometrically from 1 to n_experts, since a
+// curve changes most at small caches.
 std::vector<int32_t> swept_sizes(int32_t n_experts, int64_t lookups) {
   const double affordable = kLookupBudget / (3.0 * static_cast<double>(std::max<int64_t>(1, lookups)));
   const auto points = static_cast<int32_t>(std::clamp(affordable, static_cast<double>(kMinCurvePoints), static_cast<double>(kMaxCurvePoints)));
   std::vector<int32_t> sizes;
-  const int32_t step = std::max(1, (n_experts + points - 2) / (points - 1));
-  for (int32_t c = 1; c < n_experts; c += step) sizes.push_back(c);
-  sizes.push_back(n_experts);
+  if (n_experts <= points) {
+    for (int32_t c = 1; c <= n_experts; ++c) sizes.push_back(c);
+    return sizes;
+  }
+  for (int32_t i = 0; i < points; ++i) {
+    const auto c = static_cast<int32_t>(std::lround(std::pow(static_cast<double>(n_experts), static_cast<double>(i) / (points - 1))));
+    if (sizes.empty() || c > sizes.back()) sizes.push_back(c);
+  }
   return sizes;
 }
 
@@ -56,7 +63,9 @@ void draw_curves(const OffloadCurves& c, ImVec2 size) {
   const float font = ImGui::GetFontSize();
   const float x0 = p.x + font * 3.5f, x1 = p.x + size.x - font, y0 = p.y + font * 0.5f, y1 = p.y + size.y - font * 2.6f;
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled), grid = ImGui::GetColorU32(ImGuiCol_Border, 0.4f);
-  auto px = [&](double cap) { return x0 + static_cast<float>(cap / std::max(1, c.n_experts)) * (x1 - x0); };
+  // Cache size on a log2 axis: the curve's shape is in its small sizes.
+  const double log_span = std::max(1.0, std::log2(static_cast<double>(std::max(2, c.n_experts))));
+  auto px = [&](double cap) { return x0 + static_cast<float>(std::log2(std::max(1.0, cap)) / log_span) * (x1 - x0); };
   auto py = [&](double rate) { return y1 - static_cast<float>(rate) * (y1 - y0); };
   char buf[32];
   for (int i = 0; i <= 5; ++i) {  // hit rate 0, 20, ..., 100 %
@@ -65,14 +74,13 @@ void draw_curves(const OffloadCurves& c, ImVec2 size) {
     std::snprintf(buf, sizeof buf, "%d%%", i * 20);
     dl->AddText(ImVec2(x0 - ImGui::CalcTextSize(buf).x - 4, y - font * 0.5f), axis, buf);
   }
-  const int32_t tick = std::max(1, static_cast<int32_t>(std::pow(2.0, std::ceil(std::log2(std::max(1.0, c.n_experts / 8.0))))));
-  for (int32_t cap = 0; cap <= c.n_experts; cap += tick) {
+  for (int32_t cap = 1; cap <= c.n_experts; cap = cap * 2 > c.n_experts && cap < c.n_experts ? c.n_experts : cap * 2) {
     const float x = px(cap);
     dl->AddLine(ImVec2(x, y1), ImVec2(x, y1 + 4), axis);
     std::snprintf(buf, sizeof buf, "%d", cap);
     dl->AddText(ImVec2(x - ImGui::CalcTextSize(buf).x * 0.5f, y1 + 5), axis, buf);
   }
-  const char* xlabel = "cache size (expert slots per MoE layer)";
+  const char* xlabel = "cache size (expert slots per MoE layer, log scale)";
   dl->AddText(ImVec2((x0 + x1 - ImGui::CalcTextSize(xlabel).x) * 0.5f, y1 + font * 1.4f), ImGui::GetColorU32(ImGuiCol_Text), xlabel);
   dl->AddRect(ImVec2(x0, y0), ImVec2(x1, y1), axis);
   // Hover: the sizes under the mouse, every policy's rate there.
@@ -81,9 +89,12 @@ void draw_curves(const OffloadCurves& c, ImVec2 size) {
   for (size_t k = 0; k < c.curves.size(); ++k) {
     const auto& curve = c.curves[k];
     const ImU32 col = categorical_color(static_cast<int32_t>(k) * 3);
+    // Policies often tie (LRU and LFU on short runs): earlier curves are drawn wider, so a curve
+    // under another still shows as its edges.
+    const float width = 2.0f + 2.0f * static_cast<float>(c.curves.size() - 1 - k);
     for (size_t i = 0; i + 1 < curve.capacities.size(); ++i) {
       dl->AddLine(ImVec2(px(curve.capacities[i]), py(curve.hit_rates[i])), ImVec2(px(curve.capacities[i + 1]), py(curve.hit_rates[i + 1])),
-                  col, 2.0f);
+                  col, width);
     }
     for (size_t i = 0; i < curve.capacities.size(); ++i) {
       const ImVec2 q(px(curve.capacities[i]), py(curve.hit_rates[i]));
