@@ -216,14 +216,19 @@ void draw_colorbar(const ColorLut& lut, float vmin, float vmax, const char* labe
     dl->AddRectFilledMultiColor(ImVec2(p.x, y0), ImVec2(p.x + bar_w, y1), c0, c0, c1, c1);
   }
   dl->AddRect(ImVec2(p.x, top), ImVec2(p.x + bar_w, bottom), ImGui::GetColorU32(ImGuiCol_Border));
+  // Ticks at round values (1, 2 or 5 times a power of ten), about four over the range.
   char buf[32];
   const ImU32 tc = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  for (int i = 0; i <= 4; ++i) {
-    const float v = vmax - (vmax - vmin) * i / 4.0f;
-    const float y = top + (bottom - top) * i / 4.0f;
-    std::snprintf(buf, sizeof buf, std::fabs(vmax) >= 100 ? "%.0f" : "%.3g", v);
-    dl->AddLine(ImVec2(p.x + bar_w, y), ImVec2(p.x + bar_w + 4, y), tc);
-    dl->AddText(ImVec2(p.x + bar_w + 6, y - font * 0.5f), tc, buf);
+  const double span = static_cast<double>(vmax) - vmin;
+  if (span > 0) {
+    const double raw = span / 4, mag = std::pow(10.0, std::floor(std::log10(raw))), n = raw / mag;
+    const double step = (n < 1.5 ? 1 : n < 3.5 ? 2 : n < 7.5 ? 5 : 10) * mag;
+    for (double v = std::ceil(vmin / step) * step; v <= vmax + step * 1e-6; v += step) {
+      const float y = bottom - static_cast<float>((v - vmin) / span) * (bottom - top);
+      std::snprintf(buf, sizeof buf, "%.4g", std::fabs(v) < step * 1e-6 ? 0.0 : v);
+      dl->AddLine(ImVec2(p.x + bar_w, y), ImVec2(p.x + bar_w + 4, y), tc);
+      dl->AddText(ImVec2(p.x + bar_w + 6, y - font * 0.5f), tc, buf);
+    }
   }
   ImGui::Dummy(size);
 }

@@ -25,6 +25,11 @@ void stage(AppState& app, ViewId view) {
     app.selection.pinned_token = std::min(n_tokens - 1, 12);
     app.layer = 0;
   }
+  if (view == ViewId::lab) {
+    // Capacity at C = 1 drops assignments: a policy that differs from the recorded routing.
+    app.lab.options.kind = routing_policies::PolicyKind::capacity;
+    app.lab.options.capacity_factor = 1.0;
+  }
   if (view == ViewId::timeline && !run->timings.empty()) {
     app.timeline = TimelineState{};  // fit all; the view picks a measured range below
     app.timeline.select_begin_us = -2;  // ask the view to select its second step

@@ -402,7 +402,7 @@ void draw_compare_view(AppState& app) {
     app.layer = cell.row;
   }
   ImGui::SetCursorPos(ImVec2(inner.x - bar_w + ImGui::GetStyle().WindowPadding.x + 6, ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().WindowPadding.y));
-  draw_colorbar(diverging_lut(), -max_abs, max_abs, "", ImVec2(bar_w - 6, inner.y));
+  draw_colorbar(diverging_lut(), -max_abs, max_abs, "A - B", ImVec2(bar_w - 6, inner.y));
   ImGui::EndChild();
   if (cell.row >= 0) {
     const size_t i = static_cast<size_t>(cell.row) * c.n_experts + cell.col;

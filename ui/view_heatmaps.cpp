@@ -180,7 +180,7 @@ void panel_title(const char* title, const char* subtitle) {
 
 // Draws one map; `on_click` gets a clicked cell (after the panel, so it may change the selection).
 void draw_panel(AppState& app, const char* id, const char* title, const char* subtitle, HeatmapSlot& slot,
-                const HeatmapAxes& axes, const HeatmapMarks& marks, ImVec2 size, float vmin, float vmax,
+                const HeatmapAxes& axes, const HeatmapMarks& marks, ImVec2 size, const char* bar_label, float vmin, float vmax,
                 const ExpertPalette* palette, const std::function<void(GridCell)>& tooltip,
                 const std::function<void(GridCell)>& on_click) {
   const bool categorical = palette != nullptr;
@@ -197,7 +197,7 @@ void draw_panel(AppState& app, const char* id, const char* title, const char* su
     ImGui::SameLine();
     ImGui::SetCursorPosY(ImGui::GetCursorPosY() - avail.y - ImGui::GetStyle().ItemSpacing.y);
     ImGui::SetCursorPos(ImVec2(map_size.x + ImGui::GetStyle().WindowPadding.x + 6, ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().WindowPadding.y));
-    draw_colorbar(colormap_lut(app.settings.colormap), vmin, vmax, "", ImVec2(bar_w - 6, avail.y));
+    draw_colorbar(colormap_lut(app.settings.colormap), vmin, vmax, bar_label, ImVec2(bar_w - 6, avail.y));
   }
   ImGui::EndChild();
   if (cell.row >= 0) tooltip(cell);
@@ -269,8 +269,8 @@ void draw_heatmaps_view(AppState& app) {
   if (!r.has_scores() && run->lacks("scores")) note_lacking(app, "scores");
   std::snprintf(sub, sizeof sub, "experts x tokens, layer %d%s", model_layer,
                 r.has_scores() ? "" : run->lacks("scores") ? " (top-k weights: the import has no scores)" : " (top-k weights)");
-  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, {expert_row, pinned}, cell, 0,
-             ranges.score_max, nullptr,
+  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, {expert_row, pinned}, cell,
+             r.has_scores() ? "score" : "weight", 0, ranges.score_max, nullptr,
              [&](GridCell c) {
                ImGui::BeginTooltip();
                const int32_t e = expert_at(c.row);
@@ -287,7 +287,7 @@ void draw_heatmaps_view(AppState& app) {
   take_token_range(app, app.heat_scores, app.heat_top1, scores_u0, scores_u1, r.n_tokens);
   ImGui::SameLine();
   draw_panel(app, "##load", "Load share", "layers x experts, this run", app.heat_load, {"expert", "layer"}, {l, expert_row},
-             cell, 0, ranges.load_max, nullptr,
+             cell, "share", 0, ranges.load_max, nullptr,
              [&](GridCell c) {
                const int32_t e = expert_at(c.col);
                const size_t i = static_cast<size_t>(c.row) * r.n_experts + e;
@@ -300,7 +300,7 @@ void draw_heatmaps_view(AppState& app) {
                app.layer = c.row;
              });
   draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, the most chosen experts in colour", app.heat_top1,
-             {"token", "layer"}, {l, pinned}, cell, 0, 0, &app.heatmaps.palette,
+             {"token", "layer"}, {l, pinned}, cell, "", 0, 0, &app.heatmaps.palette,
              [&](GridCell c) {
                ImGui::SetTooltip("token %d \"%s\", layer %d\ntop-1 expert %d\nclick: pin this token at this layer", c.col,
                                  run->token_text[c.col].c_str(), r.layer_ids.empty() ? c.row : r.layer_ids[c.row],
@@ -314,7 +314,7 @@ void draw_heatmaps_view(AppState& app) {
   ImGui::SameLine();
   std::snprintf(sub, sizeof sub, "P(column | row), layer %d", model_layer);
   draw_panel(app, "##coact", "Co-activation", sub, app.heat_coact, {"expert j", "expert i"}, {expert_row, expert_row}, cell,
-             0, ranges.coact_max, nullptr,
+             "P(j|i)", 0, ranges.coact_max, nullptr,
              [&](GridCell c) {
                const int32_t ei = expert_at(c.row), ej = expert_at(c.col);
                const size_t i = static_cast<size_t>(ei) * r.n_experts + ej;
