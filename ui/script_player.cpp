@@ -187,7 +187,13 @@ bool ScriptPlayer::after_frame(AppState& app) {
   return !error_.empty() || current_ >= steps_.size();
 }
 
-void ScriptPlayer::write_report(const AppState& app, const std::filesystem::path& out) const {
+// Not const: reading a background job's result polls it.
+void ScriptPlayer::write_report(AppState& app, const std::filesystem::path& out) const {
+  // What the Routing lab shows: the replay's layers, or why there is none.
+  RoutingLabState& lab = app.lab;
+  const LabReplay* replay = lab.replay.result();
+  const size_t lab_layers = replay ? replay->layers.size() : 0;
+  const std::string lab_error = lab.replay.error();
   nlohmann::json clickables = nlohmann::json::array();
   for (const auto& [label, rect] : app.clickables) clickables.push_back(label);
   nlohmann::json runs = nlohmann::json::array();
@@ -208,7 +214,9 @@ void ScriptPlayer::write_report(const AppState& app, const std::filesystem::path
                                    {"pinned_token", app.selection.pinned_token},
                                    {"expert", app.selection.expert}}},
                                  {"timeline_measure_us", {app.timeline.select_begin_us, app.timeline.select_end_us}},
-                                 {"clickables", clickables}};
+                                 {"clickables", clickables},
+                                 {"lab_layers", lab_layers},
+                                 {"lab_error", lab_error}};
   std::ofstream(out) << report.dump(2) << '\n';
 }
 

@@ -14,7 +14,8 @@
 // (a replay, a cache sweep) is under way. OUT gets what the app showed
 // at the end: {"ok", "error", "view", "session", "compare_tags", "runs", "run_id", "layer",
 // "selection": {"token_begin", "token_end", "pinned_token", "expert"}, "timeline_measure_us",
-// "clickables": the labels the last frame showed}.
+// "clickables": the labels the last frame showed, "lab_layers" and "lab_error": the Routing lab's
+// replay}.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ class ScriptPlayer {
   void before_frame(AppState& app);
   // After the frame: advances the script; true once it finished or failed.
   bool after_frame(AppState& app);
-  void write_report(const AppState& app, const std::filesystem::path& out) const;
+  void write_report(AppState& app, const std::filesystem::path& out) const;
   bool finished_ok() const { return error_.empty() && current_ >= steps_.size(); }
 
  private:
