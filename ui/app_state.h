@@ -23,6 +23,7 @@
 #include "ui/settings.h"
 #include "ui/token_layout.h"
 #include "ui/whatif_state.h"
+#include "ui/zone_search.h"
 
 struct ImFont;
 
@@ -95,6 +96,10 @@ struct TimelineState {
   int64_t traffic_step = -1;  // -1: the first step with traffic
   int32_t traffic_layer = 0;
   uint64_t range_applied = 0;  // Selection::range_revision last shown as the measured range
+  // Find zone: the query typed, and the search last run (for `find_searched` on tracks `key`).
+  std::string find_query, find_searched;
+  uint64_t find_key = 0;
+  ZoneSearch find;
 };
 
 // The heatmaps view's choices and the grids its textures are rendered from (rebuilt when the

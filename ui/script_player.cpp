@@ -216,6 +216,7 @@ void ScriptPlayer::write_report(AppState& app, const std::filesystem::path& out)
                                  {"timeline_measure_us", {app.timeline.select_begin_us, app.timeline.select_end_us}},
                                  {"clickables", clickables},
                                  {"lab_layers", lab_layers},
+                                 {"find_zone", {{"query", app.timeline.find_searched}, {"matches", app.timeline.find.matches.size()}}},
                                  {"lab_error", lab_error}};
   std::ofstream(out) << report.dump(2) << '\n';
 }

@@ -15,7 +15,7 @@
 // at the end: {"ok", "error", "view", "session", "compare_tags", "runs", "run_id", "layer",
 // "selection": {"token_begin", "token_end", "pinned_token", "expert"}, "timeline_measure_us",
 // "clickables": the labels the last frame showed, "lab_layers" and "lab_error": the Routing lab's
-// replay}.
+// replay, "find_zone": {"query", "matches"} of the timeline's find-zone search}.
 #pragma once
 
 #include <chrono>

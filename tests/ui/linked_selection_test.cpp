@@ -111,5 +111,25 @@ TEST(LinkedSelection, TheRunFilterNarrowsTheRunList) {
   EXPECT_EQ(listed, std::vector<std::string>{"run:2"}) << r.report["clickables"].dump();
 }
 
+TEST(TimelineFindZone, TypedPhaseNamesFindTheirZonesWithAHistogram) {
+  if (!have_xvfb()) GTEST_SKIP() << "xvfb-run is not installed (apt-get install xvfb)";
+  const auto dir = scratch_dir("find-zone");
+  const nlohmann::json script = nlohmann::json::array({
+      {{"click", "view:timeline"}},
+      {{"click", "tab:find zone"}},
+      {{"click", "find zone"}},
+      {{"type", "attention"}},
+      {{"screenshot", dir.string() + "/find.png"}},
+  });
+  const auto r = play(dir, "--synthetic 200x8x4", script);
+  ASSERT_TRUE(r.report.is_object()) << r.command.output;
+  ASSERT_TRUE(r.report["ok"].get<bool>()) << r.report.dump(2) << "\n" << r.command.output;
+  EXPECT_EQ(r.report["find_zone"]["query"], "attention");
+  // One attention zone per step and MoE layer.
+  EXPECT_GT(r.report["find_zone"]["matches"].get<int>(), 4) << r.report["find_zone"].dump();
+  const Image shot = read_png(dir / "find.png");
+  EXPECT_GT(contrast_edges(shot, {270, kHeight / 2, kWidth - 30, kHeight - 40}), 200) << "no statistics or histogram";
+}
+
 }  // namespace linked_selection_test
 }  // namespace moescope::test
