@@ -195,6 +195,8 @@ struct AppState {
   std::string export_path;
   bool want_screenshot = false;  // export PNG of the current view
   std::string screenshot_path;
+  int screenshot_scale = 1;       // times the window's pixels (File > Export > PNG at 2x)
+  std::string pending_png;        // chosen in the save dialog; taken next frame, once it has closed
   bool tour_mode = false;  // the tour drives selections; nothing is saved
   // A --script is playing: items the script may click record where they are each frame.
   bool scripted_input = false;

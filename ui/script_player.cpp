@@ -78,10 +78,12 @@ ScriptPlayer::ScriptPlayer(const std::filesystem::path& file) {
       step.wait_run_tag = s["wait_run_tag"].get<std::string>();
     } else if (text("screenshot")) {
       step.screenshot = s["screenshot"].get<std::string>();
+    } else if (text("export_png")) {
+      step.export_png = s["export_png"].get<std::string>();
     } else {
       fail_input("script " + file.string() +
-                 ": each step is {\"click\": LABEL}, {\"key\": KEY}, {\"type\": TEXT}, {\"wait_view\": VIEW}, {\"wait_run_tag\": TAG} or "
-                 "{\"screenshot\": PATH}, got " +
+                 ": each step is {\"click\": LABEL}, {\"key\": KEY}, {\"type\": TEXT}, {\"wait_view\": VIEW}, {\"wait_run_tag\": TAG}, "
+                 "{\"screenshot\": PATH} or {\"export_png\": PATH}, got " +
                  s.dump());
     }
     if (s.contains("timeout_s") && s["timeout_s"].is_number()) step.timeout_s = s["timeout_s"].get<double>();
@@ -144,6 +146,12 @@ bool ScriptPlayer::after_frame(AppState& app) {
   };
   if (!step.key.empty() || !step.type.empty()) {
     if (++click_phase_ > 2) next();  // 1: down (or typed) for a frame, 2: up
+  } else if (!step.export_png.empty()) {
+    if (click_phase_++ == 0) {
+      app.pending_png = step.export_png;  // as the save dialog's Save button does
+    } else if (click_phase_ > 2) {
+      next();
+    }
   } else if (!step.screenshot.empty()) {
     if (click_phase_++ == 0) {
       app.want_screenshot = true;  // taken by the next frame

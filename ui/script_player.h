@@ -9,6 +9,7 @@
 //   {"wait_view": "compare", "timeout_s": 600}   wait until that view shows and no run is going
 //   {"wait_run_tag": "replay:switch"}  wait until the selected run has that tag
 //   {"screenshot": "PATH"}             save the window as PNG
+//   {"export_png": "PATH"}             what File > Export > PNG at 2x saves once its dialog closes
 // Clicks go through ImGui's mouse input (position, button down, button up over three frames);
 // an item can be clicked once it called note_clickable in a frame and no view's background work
 // (a replay, a cache sweep) is under way. OUT gets what the app showed
@@ -54,6 +55,7 @@ class ScriptPlayer {
     std::string wait_view;
     std::string wait_run_tag;
     std::string screenshot;
+    std::string export_png;
     double timeout_s = 60;
   };
   void release_keys();

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "sessions/export.h"
 #include "sessions/recorder.h"
@@ -131,6 +132,9 @@ void draw_menu_bar(AppState& app) {
       if (ImGui::MenuItem("PNG of this view")) {
         app.want_screenshot = true;
         app.screenshot_path = "moescope-" + std::string(view_name(app.view)) + ".png";
+      }
+      if (ImGui::MenuItem("PNG of this view at 2x...")) {
+        browser().open(FileBrowser::Mode::save_png, "", "moescope-" + std::string(view_name(app.view)) + "@2x.png");
       }
       const bool file_backed = app.doc && std::filesystem::exists(app.doc->label());
       const struct {
@@ -346,6 +350,12 @@ void draw_discard_dialog(AppState& app) {
 void draw_shell(AppState& app) {
   poll_live_run(app);
   app.view_lacks.clear();
+  if (!app.pending_png.empty()) {
+    // The save dialog closed last frame: this frame shows the view alone.
+    app.want_screenshot = true;
+    app.screenshot_path = std::exchange(app.pending_png, std::string());
+    app.screenshot_scale = 2;
+  }
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->WorkPos);
   ImGui::SetNextWindowSize(vp->WorkSize);
@@ -390,6 +400,8 @@ void draw_shell(AppState& app) {
       open_session_file(app, *chosen);
     } else if (browser().mode == FileBrowser::Mode::new_session) {
       create_session_file(app, *chosen);
+    } else if (browser().mode == FileBrowser::Mode::save_png) {
+      app.pending_png = *chosen;
     } else {
       app.model_dir = *chosen;
       remember_recent(app.settings.recent_models, *chosen);

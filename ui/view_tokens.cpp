@@ -86,6 +86,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
   const float width = ImGui::GetContentRegionAvail().x - label_w;
   const float bar_w = width / static_cast<float>(r.n_experts);
   const ImU32 grey = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.55f);
+  const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_Text);
   ImGuiListClipper clipper;
   clipper.Begin(r.n_layers, row_h);
   while (clipper.Step()) {
@@ -95,6 +96,12 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
       ImGui::SetCursorScreenPos(p);
       ImGui::Dummy(ImVec2(label_w + width, row_h));
       const float base = p.y + row_h - 2;
+      // Each chosen expert's bar carries its id and value, for a figure that reads without hover.
+      auto label_bar = [&](float right, int32_t e, float value) {
+        char text[32];
+        std::snprintf(text, sizeof text, "E%d %.2f", e, value);
+        dl->AddText(app.fonts.ui, ImGui::GetFontSize() * 0.8f, ImVec2(right + 2, p.y), label_col, text);
+      };
       const size_t off = r.topk_offset(l, t);
       auto chosen_rank = [&](int32_t e) {
         for (int32_t k = 0; k < r.top_k; ++k) if (r.topk_ids[off + k] == e) return k;
@@ -110,6 +117,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
           const float x = p.x + label_w + e * bar_w;
           const ImU32 col = chosen_rank(e) >= 0 ? categorical_color(e) : grey;
           dl->AddRectFilled(ImVec2(x, base - h), ImVec2(x + std::max(1.0f, bar_w - 1), base), col);
+          if (chosen_rank(e) >= 0) label_bar(x + std::max(1.0f, bar_w - 1), e, scores[e]);
           if (e == app.selection.expert) dl->AddRect(ImVec2(x - 1, base - h - 1), ImVec2(x + std::max(1.0f, bar_w - 1) + 1, base + 1), ImGui::GetColorU32(ImGuiCol_Text));
         }
       } else {
@@ -118,6 +126,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
           const float h = (row_h - 4) * r.topk_weights[off + k];
           const float x = p.x + label_w + e * bar_w;
           dl->AddRectFilled(ImVec2(x, base - h), ImVec2(x + std::max(1.0f, bar_w - 1), base), categorical_color(e));
+          label_bar(x + std::max(1.0f, bar_w - 1), e, r.topk_weights[off + k]);
         }
       }
       dl->AddLine(ImVec2(p.x + label_w, base), ImVec2(p.x + label_w + width, base), grey);

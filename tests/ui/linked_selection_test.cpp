@@ -131,5 +131,22 @@ TEST(TimelineFindZone, TypedPhaseNamesFindTheirZonesWithAHistogram) {
   EXPECT_GT(contrast_edges(shot, {270, kHeight / 2, kWidth - 30, kHeight - 40}), 200) << "no statistics or histogram";
 }
 
+TEST(PngExport, FileExportPngAt2xWritesTheViewAtTwiceTheWindowsPixels) {
+  if (!have_xvfb()) GTEST_SKIP() << "xvfb-run is not installed (apt-get install xvfb)";
+  const auto dir = scratch_dir("png-2x");
+  const nlohmann::json script = nlohmann::json::array({
+      {{"click", "view:heatmaps"}},
+      {{"export_png", (dir / "heatmaps@2x.png").string()}},
+  });
+  const auto r = play(dir, "--synthetic 300x16x4", script);
+  ASSERT_TRUE(r.report.is_object()) << r.command.output;
+  ASSERT_TRUE(r.report["ok"].get<bool>()) << r.report.dump(2) << "\n" << r.command.output;
+  const Image img = read_png(dir / "heatmaps@2x.png");
+  ASSERT_EQ(img.width, 2 * kWidth) << r.command.output;
+  ASSERT_EQ(img.height, 2 * kHeight);
+  // The heatmaps at twice the size: many colour-map shades in the score map's quadrant.
+  EXPECT_GT(distinct_colors(img, {2 * 270, 2 * 110, kWidth - 120, kHeight - 40}), 40);
+}
+
 }  // namespace linked_selection_test
 }  // namespace moescope::test
