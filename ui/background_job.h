@@ -55,7 +55,9 @@ class BackgroundJob {
   }
 
  private:
-  static bool ready(const std::future<T>& f) { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+  static bool ready(const std::future<T>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
   void poll() {
     std::erase_if(abandoned_, [](const std::future<T>& f) { return ready(f); });
     if (!future_.valid() || !ready(future_)) return;

@@ -22,7 +22,8 @@ void Selection::clear_range() {
 
 std::pair<double, double> Selection::range_fraction(int32_t n_tokens) const {
   if (!has_range() || n_tokens <= 0) return {0.0, 1.0};
-  return {static_cast<double>(token_begin) / n_tokens, static_cast<double>(std::min(token_end, n_tokens)) / n_tokens};
+  return {static_cast<double>(token_begin) / n_tokens,
+          static_cast<double>(std::min(token_end, n_tokens)) / n_tokens};
 }
 
 void Selection::move_pinned(int32_t delta, int32_t n_tokens) {
@@ -43,10 +44,12 @@ void Selection::reset_tokens() {
   pinned_token = -1;
 }
 
-std::pair<int32_t, int32_t> tokens_of_steps(std::span<const int64_t> step_of_token, int64_t first_step, int64_t last_step) {
+std::pair<int32_t, int32_t> tokens_of_steps(std::span<const int64_t> step_of_token, int64_t first_step,
+                                            int64_t last_step) {
   const auto begin = std::lower_bound(step_of_token.begin(), step_of_token.end(), first_step);
   const auto end = std::upper_bound(begin, step_of_token.end(), last_step);
-  return {static_cast<int32_t>(begin - step_of_token.begin()), static_cast<int32_t>(end - step_of_token.begin())};
+  return {static_cast<int32_t>(begin - step_of_token.begin()),
+          static_cast<int32_t>(end - step_of_token.begin())};
 }
 
 }  // namespace moescope::ui

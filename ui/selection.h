@@ -36,6 +36,7 @@ struct Selection {
 
 // The tokens whose forward steps overlap [first_step, last_step]: `step_of_token` is non-decreasing
 // (analysis::RoutingArrays). Empty range when no token lies there.
-std::pair<int32_t, int32_t> tokens_of_steps(std::span<const int64_t> step_of_token, int64_t first_step, int64_t last_step);
+std::pair<int32_t, int32_t> tokens_of_steps(std::span<const int64_t> step_of_token, int64_t first_step,
+                                            int64_t last_step);
 
 }  // namespace moescope::ui

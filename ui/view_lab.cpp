@@ -39,15 +39,17 @@ LabReplay replay_recorded_run(const std::string& db, int64_t run_id, const rp::P
   if (config.topk_method == TopkMethod::noaux_tc) {
     // The model's own rule adds DeepSeek-V3's correction bias, which only the checkpoint holds.
     if (!model_here) {
-      fail_input("run " + std::to_string(run_id) + "'s routing adds the checkpoint's correction bias, and its model folder '" +
-                 run.model_path + "' is not here");
+      fail_input("run " + std::to_string(run_id) +
+                 "'s routing adds the checkpoint's correction bias, and its model folder '" + run.model_path +
+                 "' is not here");
     }
     bias = rp::correction_biases(*load_model(run.model_path));
   }
   const analysis::RoutingArrays recorded = reader.routing(run_id, {.scores = false, .router_logits = true});
   if (!recorded.has_router_logits()) {
-    fail_input("run " + std::to_string(run_id) +
-               " has no router logits to replay: the lab needs a run recorded with --router-logits (run or record)");
+    fail_input(
+        "run " + std::to_string(run_id) +
+        " has no router logits to replay: the lab needs a run recorded with --router-logits (run or record)");
   }
   rp::PolicyRunner runner(config, options, bias);
   const auto replayed = rp::replay_run(recorded, runner);
@@ -74,16 +76,23 @@ LabReplay replay_recorded_run(const std::string& db, int64_t run_id, const rp::P
   return out;
 }
 
-LabApplied apply_policy(const std::string& db, int64_t run_id, const std::string& model_path, const rp::PolicyOptions& o,
-                        int32_t k, int32_t width, const std::string& priority) {
+LabApplied apply_policy(const std::string& db, int64_t run_id, const std::string& model_path,
+                        const rp::PolicyOptions& o, int32_t k, int32_t width, const std::string& priority) {
   // The same settings record as `replay --apply` writes, so the new run says what made it.
-  const nlohmann::json settings = {{"replay_of_run", run_id},       {"policy", rp::policy_name(o.kind)},
-                                   {"k", k},                        {"width", width},
-                                   {"noise_std", o.noise_std},      {"seed", o.seed},
-                                   {"capacity_factor", o.capacity_factor}, {"priority", priority},
-                                   {"solver", "auction"},          {"bias_rate", o.bias_rate},
-                                   {"groups", o.groups},            {"topk_groups", o.topk_groups},
-                                   {"kl_reference", "tokens.kl_to_dropless holds KL(recorded run || this run)"}};
+  const nlohmann::json settings = {
+      {"replay_of_run", run_id},
+      {"policy", rp::policy_name(o.kind)},
+      {"k", k},
+      {"width", width},
+      {"noise_std", o.noise_std},
+      {"seed", o.seed},
+      {"capacity_factor", o.capacity_factor},
+      {"priority", priority},
+      {"solver", "auction"},
+      {"bias_rate", o.bias_rate},
+      {"groups", o.groups},
+      {"topk_groups", o.topk_groups},
+      {"kl_reference", "tokens.kl_to_dropless holds KL(recorded run || this run)"}};
   const ApplyResult r = apply_replay(db, run_id, model_path, o, settings.dump());
   LabApplied out;
   out.source_run = run_id;
@@ -151,7 +160,8 @@ void draw_policy_options(AppState& app) {
     ImGui::SameLine();
     float r = static_cast<float>(o.bias_rate);
     ImGui::SetNextItemWidth(w);
-    if (ImGui::SliderFloat("bias rate", &r, 1e-5f, 1e-1f, "%.5f", ImGuiSliderFlags_Logarithmic)) o.bias_rate = r;
+    if (ImGui::SliderFloat("bias rate", &r, 1e-5f, 1e-1f, "%.5f", ImGuiSliderFlags_Logarithmic))
+      o.bias_rate = r;
   }
 }
 
@@ -168,8 +178,10 @@ void draw_max_vio_chart(const LabReplay& r, ImVec2 size) {
   const float left = font * 3, bottom = font * 1.6f;
   const float x0 = p.x + left, x1 = p.x + size.x, y0 = p.y + font * 0.5f, y1 = p.y + size.y - bottom;
   double top = 1e-6;
-  for (size_t l = 0; l < r.layers.size(); ++l) top = std::max({top, r.layers[l].max_vio, r.actual_max_vio[l]});
-  const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled), actual = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.6f);
+  for (size_t l = 0; l < r.layers.size(); ++l)
+    top = std::max({top, r.layers[l].max_vio, r.actual_max_vio[l]});
+  const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled),
+              actual = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.6f);
   const ImU32 policy = categorical_color(0);
   const size_t n = r.layers.size();
   const float slot = (x1 - x0) / static_cast<float>(std::max<size_t>(1, n));
@@ -184,31 +196,41 @@ void draw_max_vio_chart(const LabReplay& r, ImVec2 size) {
   int hovered = -1;
   for (size_t l = 0; l < n; ++l) {
     const float xa = x0 + slot * static_cast<float>(l), bw = std::max(1.0f, slot * 0.4f);
-    const float ha = static_cast<float>(r.actual_max_vio[l] / top) * (y1 - y0), hp = static_cast<float>(r.layers[l].max_vio / top) * (y1 - y0);
+    const float ha = static_cast<float>(r.actual_max_vio[l] / top) * (y1 - y0),
+                hp = static_cast<float>(r.layers[l].max_vio / top) * (y1 - y0);
     dl->AddRectFilled(ImVec2(xa + slot * 0.1f, y1 - ha), ImVec2(xa + slot * 0.1f + bw, y1), actual);
     dl->AddRectFilled(ImVec2(xa + slot * 0.5f, y1 - hp), ImVec2(xa + slot * 0.5f + bw, y1), policy);
-    if (mouse.x >= xa && mouse.x < xa + slot && mouse.y >= y0 && mouse.y < y1 && ImGui::IsWindowHovered()) hovered = static_cast<int>(l);
+    if (mouse.x >= xa && mouse.x < xa + slot && mouse.y >= y0 && mouse.y < y1 && ImGui::IsWindowHovered())
+      hovered = static_cast<int>(l);
   }
   dl->AddLine(ImVec2(x0, y1), ImVec2(x1, y1), axis);
-  const size_t label_every = std::max<size_t>(1, static_cast<size_t>(std::ceil(font * 2.5f / std::max(1.0f, slot))));
+  const size_t label_every =
+      std::max<size_t>(1, static_cast<size_t>(std::ceil(font * 2.5f / std::max(1.0f, slot))));
   for (size_t l = 0; l < n; l += label_every) {
     std::snprintf(buf, sizeof buf, "%d", r.layers[l].layer_id);
-    dl->AddText(ImVec2(x0 + slot * (static_cast<float>(l) + 0.5f) - ImGui::CalcTextSize(buf).x * 0.5f, y1 + 2), axis, buf);
+    dl->AddText(
+        ImVec2(x0 + slot * (static_cast<float>(l) + 0.5f) - ImGui::CalcTextSize(buf).x * 0.5f, y1 + 2), axis,
+        buf);
   }
-  dl->AddText(ImVec2(x0 + (x1 - x0) * 0.5f - font * 2, y1 + font * 0.8f), ImGui::GetColorU32(ImGuiCol_Text), "MoE layer");
+  dl->AddText(ImVec2(x0 + (x1 - x0) * 0.5f - font * 2, y1 + font * 0.8f), ImGui::GetColorU32(ImGuiCol_Text),
+              "MoE layer");
   if (hovered >= 0) {
     const auto& m = r.layers[static_cast<size_t>(hovered)];
-    ImGui::SetTooltip("layer %d\nmax violation %.3f (recorded %.3f)\nCV %.3f (recorded %.3f)\ndrops %.2f%%, top-1 agreement %.3f",
-                      m.layer_id, m.max_vio, r.actual_max_vio[static_cast<size_t>(hovered)], m.cv,
-                      r.actual_cv[static_cast<size_t>(hovered)], 100.0 * m.drop_rate, m.top1_agreement);
+    ImGui::SetTooltip(
+        "layer %d\nmax violation %.3f (recorded %.3f)\nCV %.3f (recorded %.3f)\ndrops %.2f%%, top-1 "
+        "agreement %.3f",
+        m.layer_id, m.max_vio, r.actual_max_vio[static_cast<size_t>(hovered)], m.cv,
+        r.actual_cv[static_cast<size_t>(hovered)], 100.0 * m.drop_rate, m.top1_agreement);
   }
 }
 
 void draw_layer_table(const LabReplay& r) {
-  constexpr ImGuiTableFlags kFlags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchSame;
+  constexpr ImGuiTableFlags kFlags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
+                                     ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchSame;
   if (!ImGui::BeginTable("##lablayers", 10, kFlags)) return;
   ImGui::TableSetupScrollFreeze(0, 1);
-  for (const char* h : {"layer", "max_vio", "(recorded)", "CV", "(recorded)", "Gini", "drop %", "top-1 agree", "Jaccard", "tokens changed"}) {
+  for (const char* h : {"layer", "max_vio", "(recorded)", "CV", "(recorded)", "Gini", "drop %", "top-1 agree",
+                        "Jaccard", "tokens changed"}) {
     ImGui::TableSetupColumn(h);
   }
   ImGui::TableHeadersRow();
@@ -219,16 +241,26 @@ void draw_layer_table(const LabReplay& r) {
       const auto& m = r.layers[static_cast<size_t>(i)];
       const size_t l = static_cast<size_t>(i);
       ImGui::TableNextRow();
-      ImGui::TableNextColumn(); ImGui::Text("%d", m.layer_id);
-      ImGui::TableNextColumn(); ImGui::Text("%.3f", m.max_vio);
-      ImGui::TableNextColumn(); ImGui::TextDisabled("%.3f", r.actual_max_vio[l]);
-      ImGui::TableNextColumn(); ImGui::Text("%.3f", m.cv);
-      ImGui::TableNextColumn(); ImGui::TextDisabled("%.3f", r.actual_cv[l]);
-      ImGui::TableNextColumn(); ImGui::Text("%.3f", m.gini);
-      ImGui::TableNextColumn(); ImGui::Text("%.2f", 100.0 * m.drop_rate);
-      ImGui::TableNextColumn(); ImGui::Text("%.3f", m.top1_agreement);
-      ImGui::TableNextColumn(); ImGui::Text("%.3f", m.jaccard);
-      ImGui::TableNextColumn(); ImGui::Text("%lld", static_cast<long long>(m.tokens_changed));
+      ImGui::TableNextColumn();
+      ImGui::Text("%d", m.layer_id);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.max_vio);
+      ImGui::TableNextColumn();
+      ImGui::TextDisabled("%.3f", r.actual_max_vio[l]);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.cv);
+      ImGui::TableNextColumn();
+      ImGui::TextDisabled("%.3f", r.actual_cv[l]);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.gini);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2f", 100.0 * m.drop_rate);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.top1_agreement);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.3f", m.jaccard);
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", static_cast<long long>(m.tokens_changed));
     }
   }
   ImGui::EndTable();
@@ -248,7 +280,8 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
   }
   note_clickable(app, "Apply");
   ImGui::EndDisabled();
-  if (!r.cannot_apply.empty() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("%s", r.cannot_apply.c_str());
+  if (!r.cannot_apply.empty() && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+    ImGui::SetTooltip("%s", r.cannot_apply.c_str());
   ImGui::SameLine();
   if (applying) {
     ImGui::TextDisabled("running the model on the CPU under %s...", r.policy.c_str());
@@ -267,8 +300,10 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
         app.error_message = e.what();
       }
     }
-    ImGui::Text("run %lld (%s): KL to the recorded output %.3g mean, %.3g max nats/token; prompt log-likelihood %+.3f nats",
-                static_cast<long long>(a->run_id), a->tag.c_str(), a->kl_mean, a->kl_max, a->prompt_loglik_change);
+    ImGui::Text(
+        "run %lld (%s): KL to the recorded output %.3g mean, %.3g max nats/token; prompt log-likelihood "
+        "%+.3f nats",
+        static_cast<long long>(a->run_id), a->tag.c_str(), a->kl_mean, a->kl_max, a->prompt_loglik_change);
     ImGui::SameLine();
     if (ImGui::SmallButton("Tokens")) app.view = ViewId::tokens;
     ImGui::SameLine();
@@ -295,13 +330,16 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
 void draw_lab_view(AppState& app) {
   auto run = app.selected_run();
   if (!run) {
-    draw_empty_hint(app.doc ? "Select a run in the sidebar" : "Open a session (File > Open session) or start a run");
+    draw_empty_hint(app.doc ? "Select a run in the sidebar"
+                            : "Open a session (File > Open session) or start a run");
     return;
   }
   std::error_code ec;
   const std::string db = app.doc->label();
   if (!std::filesystem::is_regular_file(db, ec) || run->summary.id <= 0) {
-    draw_empty_hint("The Routing lab replays a recorded run's router logits: open a session file (this one is not on disk)");
+    draw_empty_hint(
+        "The Routing lab replays a recorded run's router logits: open a session file (this one is not on "
+        "disk)");
     return;
   }
   if (run->lacks("router_logits")) {
@@ -316,7 +354,8 @@ void draw_lab_view(AppState& app) {
                     [db, run_id, options] { return replay_recorded_run(db, run_id, options); });
   ImGui::Separator();
   if (lab.replay.running()) {
-    ImGui::TextDisabled("replaying run %lld under %s...", static_cast<long long>(run_id), rp::policy_name(options.kind).c_str());
+    ImGui::TextDisabled("replaying run %lld under %s...", static_cast<long long>(run_id),
+                        rp::policy_name(options.kind).c_str());
     return;
   }
   if (!lab.replay.error().empty()) {
@@ -333,9 +372,11 @@ void draw_lab_view(AppState& app) {
     agree += r->layers[l].top1_agreement, jac += r->layers[l].jaccard;
   }
   const double n = static_cast<double>(r->layers.size());
-  ImGui::Text("%s over run %lld (%d tokens, k = %d): mean max violation %.3f (recorded %.3f), drops %.2f%%, top-1 agreement %.3f, Jaccard %.3f",
-              r->policy.c_str(), static_cast<long long>(run_id), r->n_tokens, r->k, vio / n, vio_actual / n, 100.0 * drop / n, agree / n,
-              jac / n);
+  ImGui::Text(
+      "%s over run %lld (%d tokens, k = %d): mean max violation %.3f (recorded %.3f), drops %.2f%%, top-1 "
+      "agreement %.3f, Jaccard %.3f",
+      r->policy.c_str(), static_cast<long long>(run_id), r->n_tokens, r->k, vio / n, vio_actual / n,
+      100.0 * drop / n, agree / n, jac / n);
   draw_apply(app, *r, run_id, db);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   ImGui::TextDisabled("max violation per layer: recorded (grey) and %s (colour)", r->policy.c_str());

@@ -20,10 +20,10 @@ struct LabReplay {
   int32_t n_tokens = 0;
   int32_t n_experts = 0;
   int32_t k = 0, width = 0;  // the policy's experts per token and routing width
-  std::vector<routing_policies::ReplayLayerMetrics> layers;  // (n_layers)
+  std::vector<routing_policies::ReplayLayerMetrics> layers;    // (n_layers)
   std::vector<double> actual_max_vio, actual_cv, actual_gini;  // (n_layers) of the recorded routing
-  std::string model_path;  // the run's checkpoint, which applying runs
-  std::string cannot_apply;  // why Apply is off ("" when it can run)
+  std::string model_path;                                      // the run's checkpoint, which applying runs
+  std::string cannot_apply;                                    // why Apply is off ("" when it can run)
 };
 
 // A policy applied: the model run again under it and recorded as a new run.
@@ -46,7 +46,7 @@ struct RoutingLabState {
 struct OffloadCurves {
   int32_t n_experts = 0;
   int32_t n_layers = 0;
-  int64_t lookups = 0;  // over all layers
+  int64_t lookups = 0;                         // over all layers
   std::vector<analysis::HitRateCurve> curves;  // one per policy, lru, lfu, belady
 };
 
@@ -57,8 +57,8 @@ struct OffloadState {
 struct PlacementState {
   int method = 2;  // 0 contiguous, 1 balanced, 2 eplb
   int32_t ranks = 8;
-  int32_t replicas = 0;  // EPLB's redundant copies; 0: one per rank
-  uint64_t key = 0;      // what the arrays were computed for
+  int32_t replicas = 0;               // EPLB's redundant copies; 0: one per rank
+  uint64_t key = 0;                   // what the arrays were computed for
   std::vector<double> before, after;  // (n_layers, ranks) assignments per rank: contiguous, then `method`
   std::vector<double> max_before, max_after, mean;  // (n_layers)
   int32_t n_ranks = 0;

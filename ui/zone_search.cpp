@@ -16,7 +16,9 @@ std::string lower_case(std::string s) {
 }
 
 bool all_digits(const std::string& s) {
-  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
 }
 
 }  // namespace
@@ -46,7 +48,8 @@ ZoneSearch search_zones(const std::vector<PlacedZone>& phases, const ZoneQuery& 
   bool phase_ok[kPhaseCount];
   for (int p = 0; p < kPhaseCount; ++p) {
     const std::string name(phase_name(static_cast<Phase>(p)));
-    phase_ok[p] = std::all_of(query.words.begin(), query.words.end(), [&](const std::string& w) { return name.find(w) != std::string::npos; });
+    phase_ok[p] = std::all_of(query.words.begin(), query.words.end(),
+                              [&](const std::string& w) { return name.find(w) != std::string::npos; });
   }
   ZoneSearch out;
   std::vector<double> durations;
@@ -72,7 +75,8 @@ ZoneSearch search_zones(const std::vector<PlacedZone>& phases, const ZoneQuery& 
   bins = std::max(1, bins);
   const double lo = std::max(out.min_us, 1e-3), hi = std::max(out.max_us, lo * (1 + 1e-9));
   out.histogram.assign(static_cast<size_t>(bins), 0);
-  for (int b = 0; b <= bins; ++b) out.bin_edges_us.push_back(lo * std::pow(hi / lo, static_cast<double>(b) / bins));
+  for (int b = 0; b <= bins; ++b)
+    out.bin_edges_us.push_back(lo * std::pow(hi / lo, static_cast<double>(b) / bins));
   const double log_span = std::log(hi / lo);
   for (double d : durations) {
     const double f = log_span > 0 ? std::log(std::max(d, lo) / lo) / log_span : 0.0;

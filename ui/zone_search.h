@@ -24,9 +24,9 @@ ZoneQuery parse_zone_query(const std::string& text);
 struct ZoneSearch {
   std::vector<size_t> matches;  // indexes into TimelineState::phases, in time order
   double total_us = 0, min_us = 0, max_us = 0, mean_us = 0, median_us = 0;
-  size_t longest = 0;                 // index into phases of the longest match
-  std::vector<int64_t> histogram;     // (bins) matches per duration bin
-  std::vector<double> bin_edges_us;   // (bins + 1) log-spaced from min to max
+  size_t longest = 0;                // index into phases of the longest match
+  std::vector<int64_t> histogram;    // (bins) matches per duration bin
+  std::vector<double> bin_edges_us;  // (bins + 1) log-spaced from min to max
 };
 
 // `phases`: the timeline's phase track (TimelineState::phases).

@@ -19,12 +19,14 @@ TEST(ImportedSession, EveryViewDrawsOrNamesTheFieldTheCaptureLacks) {
   const auto dir = scratch_dir("imported-gui");
   const auto db = dir / "imported.moescope";
   const auto imp = run_command(moescope_binary().string() + " import --from sglang " +
-                               (source_dir() / "tests/fixtures/import/sglang_mixtral.jsonl").string() + " --model-config " +
-                               (golden_model("mixtral-tiny") / "config.json").string() + " --tag chat --db " + db.string() + " 2>&1");
+                               (source_dir() / "tests/fixtures/import/sglang_mixtral.jsonl").string() +
+                               " --model-config " + (golden_model("mixtral-tiny") / "config.json").string() +
+                               " --tag chat --db " + db.string() + " 2>&1");
   ASSERT_EQ(imp.exit_code, 0) << imp.output;
-  const auto r = run_command("xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-                             (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " + db.string() +
-                             " --size 1280x800 --tour " + (dir / "tour").string());
+  const auto r =
+      run_command("xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
+                  (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " +
+                  db.string() + " --size 1280x800 --tour " + (dir / "tour").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(dir / "tour" / "tour.json");
   ASSERT_TRUE(in) << r.output;
@@ -42,7 +44,8 @@ TEST(ImportedSession, EveryViewDrawsOrNamesTheFieldTheCaptureLacks) {
   EXPECT_EQ(lacks["lab"], std::vector<std::string>{"router_logits"});
   EXPECT_EQ(lacks["heatmaps"], std::vector<std::string>{"scores"});
   // Views built from the expert ids draw without missing anything.
-  for (const char* view : {"compare", "balance", "offload", "placement"}) EXPECT_TRUE(lacks[view].empty()) << view;
+  for (const char* view : {"compare", "balance", "offload", "placement"})
+    EXPECT_TRUE(lacks[view].empty()) << view;
 }
 
 }  // namespace imported_session_test

@@ -24,10 +24,11 @@ struct ScriptResult {
 
 ScriptResult play(const std::filesystem::path& dir, const std::string& args, const nlohmann::json& script) {
   std::ofstream(dir / "script.json") << script.dump();
-  const std::string cmd = "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-                          (dir / "xdg").string() + " " + moescope_binary().string() + " gui " + args + " --size " +
-                          std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " +
-                          (dir / "script.json").string() + " --report " + (dir / "report.json").string();
+  const std::string cmd =
+      "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
+      (dir / "xdg").string() + " " + moescope_binary().string() + " gui " + args + " --size " +
+      std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " + (dir / "script.json").string() +
+      " --report " + (dir / "report.json").string();
   ScriptResult r{run_command(cmd), {}};
   std::ifstream in(dir / "report.json");
   if (in) r.report = nlohmann::json::parse(in, nullptr, false);
@@ -86,8 +87,10 @@ TEST(LinkedSelection, AZoomIsTheRangeEverywhereAndAClickPinsATokenAndAnExpert) {
   // Tokens scrolled to the range, faded the tokens not routed to expert 8, pinned one: most of
   // the text area changed.
   const Region text_area{270, 120, kWidth - 30, kHeight / 2};
-  const int changed = differing_pixels(read_png(dir / "tokens-before.png"), read_png(dir / "tokens.png"), text_area);
-  EXPECT_GT(changed, (text_area.x1 - text_area.x0) * (text_area.y1 - text_area.y0) / 5) << "the token view ignored the selection";
+  const int changed =
+      differing_pixels(read_png(dir / "tokens-before.png"), read_png(dir / "tokens.png"), text_area);
+  EXPECT_GT(changed, (text_area.x1 - text_area.x0) * (text_area.y1 - text_area.y0) / 5)
+      << "the token view ignored the selection";
 }
 
 TEST(LinkedSelection, TheRunFilterNarrowsTheRunList) {
@@ -128,7 +131,8 @@ TEST(TimelineFindZone, TypedPhaseNamesFindTheirZonesWithAHistogram) {
   // One attention zone per step and MoE layer.
   EXPECT_GT(r.report["find_zone"]["matches"].get<int>(), 4) << r.report["find_zone"].dump();
   const Image shot = read_png(dir / "find.png");
-  EXPECT_GT(contrast_edges(shot, {270, kHeight / 2, kWidth - 30, kHeight - 40}), 200) << "no statistics or histogram";
+  EXPECT_GT(contrast_edges(shot, {270, kHeight / 2, kWidth - 30, kHeight - 40}), 200)
+      << "no statistics or histogram";
 }
 
 TEST(PngExport, FileExportPngAt2xWritesTheViewAtTwiceTheWindowsPixels) {

@@ -37,8 +37,9 @@ TEST(RoutingLab, ReplaysARunUnderSwitchAndAppliesItAsANewRun) {
   const auto dir = scratch_dir("routing-lab");
   const auto db = dir / "lab.moescope";
   const auto model = source_dir() / "assets" / "models" / "demo-moe";
-  const auto rec = run_command(moescope_binary().string() + " run --router-logits --max-new-tokens 4 --tag code --model " +
-                               model.string() + " --prompt 'def add(a, b):' --db " + db.string());
+  const auto rec =
+      run_command(moescope_binary().string() + " run --router-logits --max-new-tokens 4 --tag code --model " +
+                  model.string() + " --prompt 'def add(a, b):' --db " + db.string());
   ASSERT_EQ(rec.exit_code, 0) << rec.output;
   const std::string shot = dir.string() + "/";
   const nlohmann::json script = nlohmann::json::array({
@@ -55,10 +56,11 @@ TEST(RoutingLab, ReplaysARunUnderSwitchAndAppliesItAsANewRun) {
       {{"screenshot", shot + "placement.png"}},
   });
   std::ofstream(dir / "script.json") << script.dump();
-  const auto r = run_command("xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-                             (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " + db.string() +
-                             " --size " + std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " +
-                             (dir / "script.json").string() + " --report " + (dir / "report.json").string());
+  const auto r = run_command(
+      "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
+      (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " + db.string() +
+      " --size " + std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " +
+      (dir / "script.json").string() + " --report " + (dir / "report.json").string());
   std::ifstream in(dir / "report.json");
   ASSERT_TRUE(in) << r.output;
   const auto report = nlohmann::json::parse(in, nullptr, false);
@@ -74,7 +76,8 @@ TEST(RoutingLab, ReplaysARunUnderSwitchAndAppliesItAsANewRun) {
   EXPECT_GT(pixels_of(read_png(dir / "lab.png"), kContent, ui::categorical_color(0)), 200);
   // The offload view draws one curve per policy.
   const Image offload = read_png(dir / "offload.png");
-  for (int k = 0; k < 3; ++k) EXPECT_GT(pixels_of(offload, kContent, ui::categorical_color(k * 3)), 40) << "curve " << k;
+  for (int k = 0; k < 3; ++k)
+    EXPECT_GT(pixels_of(offload, kContent, ui::categorical_color(k * 3)), 40) << "curve " << k;
   EXPECT_GT(pixels_of(read_png(dir / "placement.png"), kContent, ui::categorical_color(2)), 200);
 }
 

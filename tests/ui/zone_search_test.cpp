@@ -49,7 +49,8 @@ TEST(ZoneSearch, MatchesByPhaseNameLayerAndStepWithExactStatistics) {
   // Edges 10, 14.1, 20, 28.3, 40: 10 | - | 20 | 30 and 40 (the longest closes the last bin).
   EXPECT_EQ(all_attention.histogram, (std::vector<int64_t>{1, 0, 1, 2}));
 
-  EXPECT_EQ(search_zones(phases, parse_zone_query(attention + " layer 2"), 4).matches, (std::vector<size_t>{2, 4}));
+  EXPECT_EQ(search_zones(phases, parse_zone_query(attention + " layer 2"), 4).matches,
+            (std::vector<size_t>{2, 4}));
   EXPECT_EQ(search_zones(phases, parse_zone_query("step 0"), 4).matches, (std::vector<size_t>{0, 1, 2}));
   EXPECT_TRUE(search_zones(phases, parse_zone_query("nosuchphase"), 4).matches.empty());
 }
