@@ -26,7 +26,7 @@ TEST(ImportedSession, EveryViewDrawsOrNamesTheFieldTheCaptureLacks) {
   const auto r =
       run_command("xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
                   (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " +
-                  db.string() + " --size 1280x800 --tour " + (dir / "tour").string());
+                  db.string() + " --size 960x600 --tour " + (dir / "tour").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(dir / "tour" / "tour.json");
   ASSERT_TRUE(in) << r.output;
@@ -36,8 +36,8 @@ TEST(ImportedSession, EveryViewDrawsOrNamesTheFieldTheCaptureLacks) {
     const std::string name = v["name"];
     lacks[name] = v["lacks"].get<std::vector<std::string>>();
     const Image img = read_png(dir / "tour" / v["png"].get<std::string>());
-    ASSERT_EQ(img.width, 1280) << name;
-    EXPECT_GT(distinct_colors(img, {260, 60, 1270, 760}), 8) << name << " is blank";
+    ASSERT_EQ(img.width, 960) << name;
+    EXPECT_GT(distinct_colors(img, {260, 60, 950, 560}), 8) << name << " is blank";
   }
   // SGLang's return_routed_experts carries expert ids only.
   EXPECT_EQ(lacks["timeline"], std::vector<std::string>{"timings"});
