@@ -44,6 +44,14 @@ void draw_marks(ImDrawList* dl, const HeatmapSlot& slot, const HeatmapMarks& mar
     dl->AddRect(ImVec2(plot_min.x - 1, y0 - 2), ImVec2(plot_max.x + 1, y1 + 2), dark, 0, 0, 1.0f);
     dl->AddRect(ImVec2(plot_min.x, y0 - 1), ImVec2(plot_max.x, y1 + 1), light, 0, 0, 2.0f);
   }
+  if (marks.boundary_col > 0 && marks.boundary_col < slot.cols) {
+    // The prompt / generation boundary: dashed, so it never reads as a selection.
+    const float x = plot_min.x + static_cast<float>((static_cast<double>(marks.boundary_col) / slot.cols - slot.u0) / (slot.u1 - slot.u0)) *
+                                     (plot_max.x - plot_min.x);
+    for (float y = plot_min.y; y < plot_max.y; y += 8) {
+      dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(y + 4, plot_max.y)), IM_COL32(255, 255, 255, 200), 1.5f);
+    }
+  }
   if (marks.col >= 0 && marks.col < slot.cols) {
     const auto [x0, x1] = band(marks.col, slot.u0, slot.u1, slot.cols, plot_min.x, plot_max.x);
     dl->AddRect(ImVec2(x0 - 2, plot_min.y - 1), ImVec2(x1 + 2, plot_max.y + 1), dark, 0, 0, 1.0f);

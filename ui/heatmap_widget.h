@@ -55,6 +55,7 @@ struct HeatmapAxes {
 struct HeatmapMarks {
   int32_t row = -1;
   int32_t col = -1;
+  int32_t boundary_col = -1;  // a dashed line before this column: the first generated token
 };
 
 // Draws the slot filling `size` (with room for axis labels inside it). Returns the hovered cell

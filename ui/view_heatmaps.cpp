@@ -246,7 +246,7 @@ void draw_heatmaps_view(AppState& app) {
   ImGui::SameLine();
   draw_heatmap_options(app);
   ImGui::SameLine();
-  ImGui::TextDisabled("wheel: zoom (Ctrl: rows, Shift: both)  drag: pan  double-click: reset");
+  ImGui::TextDisabled("wheel: zoom (Ctrl: rows, Shift: both)  drag: pan  double-click: reset  click: pin, highlight  dashed: first generated token");
   const RunCache& cache = app.cache_for(*run);
   const auto& r = run->routing;
   Ranges ranges;
@@ -257,6 +257,9 @@ void draw_heatmaps_view(AppState& app) {
   Selection& sel = app.selection;
   const int32_t expert_row = display_of(rows, sel.expert);
   const int32_t pinned = sel.pinned_token < r.n_tokens ? sel.pinned_token : -1;
+  // The first generated token: where the prompt ends on the maps with tokens along x.
+  const auto first_generated = std::find(run->generated.begin(), run->generated.end(), uint8_t{1});
+  const int32_t boundary = first_generated == run->generated.end() ? -1 : static_cast<int32_t>(first_generated - run->generated.begin());
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float gap = ImGui::GetStyle().ItemSpacing.x;
   const ImVec2 cell((avail.x - gap) * 0.5f, (avail.y - ImGui::GetStyle().ItemSpacing.y) * 0.5f);
@@ -269,7 +272,7 @@ void draw_heatmaps_view(AppState& app) {
   if (!r.has_scores() && run->lacks("scores")) note_lacking(app, "scores");
   std::snprintf(sub, sizeof sub, "experts x tokens, layer %d%s", model_layer,
                 r.has_scores() ? "" : run->lacks("scores") ? " (top-k weights: the import has no scores)" : " (top-k weights)");
-  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, {expert_row, pinned}, cell,
+  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, {expert_row, pinned, boundary}, cell,
              r.has_scores() ? "score" : "weight", 0, ranges.score_max, nullptr,
              [&](GridCell c) {
                ImGui::BeginTooltip();
@@ -300,7 +303,7 @@ void draw_heatmaps_view(AppState& app) {
                app.layer = c.row;
              });
   draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, the most chosen experts in colour", app.heat_top1,
-             {"token", "layer"}, {l, pinned}, cell, "", 0, 0, &app.heatmaps.palette,
+             {"token", "layer"}, {l, pinned, boundary}, cell, "", 0, 0, &app.heatmaps.palette,
              [&](GridCell c) {
                ImGui::SetTooltip("token %d \"%s\", layer %d\ntop-1 expert %d\nclick: pin this token at this layer", c.col,
                                  run->token_text[c.col].c_str(), r.layer_ids.empty() ? c.row : r.layer_ids[c.row],
