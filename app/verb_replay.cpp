@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "app/replay_apply.h"
 #include "app/verb_registry.h"
 #include "core/analysis/load_metrics.h"
 #include "core/error.h"
@@ -12,6 +11,7 @@
 #include "core/model_config.h"
 #include "core/routing_policies/replay.h"
 #include "sessions/reader.h"
+#include "sessions/replay_apply.h"
 
 namespace moescope {
 namespace {
@@ -43,15 +43,6 @@ nlohmann::json options_json(const ReplayArgs& a, int64_t k, int64_t width) {
           {"groups", o.groups},
           {"topk_groups", o.topk_groups},
           {"kl_reference", "tokens.kl_to_dropless holds KL(recorded run || this run)"}};
-}
-
-ModelConfig recorded_config(sessions::SessionReader& reader, const sessions::RunSummary& run) {
-  auto query = reader.connection().prepare("SELECT config_json FROM models WHERE id = ?");
-  query.bind(1, run.model_id);
-  if (!query.step())
-    fail_input(reader.path().string() + ": run " + std::to_string(run.id) + " names no stored model");
-  return parse_model_config(query.column_text(0),
-                            reader.path().string() + " (run " + std::to_string(run.id) + "'s config)");
 }
 
 void print_table(const std::vector<routing_policies::ReplayLayerMetrics>& layers,

@@ -15,6 +15,9 @@ std::string_view view_name(ViewId view) {
     case ViewId::compare: return "compare";
     case ViewId::balance: return "balance";
     case ViewId::timeline: return "timeline";
+    case ViewId::lab: return "lab";
+    case ViewId::offload: return "offload";
+    case ViewId::placement: return "placement";
   }
   return "start";
 }
@@ -28,12 +31,17 @@ std::string_view view_title(ViewId view) {
     case ViewId::compare: return "Compare";
     case ViewId::balance: return "Load balance";
     case ViewId::timeline: return "Timeline";
+    case ViewId::lab: return "Routing lab";
+    case ViewId::offload: return "Offload";
+    case ViewId::placement: return "Placement";
   }
   return "Start";
 }
 
 AppState::AppState() : runner(std::make_unique<RunController>()) {}
 AppState::~AppState() = default;
+
+bool AppState::background_busy() { return lab.replay.running() || lab.apply.running() || offload.job.running(); }
 
 std::shared_ptr<RunData> AppState::selected_run() {
   if (!doc || run_id == 0) return nullptr;
@@ -65,7 +73,8 @@ void AppState::open_session(std::unique_ptr<SessionSource> source) {
   run_id = doc->runs().empty() ? 0 : doc->runs().front().id;
   compare_run_id = 0;
   layer = 0;
-  pinned_token = -1;
+  selection.reset_tokens();
+  selection.expert = -1;
   unsaved_runs = 0;
   pending_source.reset();
   pending_demo = false;

@@ -18,9 +18,12 @@
 #include "ui/heatmap_widget.h"
 #include "ui/model_card.h"
 #include "ui/routing_views.h"
+#include "ui/selection.h"
 #include "ui/session_data.h"
 #include "ui/settings.h"
 #include "ui/token_layout.h"
+#include "ui/whatif_state.h"
+#include "ui/zone_search.h"
 
 struct ImFont;
 
@@ -28,9 +31,10 @@ namespace moescope::ui {
 
 class RunController;
 
-enum class ViewId : uint8_t { start, run, tokens, heatmaps, compare, balance, timeline };
-inline constexpr std::array<ViewId, 7> kAllViews = {ViewId::start,   ViewId::run,     ViewId::tokens,  ViewId::heatmaps,
-                                                    ViewId::compare, ViewId::balance, ViewId::timeline};
+enum class ViewId : uint8_t { start, run, tokens, heatmaps, compare, balance, timeline, lab, offload, placement };
+inline constexpr std::array<ViewId, 10> kAllViews = {ViewId::start,    ViewId::run,     ViewId::tokens,   ViewId::heatmaps,
+                                                     ViewId::compare,  ViewId::balance, ViewId::timeline, ViewId::lab,
+                                                     ViewId::offload,  ViewId::placement};
 std::string_view view_name(ViewId view);   // "start", "run", ... (also the tour's PNG names)
 std::string_view view_title(ViewId view);  // "Start", "Run", "Tokens", ...
 
@@ -91,6 +95,11 @@ struct TimelineState {
   std::vector<int64_t> stats_count;                  // (kPhaseCount)
   int64_t traffic_step = -1;  // -1: the first step with traffic
   int32_t traffic_layer = 0;
+  uint64_t range_applied = 0;  // Selection::range_revision last shown as the measured range
+  // Find zone: the query typed, and the search last run (for `find_searched` on tracks `key`).
+  std::string find_query, find_searched;
+  uint64_t find_key = 0;
+  ZoneSearch find;
 };
 
 // The heatmaps view's choices and the grids its textures are rendered from (rebuilt when the
@@ -105,6 +114,7 @@ struct HeatmapsState {
   float scores_max = 1.0f;
   std::vector<float> coactivation;   // (n_experts, n_experts) P(j | i), NaN diagonal
   ExpertPalette palette;             // top-1 colours, from the run's top-1 counts over all layers
+  uint64_t range_applied = ~0ull;    // Selection::range_revision the token axes were last set to
 };
 
 // The run panel's form.
@@ -145,7 +155,9 @@ struct AppState {
   int64_t run_id = 0;          // selected run (0: none)
   int64_t compare_run_id = 0;  // second run in the compare view (0: compare by tags)
   int32_t layer = 0;           // index into the run's MoE layers
-  int32_t pinned_token = -1;
+  Selection selection;  // token range, pinned token, highlighted expert: shared by every view
+  std::string run_filter;  // the sidebar's filter over the run list
+  bool focus_run_filter = false;  // Ctrl+F: put the keyboard in the filter next frame
   float capacity_factor = 1.25f;
   bool mark_dropped = true;  // token view: outline tokens whose assignment overflows capacity
 
@@ -155,6 +167,10 @@ struct AppState {
   TimelineState timeline;
   CompareState compare;
   TokenLayout token_layout;
+  uint64_t token_range_applied = 0;  // Selection::range_revision the token view last scrolled to
+  RoutingLabState lab;
+  OffloadState offload;
+  PlacementState placement;
   int token_colour_mode = 0;  // 0: top-1 expert, 1: top-1 weight (router confidence)
   std::unique_ptr<RunController> runner;
 
@@ -168,6 +184,10 @@ struct AppState {
   std::string live_outcome;           // how the last live run ended: complete, cancelled, failed: ...
   double live_cancel_latency_s = -1;  // of the last cancelled live run
 
+  // Fields of the selected run that this frame's view needed and an imported run lacks (it said
+  // so in place of drawing them); the tour lists them per view.
+  std::vector<std::string> view_lacks;
+
   std::string error_message;  // shown in a modal; one clear line
   std::string status_line;
   bool export_requested = false;  // open the export dialog
@@ -175,6 +195,8 @@ struct AppState {
   std::string export_path;
   bool want_screenshot = false;  // export PNG of the current view
   std::string screenshot_path;
+  int screenshot_scale = 1;       // times the window's pixels (File > Export > PNG at 2x)
+  std::string pending_png;        // chosen in the save dialog; taken next frame, once it has closed
   bool tour_mode = false;  // the tour drives selections; nothing is saved
   // A --script is playing: items the script may click record where they are each frame.
   bool scripted_input = false;
@@ -184,6 +206,9 @@ struct AppState {
   ~AppState();
   // The selected run loaded, or null.
   std::shared_ptr<RunData> selected_run();
+  // Whether a view's background work (a replay, a cache sweep, an apply) is under way: the tour
+  // waits for it before it times and captures a view.
+  bool background_busy();
   // Derived arrays of `run`, rebuilt when its revision or the capacity factor changed.
   RunCache& cache_for(const RunData& run);
   void open_session(std::unique_ptr<SessionSource> source);

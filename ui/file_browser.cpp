@@ -21,13 +21,14 @@ bool is_session_file(const std::string& name) {
 
 }  // namespace
 
-void FileBrowser::open(Mode m, const std::filesystem::path& start_dir) {
+void FileBrowser::open(Mode m, const std::filesystem::path& start_dir, const std::string& file_name) {
   mode = m;
+  new_file_name = file_name;
   open_requested = true;
   selected.clear();
   std::error_code ec;
   list(start_dir.empty() ? std::filesystem::current_path(ec) : start_dir);
-  if (mode == Mode::new_session) path_field = (dir / "session.db").string();
+  if (mode == Mode::new_session || mode == Mode::save_png) path_field = (dir / new_file_name).string();
 }
 
 void FileBrowser::list(const std::filesystem::path& folder) {
@@ -67,8 +68,9 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
   ImGui::SetNextWindowPos(ImGui::GetMainViewport()->GetWorkCenter(), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
   std::optional<std::string> chosen;
   if (!ImGui::BeginPopupModal(kPopup, nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoResize)) return chosen;
-  const bool new_file = b.mode == FileBrowser::Mode::new_session;
+  const bool new_file = b.mode == FileBrowser::Mode::new_session || b.mode == FileBrowser::Mode::save_png;
   ImGui::TextUnformatted(b.mode == FileBrowser::Mode::open_session ? "Open a session file (.db)"
+                         : b.mode == FileBrowser::Mode::save_png    ? "Save this view as PNG at 2x: pick a folder, name the file"
                          : new_file                                 ? "New session file (.db): pick a folder, name the file"
                                                                     : "Open a checkpoint folder (with config.json)");
   if (ImGui::Button("Up")) b.list(b.dir.parent_path());
@@ -98,7 +100,7 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
       if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
         if (e.is_dir && !(b.mode == FileBrowser::Mode::open_model_dir && e.is_model)) {
           b.list(b.dir / e.name);
-          if (new_file) b.path_field = (b.dir / "session.db").string();
+          if (new_file) b.path_field = (b.dir / b.new_file_name).string();
           b.selected.clear();
           break;
         }
@@ -117,7 +119,7 @@ std::optional<std::string> draw_file_browser(FileBrowser& b, const std::vector<s
   if (b.mode == FileBrowser::Mode::open_model_dir) {
     if (ImGui::Button("Open this folder")) chosen = b.selected.empty() ? b.dir.string() : (b.dir / b.selected).string();
   } else if (new_file) {
-    if (ImGui::Button("Create")) chosen = b.path_field;
+    if (ImGui::Button(b.mode == FileBrowser::Mode::save_png ? "Save" : "Create")) chosen = b.path_field;
   } else if (ImGui::Button("Open")) {
     if (!b.selected.empty()) {
       std::error_code ec;

@@ -11,13 +11,14 @@
 namespace moescope::ui {
 
 struct FileBrowser {
-  enum class Mode { open_session, open_model_dir, new_session };
+  enum class Mode { open_session, open_model_dir, new_session, save_png };
   Mode mode = Mode::open_session;
   bool open_requested = false;
   std::filesystem::path dir;
   std::string path_field;
   std::string listing_error;
   std::string selected;  // entry name clicked once (Open takes it)
+  std::string new_file_name = "session.db";  // the name a new file starts with
   struct Entry {
     std::string name;
     bool is_dir = false;
@@ -25,7 +26,8 @@ struct FileBrowser {
   };
   std::vector<Entry> entries;
 
-  void open(Mode mode, const std::filesystem::path& start_dir);
+  // `new_file_name`: for new_session and save_png, the file name proposed in the folder.
+  void open(Mode mode, const std::filesystem::path& start_dir, const std::string& new_file_name = "session.db");
   void list(const std::filesystem::path& folder);
 };
 

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -84,8 +85,13 @@ FrameTimer frame(GLFWwindow* window, AppState& app, const std::string& capture_p
   if (!capture_png.empty()) write_framebuffer_png(w, h, capture_png);
   if (app.want_screenshot) {
     app.want_screenshot = false;
+    const int scale = std::exchange(app.screenshot_scale, 1);
     try {
-      write_framebuffer_png(w, h, app.screenshot_path);
+      if (scale > 1) {
+        write_scaled_png(scale, app.screenshot_path);
+      } else {
+        write_framebuffer_png(w, h, app.screenshot_path);
+      }
       app.status_line = "saved " + app.screenshot_path;
     } catch (const std::exception& e) {
       app.error_message = e.what();

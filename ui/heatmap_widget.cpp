@@ -27,6 +27,39 @@ void clamp_view(double& a, double& b) {
   b = a + span;
 }
 
+// The selection's row and column, outlined in white over a dark edge so they read on any colour
+// map, at least 2 px wide when a cell is thinner than that.
+void draw_marks(ImDrawList* dl, const HeatmapSlot& slot, const HeatmapMarks& marks, ImVec2 plot_min, ImVec2 plot_max) {
+  if (slot.rows <= 0 || slot.cols <= 0) return;
+  dl->PushClipRect(plot_min, plot_max, true);
+  auto band = [](double cell, double v0, double v1, int32_t n, float lo, float hi) {
+    const double f0 = (cell / n - v0) / (v1 - v0), f1 = ((cell + 1) / n - v0) / (v1 - v0);
+    float a = lo + static_cast<float>(f0) * (hi - lo), b = lo + static_cast<float>(f1) * (hi - lo);
+    if (b - a < 2.0f) a = (a + b) * 0.5f - 1.0f, b = a + 2.0f;
+    return std::make_pair(a, b);
+  };
+  const ImU32 light = IM_COL32(255, 255, 255, 235), dark = IM_COL32(0, 0, 0, 200);
+  if (marks.row >= 0 && marks.row < slot.rows) {
+    const auto [y0, y1] = band(marks.row, slot.v0, slot.v1, slot.rows, plot_min.y, plot_max.y);
+    dl->AddRect(ImVec2(plot_min.x - 1, y0 - 2), ImVec2(plot_max.x + 1, y1 + 2), dark, 0, 0, 1.0f);
+    dl->AddRect(ImVec2(plot_min.x, y0 - 1), ImVec2(plot_max.x, y1 + 1), light, 0, 0, 2.0f);
+  }
+  if (marks.boundary_col > 0 && marks.boundary_col < slot.cols) {
+    // The prompt / generation boundary: dashed, so it never reads as a selection.
+    const float x = plot_min.x + static_cast<float>((static_cast<double>(marks.boundary_col) / slot.cols - slot.u0) / (slot.u1 - slot.u0)) *
+                                     (plot_max.x - plot_min.x);
+    for (float y = plot_min.y; y < plot_max.y; y += 8) {
+      dl->AddLine(ImVec2(x, y), ImVec2(x, std::min(y + 4, plot_max.y)), IM_COL32(255, 255, 255, 200), 1.5f);
+    }
+  }
+  if (marks.col >= 0 && marks.col < slot.cols) {
+    const auto [x0, x1] = band(marks.col, slot.u0, slot.u1, slot.cols, plot_min.x, plot_max.x);
+    dl->AddRect(ImVec2(x0 - 2, plot_min.y - 1), ImVec2(x1 + 2, plot_max.y + 1), dark, 0, 0, 1.0f);
+    dl->AddRect(ImVec2(x0 - 1, plot_min.y), ImVec2(x1 + 1, plot_max.y), light, 0, 0, 2.0f);
+  }
+  dl->PopClipRect();
+}
+
 }  // namespace
 
 void HeatmapSlot::release() {
@@ -72,7 +105,8 @@ uint64_t windowed_key(const HeatmapSlot& slot, uint64_t data_key) {
   return h;
 }
 
-GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes) {
+GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes,
+                      const HeatmapMarks& marks, bool* clicked) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float font = ImGui::GetFontSize();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
@@ -107,6 +141,7 @@ GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, con
   }
   if (hovered && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) slot.u0 = slot.v0 = 0, slot.u1 = slot.v1 = 1;
 
+  slot.screen_x0 = plot_min.x, slot.screen_y0 = plot_min.y, slot.screen_x1 = plot_max.x, slot.screen_y1 = plot_max.y;
   dl->AddRectFilled(plot_min, plot_max, ImGui::GetColorU32(ImGuiCol_FrameBg));
   const ImVec2 fb_scale = io.DisplayFramebufferScale;
   slot.plot_width = std::max(1, static_cast<int32_t>(plot_size.x * fb_scale.x + 0.5f));
@@ -117,6 +152,7 @@ GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, con
                  whole ? ImVec2(0, 0) : ImVec2(static_cast<float>(slot.u0), static_cast<float>(slot.v0)),
                  whole ? ImVec2(1, 1) : ImVec2(static_cast<float>(slot.u1), static_cast<float>(slot.v1)));
   }
+  draw_marks(dl, slot, marks, plot_min, plot_max);
   dl->AddRect(plot_min, plot_max, ImGui::GetColorU32(ImGuiCol_Border));
 
   // Ticks: cell indices at nice steps over the visible range.
@@ -154,6 +190,7 @@ GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, con
     dl->AddText(ImVec2(origin.x, plot_max.y + 4), label_col, axes.y_label);
   }
 
+  if (clicked) *clicked = hovered && ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 9.0f;
   if (!hovered || slot.rows <= 0) return {};
   const double fx = (io.MousePos.x - plot_min.x) / plot_size.x, fy = (io.MousePos.y - plot_min.y) / plot_size.y;
   const GridCell cell = cell_at(slot.rows, slot.cols, slot.u0 + fx * (slot.u1 - slot.u0), slot.v0 + fy * (slot.v1 - slot.v0));
@@ -187,19 +224,25 @@ void draw_colorbar(const ColorLut& lut, float vmin, float vmax, const char* labe
     dl->AddRectFilledMultiColor(ImVec2(p.x, y0), ImVec2(p.x + bar_w, y1), c0, c0, c1, c1);
   }
   dl->AddRect(ImVec2(p.x, top), ImVec2(p.x + bar_w, bottom), ImGui::GetColorU32(ImGuiCol_Border));
+  // Ticks at round values (1, 2 or 5 times a power of ten), about four over the range.
   char buf[32];
   const ImU32 tc = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  for (int i = 0; i <= 4; ++i) {
-    const float v = vmax - (vmax - vmin) * i / 4.0f;
-    const float y = top + (bottom - top) * i / 4.0f;
-    std::snprintf(buf, sizeof buf, std::fabs(vmax) >= 100 ? "%.0f" : "%.3g", v);
-    dl->AddLine(ImVec2(p.x + bar_w, y), ImVec2(p.x + bar_w + 4, y), tc);
-    dl->AddText(ImVec2(p.x + bar_w + 6, y - font * 0.5f), tc, buf);
+  const double span = static_cast<double>(vmax) - vmin;
+  if (span > 0) {
+    const double raw = span / 4, mag = std::pow(10.0, std::floor(std::log10(raw))), n = raw / mag;
+    const double step = (n < 1.5 ? 1 : n < 3.5 ? 2 : n < 7.5 ? 5 : 10) * mag;
+    for (double v = std::ceil(vmin / step) * step; v <= vmax + step * 1e-6; v += step) {
+      const float y = bottom - static_cast<float>((v - vmin) / span) * (bottom - top);
+      std::snprintf(buf, sizeof buf, "%.4g", std::fabs(v) < step * 1e-6 ? 0.0 : v);
+      dl->AddLine(ImVec2(p.x + bar_w, y), ImVec2(p.x + bar_w + 4, y), tc);
+      dl->AddText(ImVec2(p.x + bar_w + 6, y - font * 0.5f), tc, buf);
+    }
   }
   ImGui::Dummy(size);
 }
 
-void draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix) {
+int32_t draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix, int32_t highlighted) {
+  int32_t clicked = -1;
   const float sw = ImGui::GetFontSize() * 0.8f;
   const int32_t shown = std::min(n, max_items);
   const float avail = ImGui::GetContentRegionAvail().x;
@@ -215,9 +258,14 @@ void draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix) {
     }
     const ImVec2 p = ImGui::GetCursorScreenPos();
     const float dy = (ImGui::GetTextLineHeight() - sw) * 0.5f;
-    ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(p.x, p.y + dy), ImVec2(p.x + sw, p.y + dy + sw), categorical_color(i), 2.0f);
-    ImGui::Dummy(ImVec2(sw + 4, ImGui::GetTextLineHeight()));
-    ImGui::SameLine(0, 0);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(ImVec2(p.x, p.y + dy), ImVec2(p.x + sw, p.y + dy + sw), categorical_color(i), 2.0f);
+    if (i == highlighted) dl->AddRect(ImVec2(p.x - 2, p.y + dy - 2), ImVec2(p.x + sw + 2, p.y + dy + sw + 2), ImGui::GetColorU32(ImGuiCol_Text), 2.0f, 0, 2.0f);
+    // The swatch and its label are one button: a click highlights that expert everywhere.
+    ImGui::PushID(i);
+    if (ImGui::InvisibleButton("##swatch", ImVec2(sw + 4 + ImGui::CalcTextSize(buf).x, ImGui::GetTextLineHeight()))) clicked = i;
+    ImGui::PopID();
+    ImGui::SetCursorScreenPos(ImVec2(p.x + sw + 4, p.y));
     ImGui::TextUnformatted(buf);
     ImGui::SameLine(0, 0);
     ImGui::Dummy(ImVec2(12, 0));
@@ -227,6 +275,7 @@ void draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix) {
     ImGui::SameLine();
     ImGui::TextDisabled("... %d more", n - shown);
   }
+  return clicked;
 }
 
 }  // namespace moescope::ui

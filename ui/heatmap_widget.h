@@ -25,6 +25,7 @@ struct HeatmapSlot {
   // draws the visible part of it.
   bool windowed = false;
   int32_t plot_width = 0, plot_height = 0;  // framebuffer pixels of the plot at the last draw
+  float screen_x0 = 0, screen_y0 = 0, screen_x1 = 0, screen_y1 = 0;  // where the plot was drawn last
 
   GridWindow window() const { return {v0 * rows, v1 * rows, u0 * cols, u1 * cols}; }
 
@@ -49,14 +50,25 @@ struct HeatmapAxes {
   int32_t y_tick_step = 0;
 };
 
+// What the linked selection marks on a map: a row (a highlighted expert, the current layer) and a
+// column (the pinned token, a highlighted expert), in grid cells; -1: none.
+struct HeatmapMarks {
+  int32_t row = -1;
+  int32_t col = -1;
+  int32_t boundary_col = -1;  // a dashed line before this column: the first generated token
+};
+
 // Draws the slot filling `size` (with room for axis labels inside it). Returns the hovered cell
-// (row, col), or (-1, -1).
-GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes);
+// (row, col), or (-1, -1); `clicked` (when given) says whether it was clicked this frame (a
+// press and release without a drag, which pans).
+GridCell draw_heatmap(const char* id, HeatmapSlot& slot, const ImVec2& size, const HeatmapAxes& axes,
+                      const HeatmapMarks& marks = {}, bool* clicked = nullptr);
 
 // A vertical colour bar with min/max labels, `size` including the labels.
 void draw_colorbar(const ColorLut& lut, float vmin, float vmax, const char* label, const ImVec2& size);
 
 // A legend of categorical swatches for ids [0, n) laid out in a row that wraps; at most `max_items`.
-void draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix);
+// Returns the id whose swatch was clicked this frame, or -1; `highlighted` is drawn outlined.
+int32_t draw_categorical_legend(int32_t n, int32_t max_items, const char* prefix, int32_t highlighted = -1);
 
 }  // namespace moescope::ui

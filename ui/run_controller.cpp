@@ -279,6 +279,7 @@ void RunController::work(RunRequest request) {
     if (!request.session_file.empty()) {
       sessions::RecorderOptions options;
       options.capacity_factors = request.capacity_factors;
+      options.store_router_logits = request.store_router_logits;
       writer = std::make_unique<sessions::SessionWriter>(request.session_file, "gui", options);
       model_id = writer->add_model(sessions::describe_model(*model));
     }

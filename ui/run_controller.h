@@ -31,6 +31,8 @@ struct RunRequest {
   EngineOptions engine;
   std::filesystem::path session_file;  // record into it; empty = do not record
   std::vector<double> capacity_factors = {1.0, 1.25, 1.5, 2.0};
+  // The gate's raw logits too, so the Routing lab can replay every run made in the window.
+  bool store_router_logits = true;
 };
 
 struct RunProgress {

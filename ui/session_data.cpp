@@ -6,6 +6,10 @@
 
 namespace moescope::ui {
 
+bool RunData::lacks(const std::string& field) const {
+  return std::find(not_captured.begin(), not_captured.end(), field) != not_captured.end();
+}
+
 uint64_t mix_key(uint64_t hash, uint64_t value) { return hash ^ (value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2)); }
 
 namespace {

@@ -66,6 +66,12 @@ struct RunData {
   std::vector<uint8_t> generated;       // (n_tokens) 1 for generated tokens, 0 for the prompt
   std::vector<TimingZone> timings;      // sorted by (step, start_us)
   std::vector<TrafficMatrix> traffic;   // sorted by (step, layer)
+  // Runs imported from another engine's capture (`moescope import`): the engine, and the fields
+  // its capture lacked (scores, router_logits, steps, timings, text, ...), which views name
+  // instead of drawing. Empty engine for runs moescope recorded.
+  std::string imported_from;
+  std::vector<std::string> not_captured;
+  bool lacks(const std::string& field) const;
   // Bumped on every change (a live run streaming in), so derived caches and textures know when
   // to rebuild. A loaded run never changes.
   uint64_t revision = 1;

@@ -40,8 +40,13 @@ class FileSource final : public SessionSource {
     auto run = std::make_shared<RunData>();
     run->summary = to_summary(reader_.run(run_id));
     run->routing = reader_.routing(run_id);
+    if (auto info = reader_.import_info(run_id)) {
+      run->imported_from = info->engine;
+      run->not_captured = info->not_captured;
+    }
     for (const auto& t : reader_.tokens(run_id)) {
-      run->token_text.push_back(t.display_text);
+      // A capture without text (an import without --tokenizer) still has the token ids.
+      run->token_text.push_back(t.display_text.empty() ? "[" + std::to_string(t.token_id) + "]" : t.display_text);
       run->generated.push_back(t.is_prompt ? 0 : 1);
     }
     // Routing covers every token the engine ran; the text list may lack the last sampled token.

@@ -4,12 +4,16 @@
 #include <imgui_stdlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <sstream>
+#include <utility>
 
 #include "sessions/export.h"
 #include "sessions/recorder.h"
 #include "ui/file_browser.h"
 #include "ui/run_controller.h"
+#include "ui/script_player.h"
 #include "ui/session_file_source.h"
 #include "ui/style.h"
 #include "ui/views.h"
@@ -129,6 +133,9 @@ void draw_menu_bar(AppState& app) {
         app.want_screenshot = true;
         app.screenshot_path = "moescope-" + std::string(view_name(app.view)) + ".png";
       }
+      if (ImGui::MenuItem("PNG of this view at 2x...")) {
+        browser().open(FileBrowser::Mode::save_png, "", "moescope-" + std::string(view_name(app.view)) + "@2x.png");
+      }
       const bool file_backed = app.doc && std::filesystem::exists(app.doc->label());
       const struct {
         const char* label;
@@ -150,8 +157,10 @@ void draw_menu_bar(AppState& app) {
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("View")) {
-    for (ViewId v : kAllViews) {
-      if (ImGui::MenuItem(std::string(view_title(v)).c_str(), nullptr, app.view == v)) app.view = v;
+    for (size_t i = 0; i < kAllViews.size(); ++i) {
+      const ViewId v = kAllViews[i];
+      const std::string shortcut = i < 10 ? "Ctrl+" + std::to_string((i + 1) % 10) : "";
+      if (ImGui::MenuItem(std::string(view_title(v)).c_str(), shortcut.c_str(), app.view == v)) app.view = v;
     }
     ImGui::Separator();
     if (ImGui::MenuItem("Dark theme", nullptr, app.settings.dark_theme)) {
@@ -176,6 +185,20 @@ void draw_menu_bar(AppState& app) {
 // [SECTION] sidebar
 //-----------------------------------------------------------------------------
 
+// Every word of the filter (case-insensitive) appears in the run's tag, prompt or "#id".
+bool run_matches_filter(const RunSummary& r, const std::string& filter) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string hay = lower("#" + std::to_string(r.id) + " " + r.tag + " " + r.prompt);
+  std::istringstream words(lower(filter));
+  for (std::string w; words >> w;) {
+    if (hay.find(w) == std::string::npos) return false;
+  }
+  return true;
+}
+
 void draw_sidebar(AppState& app) {
   ImGui::PushFont(app.fonts.heading);
   ImGui::TextUnformatted("moescope");
@@ -185,6 +208,7 @@ void draw_sidebar(AppState& app) {
     if (ImGui::Selectable(std::string(view_title(v)).c_str(), app.view == v, 0, ImVec2(0, ImGui::GetFrameHeight()))) {
       app.view = v;
     }
+    note_clickable(app, ("view:" + std::string(view_name(v))).c_str());
   }
   ImGui::Separator();
   if (!app.doc) {
@@ -192,16 +216,26 @@ void draw_sidebar(AppState& app) {
     return;
   }
   ImGui::TextDisabled("Runs (%zu)", app.doc->runs().size());
+  if (app.focus_run_filter) {
+    ImGui::SetKeyboardFocusHere();
+    app.focus_run_filter = false;
+  }
+  ImGui::SetNextItemWidth(-1);
+  ImGui::InputTextWithHint("##runfilter", "filter: tag, prompt, #id (Ctrl+F)", &app.run_filter);
+  note_clickable(app, "run filter");
   ImGui::BeginChild("##runs", ImVec2(0, ImGui::GetContentRegionAvail().y - ImGui::GetFrameHeightWithSpacing() * 3), false);
   for (const RunSummary& r : app.doc->runs()) {
+    if (!run_matches_filter(r, app.run_filter)) continue;
     char label[160];
     std::snprintf(label, sizeof label, "#%lld  %s##run%lld", static_cast<long long>(r.id), r.tag.empty() ? "(no tag)" : r.tag.c_str(),
                   static_cast<long long>(r.id));
     if (r.id < 0) std::snprintf(label, sizeof label, "live  %s##live", r.tag.c_str());
     if (ImGui::Selectable(label, app.run_id == r.id)) {
+      if (app.run_id != r.id) app.selection.expert = -1;
       app.run_id = r.id;
-      app.pinned_token = -1;
+      app.selection.reset_tokens();
     }
+    note_clickable(app, ("run:" + std::to_string(r.id)).c_str());
     if (ImGui::IsItemHovered()) {
       ImGui::BeginTooltip();
       ImGui::Text("%d tokens (%d prompt), %s, %s", r.n_tokens, r.n_prompt_tokens, r.status.c_str(), r.backend.c_str());
@@ -315,6 +349,13 @@ void draw_discard_dialog(AppState& app) {
 
 void draw_shell(AppState& app) {
   poll_live_run(app);
+  app.view_lacks.clear();
+  if (!app.pending_png.empty()) {
+    // The save dialog closed last frame: this frame shows the view alone.
+    app.want_screenshot = true;
+    app.screenshot_path = std::exchange(app.pending_png, std::string());
+    app.screenshot_scale = 2;
+  }
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->WorkPos);
   ImGui::SetNextWindowSize(vp->WorkSize);
@@ -343,7 +384,11 @@ void draw_shell(AppState& app) {
     case ViewId::compare: draw_compare_view(app); break;
     case ViewId::balance: draw_balance_view(app); break;
     case ViewId::timeline: draw_timeline_view(app); break;
+    case ViewId::lab: draw_lab_view(app); break;
+    case ViewId::offload: draw_offload_view(app); break;
+    case ViewId::placement: draw_placement_view(app); break;
   }
+  const bool content_focused = ImGui::IsWindowFocused(ImGuiFocusedFlags_ChildWindows);
   ImGui::EndChild();
   ImGui::PopStyleVar();
   ImGui::SetCursorPosX(ImGui::GetStyle().ItemSpacing.x + 4);
@@ -355,6 +400,8 @@ void draw_shell(AppState& app) {
       open_session_file(app, *chosen);
     } else if (browser().mode == FileBrowser::Mode::new_session) {
       create_session_file(app, *chosen);
+    } else if (browser().mode == FileBrowser::Mode::save_png) {
+      app.pending_png = *chosen;
     } else {
       app.model_dir = *chosen;
       remember_recent(app.settings.recent_models, *chosen);
@@ -365,6 +412,7 @@ void draw_shell(AppState& app) {
   draw_discard_dialog(app);
   draw_error_dialog(app);
   ImGui::End();
+  handle_shortcuts(app, content_focused);
 }
 
 void draw_empty_hint(const char* message) {
@@ -372,6 +420,18 @@ void draw_empty_hint(const char* message) {
   const ImVec2 size = ImGui::CalcTextSize(message);
   ImGui::SetCursorPos(ImVec2(ImGui::GetCursorPosX() + (avail.x - size.x) * 0.5f, ImGui::GetCursorPosY() + avail.y * 0.4f));
   ImGui::TextDisabled("%s", message);
+}
+
+void note_lacking(AppState& app, const char* field) {
+  if (std::find(app.view_lacks.begin(), app.view_lacks.end(), field) == app.view_lacks.end()) app.view_lacks.emplace_back(field);
+}
+
+void draw_lacking_hint(AppState& app, const RunData& run, const char* field, const char* needed_by) {
+  note_lacking(app, field);
+  char text[256];
+  std::snprintf(text, sizeof text, "This run was imported from %s, whose capture has no %s: %s needs them",
+                run.imported_from.c_str(), field, needed_by);
+  draw_empty_hint(text);
 }
 
 void draw_layer_slider(AppState& app, const RunData& run) {

@@ -1,6 +1,7 @@
 #include "ui/tour.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,8 +22,13 @@ void stage(AppState& app, ViewId view) {
   if (!run) return;
   const int32_t n_tokens = run->routing.n_tokens;
   if (view == ViewId::tokens) {
-    app.pinned_token = std::min(n_tokens - 1, 12);
+    app.selection.pinned_token = std::min(n_tokens - 1, 12);
     app.layer = 0;
+  }
+  if (view == ViewId::lab) {
+    // Capacity at C = 1 drops assignments: a policy that differs from the recorded routing.
+    app.lab.options.kind = routing_policies::PolicyKind::capacity;
+    app.lab.options.capacity_factor = 1.0;
   }
   if (view == ViewId::timeline && !run->timings.empty()) {
     app.timeline = TimelineState{};  // fit all; the view picks a measured range below
@@ -34,6 +40,7 @@ constexpr int kMinTimedFrames = 5;
 
 struct ViewTimes {
   std::string view;
+  std::vector<std::string> lacks;  // fields the view said the run's import lacks
   double first_ms = 0;  // the first frame also builds caches and uploads textures
   std::vector<double> ms;
 };
@@ -57,11 +64,15 @@ int run_tour(GLFWwindow*, AppState& app, const std::string& dir, int bench_frame
     ViewTimes t;
     t.view = std::string(view_name(view));
     t.first_ms = draw_frame("");
+    // Views whose numbers are computed in the background are captured with them.
+    const auto waited_since = std::chrono::steady_clock::now();
+    while (app.background_busy() && std::chrono::steady_clock::now() - waited_since < std::chrono::seconds(300)) draw_frame("");
     for (int i = 0; i < 3; ++i) draw_frame("");  // ImGui settles sizes over a couple of frames
     // tour.json reports a median frame time for every view, so a few frames are timed even
     // without --bench-frames.
     for (int i = 0; i < std::max(bench_frames, kMinTimedFrames); ++i) t.ms.push_back(draw_frame(""));
     draw_frame((std::filesystem::path(dir) / (t.view + ".png")).string());
+    t.lacks = app.view_lacks;
     if (!app.error_message.empty()) {
       throw InputError("tour: view " + t.view + " failed: " + app.error_message);
     }
@@ -80,7 +91,7 @@ int run_tour(GLFWwindow*, AppState& app, const std::string& dir, int bench_frame
   // app found and showed (the bundled demo model, the open session file).
   nlohmann::json views = nlohmann::json::array();
   for (const auto& t : times) {
-    views.push_back({{"name", t.view}, {"png", t.view + ".png"}, {"frame_ms", median(t.ms)}});
+    views.push_back({{"name", t.view}, {"png", t.view + ".png"}, {"frame_ms", median(t.ms)}, {"lacks", t.lacks}});
   }
   const auto models = demo_models();
   const bool file_backed = app.doc && std::filesystem::is_regular_file(app.doc->label(), ec);

@@ -77,6 +77,8 @@ void update_groups(AppState& app) {
   const auto& runs = app.doc->runs();
   if (c.run_a == 0 && !runs.empty()) c.run_a = runs[0].id;
   if (c.run_b == 0 && runs.size() > 1) c.run_b = runs[1].id;
+  // A session of one tag (an import) has no second tag: compare its first two runs.
+  if (c.mode == 0 && tags.size() < 2 && runs.size() > 1 && c.key.empty()) c.mode = 1;
   const std::string key = std::to_string(app.doc->version()) + "|" + std::to_string(c.mode) + "|" +
                           (c.mode == 0 ? c.tag_a + "|" + c.tag_b : std::to_string(c.run_a) + "|" + std::to_string(c.run_b));
   if (c.key == key) return;
@@ -112,6 +114,7 @@ void update_groups(AppState& app) {
   c.diff.assign(static_cast<size_t>(c.n_layers) * c.n_experts, 0.0f);
   if (!ok) {
     if (c.error.empty()) c.error = "each side needs at least one run with routing";
+    c.n_layers = c.n_experts = 0;  // the view shows the error, not half-filled arrays
     return;
   }
   for (int32_t l = 0; l < c.n_layers; ++l) {
@@ -256,7 +259,9 @@ void draw_null_distribution(const CompareState& c, ImVec2 size) {
 
 // The experts whose share for one side most exceeds the other's, pooled over layers, among those
 // with at least c.min_support assignments (a ratio over a handful of tokens is noise).
-void draw_specific_experts(const CompareState& c) {
+// A click on one highlights that expert, at that layer, in every view.
+void draw_specific_experts(AppState& app) {
+  const CompareState& c = app.compare;
   struct Item {
     int32_t layer, expert;
     double ratio, a, b;
@@ -285,7 +290,13 @@ void draw_specific_experts(const CompareState& c) {
     for (const Item& it : side == 0 ? for_a : for_b) {
       ImGui::TextDisabled("L%-3d", c.layer_ids.empty() ? it.layer : c.layer_ids[static_cast<size_t>(it.layer)]);
       ImGui::SameLine();
-      ImGui::Text("E%-4d %.1fx   %.3f vs %.3f", it.expert, it.ratio, side == 0 ? it.a : it.b, side == 0 ? it.b : it.a);
+      char label[96];
+      std::snprintf(label, sizeof label, "E%-4d %.1fx   %.3f vs %.3f##%d.%d.%d", it.expert, it.ratio, side == 0 ? it.a : it.b,
+                    side == 0 ? it.b : it.a, side, it.layer, it.expert);
+      if (ImGui::Selectable(label, app.selection.expert == it.expert && app.layer == it.layer)) {
+        app.selection.toggle_expert(it.expert);
+        app.layer = it.layer;
+      }
     }
   }
   ImGui::EndTable();
@@ -383,9 +394,15 @@ void draw_compare_view(AppState& app) {
   }
   const ImVec2 inner = ImGui::GetContentRegionAvail();
   const float bar_w = ImGui::GetFontSize() * 5.5f;
-  const GridCell cell = draw_heatmap("##diffmap", app.heat_diff, ImVec2(inner.x - bar_w, inner.y), {"expert", "layer"});
+  bool clicked = false;
+  const GridCell cell = draw_heatmap("##diffmap", app.heat_diff, ImVec2(inner.x - bar_w, inner.y), {"expert", "layer"},
+                                     {-1, app.selection.expert}, &clicked);
+  if (clicked && cell.row >= 0) {
+    app.selection.toggle_expert(cell.col);
+    app.layer = cell.row;
+  }
   ImGui::SetCursorPos(ImVec2(inner.x - bar_w + ImGui::GetStyle().WindowPadding.x + 6, ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().WindowPadding.y));
-  draw_colorbar(diverging_lut(), -max_abs, max_abs, "", ImVec2(bar_w - 6, inner.y));
+  draw_colorbar(diverging_lut(), -max_abs, max_abs, "A - B", ImVec2(bar_w - 6, inner.y));
   ImGui::EndChild();
   if (cell.row >= 0) {
     const size_t i = static_cast<size_t>(cell.row) * c.n_experts + cell.col;
@@ -400,7 +417,7 @@ void draw_compare_view(AppState& app) {
   ImGui::BeginChild("##specific", ImVec2(0, 0), true);
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 18);
   ImGui::SliderInt("##support", &c.min_support, 0, 1000, "min support %d assignments", ImGuiSliderFlags_Logarithmic);
-  draw_specific_experts(c);
+  draw_specific_experts(app);
   ImGui::EndChild();
 }
 

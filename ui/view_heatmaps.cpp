@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "ui/heatmap_image.h"
+#include "ui/script_player.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -138,25 +139,32 @@ void draw_heatmap_options(AppState& app) {
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("Top-1 map: the N most chosen experts get a colour each, the rest share \"other\"");
 }
 
-// The top-1 map's legend: each coloured expert, then "other".
-void draw_palette_legend(const ExpertPalette& palette) {
+// The top-1 map's legend: each coloured expert (a click highlights it everywhere), then "other".
+void draw_palette_legend(Selection& selection, const ExpertPalette& palette) {
   const float s = ImGui::GetTextLineHeight() * 0.8f;
   ImDrawList* dl = ImGui::GetWindowDrawList();
   char label[24];
-  auto swatch = [&](uint32_t colour, const char* text) {
+  auto swatch = [&](uint32_t colour, const char* text, int32_t expert) {
     if (ImGui::GetContentRegionAvail().x < s + 4 + ImGui::CalcTextSize(text).x) ImGui::NewLine();
     const ImVec2 q = ImGui::GetCursorScreenPos();
     dl->AddRectFilled(ImVec2(q.x, q.y + 2), ImVec2(q.x + s, q.y + 2 + s), colour, 2.0f);
-    ImGui::Dummy(ImVec2(s + 2, s));
-    ImGui::SameLine(0, 2);
+    if (expert >= 0 && expert == selection.expert) {
+      dl->AddRect(ImVec2(q.x - 2, q.y), ImVec2(q.x + s + 2, q.y + 4 + s), ImGui::GetColorU32(ImGuiCol_Text), 2.0f, 0, 2.0f);
+    }
+    ImGui::PushID(text);
+    if (ImGui::InvisibleButton("##swatch", ImVec2(s + 4 + ImGui::CalcTextSize(text).x, s + 4)) && expert >= 0) {
+      selection.toggle_expert(expert);
+    }
+    ImGui::PopID();
+    ImGui::SetCursorScreenPos(ImVec2(q.x + s + 4, q.y));
     ImGui::TextUnformatted(text);
     ImGui::SameLine();
   };
   for (int32_t e : palette.top) {
     std::snprintf(label, sizeof label, "E%d", e);
-    swatch(palette.of(e), label);
+    swatch(palette.of(e), label, e);
   }
-  if (palette.top.size() < palette.color.size()) swatch(kOtherExpertColor, "other");
+  if (palette.top.size() < palette.color.size()) swatch(kOtherExpertColor, "other", -1);
   ImGui::NewLine();
 }
 
@@ -170,25 +178,56 @@ void panel_title(const char* title, const char* subtitle) {
   ImGui::TextDisabled("%s", subtitle);
 }
 
+// Draws one map; `on_click` gets a clicked cell (after the panel, so it may change the selection).
 void draw_panel(AppState& app, const char* id, const char* title, const char* subtitle, HeatmapSlot& slot,
-                const HeatmapAxes& axes, ImVec2 size, float vmin, float vmax, const ExpertPalette* palette,
-                const std::function<void(GridCell)>& tooltip) {
+                const HeatmapAxes& axes, const HeatmapMarks& marks, ImVec2 size, const char* bar_label, float vmin, float vmax,
+                const ExpertPalette* palette, const std::function<void(GridCell)>& tooltip,
+                const std::function<void(GridCell)>& on_click) {
   const bool categorical = palette != nullptr;
   ImGui::BeginChild(id, size, true);
   panel_title(title, subtitle);
-  if (categorical) draw_palette_legend(*palette);
+  if (categorical) draw_palette_legend(app.selection, *palette);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float bar_w = categorical ? 0.0f : ImGui::GetFontSize() * 5.2f;
   const ImVec2 map_size(avail.x - bar_w, avail.y);
-  const GridCell cell = draw_heatmap(id, slot, map_size, axes);
+  bool clicked = false;
+  const GridCell cell = draw_heatmap(id, slot, map_size, axes, marks, &clicked);
+  note_clickable_rect(app, (std::string("heatmap") + id).c_str(), slot.screen_x0, slot.screen_y0, slot.screen_x1, slot.screen_y1);
   if (!categorical) {
     ImGui::SameLine();
     ImGui::SetCursorPosY(ImGui::GetCursorPosY() - avail.y - ImGui::GetStyle().ItemSpacing.y);
     ImGui::SetCursorPos(ImVec2(map_size.x + ImGui::GetStyle().WindowPadding.x + 6, ImGui::GetTextLineHeightWithSpacing() + ImGui::GetStyle().WindowPadding.y));
-    draw_colorbar(colormap_lut(app.settings.colormap), vmin, vmax, "", ImVec2(bar_w - 6, avail.y));
+    draw_colorbar(colormap_lut(app.settings.colormap), vmin, vmax, bar_label, ImVec2(bar_w - 6, avail.y));
   }
   ImGui::EndChild();
   if (cell.row >= 0) tooltip(cell);
+  if (clicked && cell.row >= 0) on_click(cell);
+}
+
+// The two maps with tokens along x follow the selection's token range, and a zoom or pan in
+// either sets it (for the other map, the token view and the timeline).
+void apply_token_range(AppState& app, int32_t n_tokens) {
+  HeatmapsState& h = app.heatmaps;
+  if (h.range_applied == app.selection.range_revision) return;
+  const auto [u0, u1] = app.selection.range_fraction(n_tokens);
+  for (HeatmapSlot* slot : {&app.heat_scores, &app.heat_top1}) slot->u0 = u0, slot->u1 = u1;
+  h.range_applied = app.selection.range_revision;
+}
+
+void take_token_range(AppState& app, const HeatmapSlot& zoomed, HeatmapSlot& other, double u0_before, double u1_before,
+                      int32_t n_tokens) {
+  if (zoomed.u0 == u0_before && zoomed.u1 == u1_before) return;
+  other.u0 = zoomed.u0, other.u1 = zoomed.u1;
+  app.selection.set_range(static_cast<int32_t>(std::floor(zoomed.u0 * n_tokens)),
+                          static_cast<int32_t>(std::ceil(zoomed.u1 * n_tokens)), n_tokens);
+  app.heatmaps.range_applied = app.selection.range_revision;
+}
+
+// Display position of expert `e` under the current order (rows of the expert-major maps).
+int32_t display_of(const std::vector<int32_t>& rows, int32_t e) {
+  if (e < 0) return -1;
+  const auto it = std::find(rows.begin(), rows.end(), e);
+  return it == rows.end() ? -1 : static_cast<int32_t>(it - rows.begin());
 }
 
 }  // namespace
@@ -207,55 +246,85 @@ void draw_heatmaps_view(AppState& app) {
   ImGui::SameLine();
   draw_heatmap_options(app);
   ImGui::SameLine();
-  ImGui::TextDisabled("wheel: zoom (Ctrl: rows, Shift: both)  drag: pan  double-click: reset");
+  ImGui::TextDisabled("wheel: zoom (Ctrl: rows, Shift: both)  drag: pan  double-click: reset  click: pin, highlight  dashed: first generated token");
   const RunCache& cache = app.cache_for(*run);
+  const auto& r = run->routing;
   Ranges ranges;
+  apply_token_range(app, r.n_tokens);
   update_textures(app, *run, cache, ranges);
   const std::vector<int32_t>& rows = app.heatmaps.expert_rows;  // expert shown at each display row
   auto expert_at = [&](int32_t display) { return display >= 0 && display < static_cast<int32_t>(rows.size()) ? rows[static_cast<size_t>(display)] : display; };
-  const auto& r = run->routing;
+  Selection& sel = app.selection;
+  const int32_t expert_row = display_of(rows, sel.expert);
+  const int32_t pinned = sel.pinned_token < r.n_tokens ? sel.pinned_token : -1;
+  // The first generated token: where the prompt ends on the maps with tokens along x.
+  const auto first_generated = std::find(run->generated.begin(), run->generated.end(), uint8_t{1});
+  const int32_t boundary = first_generated == run->generated.end() ? -1 : static_cast<int32_t>(first_generated - run->generated.begin());
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float gap = ImGui::GetStyle().ItemSpacing.x;
   const ImVec2 cell((avail.x - gap) * 0.5f, (avail.y - ImGui::GetStyle().ItemSpacing.y) * 0.5f);
   char sub[96];
   const int32_t l = app.layer;
   const int32_t model_layer = r.layer_ids.empty() ? l : r.layer_ids[l];
+  const double scores_u0 = app.heat_scores.u0, scores_u1 = app.heat_scores.u1;
+  const double top1_u0 = app.heat_top1.u0, top1_u1 = app.heat_top1.u1;
 
-  std::snprintf(sub, sizeof sub, "experts x tokens, layer %d%s", model_layer, r.has_scores() ? "" : " (top-k weights)");
-  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, cell, 0, ranges.score_max, nullptr,
+  if (!r.has_scores() && run->lacks("scores")) note_lacking(app, "scores");
+  std::snprintf(sub, sizeof sub, "experts x tokens, layer %d%s", model_layer,
+                r.has_scores() ? "" : run->lacks("scores") ? " (top-k weights: the import has no scores)" : " (top-k weights)");
+  draw_panel(app, "##scores", "Router scores", sub, app.heat_scores, {"token", "expert"}, {expert_row, pinned, boundary}, cell,
+             r.has_scores() ? "score" : "weight", 0, ranges.score_max, nullptr,
              [&](GridCell c) {
                ImGui::BeginTooltip();
                const int32_t e = expert_at(c.row);
                ImGui::Text("token %d \"%s\", expert %d", c.col, run->token_text[c.col].c_str(), e);
                const float v = r.has_scores() ? r.scores[r.score_offset(l, c.col) + e] : 0.0f;
                ImGui::Text("score %.4f", v);
+               ImGui::TextDisabled("click: pin this token, highlight this expert");
                ImGui::EndTooltip();
+             },
+             [&](GridCell c) {
+               sel.pinned_token = c.col;
+               sel.expert = expert_at(c.row);
              });
+  take_token_range(app, app.heat_scores, app.heat_top1, scores_u0, scores_u1, r.n_tokens);
   ImGui::SameLine();
-  draw_panel(app, "##load", "Load share", "layers x experts, this run", app.heat_load, {"expert", "layer"}, cell, 0,
-             ranges.load_max, nullptr, [&](GridCell c) {
+  draw_panel(app, "##load", "Load share", "layers x experts, this run", app.heat_load, {"expert", "layer"}, {l, expert_row},
+             cell, "share", 0, ranges.load_max, nullptr,
+             [&](GridCell c) {
                const int32_t e = expert_at(c.col);
                const size_t i = static_cast<size_t>(c.row) * r.n_experts + e;
-               ImGui::SetTooltip("layer %d, expert %d\nshare %.4f (uniform %.4f)\n%lld assignments",
+               ImGui::SetTooltip("layer %d, expert %d\nshare %.4f (uniform %.4f)\n%lld assignments\nclick: highlight this expert at this layer",
                                  r.layer_ids.empty() ? c.row : r.layer_ids[c.row], e, cache.summary.load_share[i],
                                  1.0 / r.n_experts, static_cast<long long>(cache.summary.expert_counts[i]));
-             });
-  draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, the most chosen experts in colour", app.heat_top1, {"token", "layer"}, cell, 0, 0,
-             &app.heatmaps.palette,
+             },
              [&](GridCell c) {
-               ImGui::SetTooltip("token %d \"%s\", layer %d\ntop-1 expert %d", c.col, run->token_text[c.col].c_str(),
-                                 r.layer_ids.empty() ? c.row : r.layer_ids[c.row],
-                                 cache.summary.top1[static_cast<size_t>(c.row) * r.n_tokens + c.col]);
+               sel.toggle_expert(expert_at(c.col));
+               app.layer = c.row;
              });
+  draw_panel(app, "##top1", "Top-1 expert", "layers x tokens, the most chosen experts in colour", app.heat_top1,
+             {"token", "layer"}, {l, pinned, boundary}, cell, "", 0, 0, &app.heatmaps.palette,
+             [&](GridCell c) {
+               ImGui::SetTooltip("token %d \"%s\", layer %d\ntop-1 expert %d\nclick: pin this token at this layer", c.col,
+                                 run->token_text[c.col].c_str(), r.layer_ids.empty() ? c.row : r.layer_ids[c.row],
+                                 cache.summary.top1[static_cast<size_t>(c.row) * r.n_tokens + c.col]);
+             },
+             [&](GridCell c) {
+               sel.pinned_token = c.col;
+               app.layer = c.row;
+             });
+  take_token_range(app, app.heat_top1, app.heat_scores, top1_u0, top1_u1, r.n_tokens);
   ImGui::SameLine();
   std::snprintf(sub, sizeof sub, "P(column | row), layer %d", model_layer);
-  draw_panel(app, "##coact", "Co-activation", sub, app.heat_coact, {"expert j", "expert i"}, cell, 0, ranges.coact_max, nullptr,
+  draw_panel(app, "##coact", "Co-activation", sub, app.heat_coact, {"expert j", "expert i"}, {expert_row, expert_row}, cell,
+             "P(j|i)", 0, ranges.coact_max, nullptr,
              [&](GridCell c) {
                const int32_t ei = expert_at(c.row), ej = expert_at(c.col);
                const size_t i = static_cast<size_t>(ei) * r.n_experts + ej;
                ImGui::SetTooltip("P(E%d | E%d) = %.3f\n%lld tokens chose both", ej, ei, cache.coactivation.conditional[i],
                                  static_cast<long long>(cache.coactivation.pair_count[i]));
-             });
+             },
+             [&](GridCell c) { sel.toggle_expert(expert_at(c.row)); });
 }
 
 }  // namespace moescope::ui

@@ -1,15 +1,18 @@
 // Timeline: per forward step and layer, the phases as zones on tracks like a profiler (wheel to
 // zoom, drag to pan, right-drag to measure a range), zones under 3 px folded into one marked
 // block with a count, a per-phase statistics table over the range, and the EP traffic matrix of
-// the selected layer and step. [SECTION] index: tracks, traffic matrix, statistics, view.
+// the selected layer and step. [SECTION] index: tracks, traffic matrix, statistics, find zone, view.
 #include <imgui.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include <imgui_stdlib.h>
+
 #include "ui/colormap.h"
 #include "ui/model_card.h"
+#include "ui/script_player.h"
 #include "ui/style.h"
 #include "ui/timeline_tracks.h"
 #include "ui/views.h"
@@ -96,6 +99,48 @@ const PlacedZone* draw_track(ImDrawList* dl, const std::vector<PlacedZone>& trac
   return hovered;
 }
 
+// A measured range becomes the selection's token range: the tokens of the steps it overlaps.
+void link_measured_range(AppState& app, const RunData& run) {
+  TimelineState& s = app.timeline;
+  const double a = std::min(s.select_begin_us, s.select_end_us), b = std::max(s.select_begin_us, s.select_end_us);
+  if (b <= a || run.routing.step_of_token.empty()) return;
+  int64_t first = -1, last = -1;
+  for (const PlacedZone& z : s.steps) {
+    if (z.end_us <= a || z.begin_us >= b) continue;
+    if (first < 0) first = z.step;
+    last = z.step;
+  }
+  if (first < 0) return;
+  const auto [t0, t1] = tokens_of_steps(run.routing.step_of_token, first, last);
+  app.selection.set_range(t0, t1, run.routing.n_tokens);
+  s.range_applied = app.selection.range_revision;
+}
+
+// A token range chosen in another view: measure the steps that ran those tokens and bring them
+// into view.
+void show_selected_tokens(AppState& app, const RunData& run) {
+  TimelineState& s = app.timeline;
+  const Selection& sel = app.selection;
+  const auto& steps_of = run.routing.step_of_token;
+  if (!sel.has_range() || sel.token_end > static_cast<int32_t>(steps_of.size())) {
+    s.select_begin_us = s.select_end_us = -1;
+    return;
+  }
+  const int64_t first = steps_of[static_cast<size_t>(sel.token_begin)], last = steps_of[static_cast<size_t>(sel.token_end - 1)];
+  double begin = -1, end = -1;
+  for (const PlacedZone& z : s.steps) {
+    if (z.step < first || z.step > last) continue;
+    if (begin < 0) begin = z.begin_us;
+    end = z.end_us;
+  }
+  if (begin < 0) return;
+  s.select_begin_us = begin;
+  s.select_end_us = end;
+  const double margin = (end - begin) * 0.1;
+  s.view_begin_us = begin - margin;
+  s.view_end_us = end + margin;
+}
+
 void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   TimelineState& s = app.timeline;
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -125,6 +170,7 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   // Range measurement with the right button.
   if (hovered_area && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) s.select_begin_us = s.select_end_us = ax.t(io.MousePos.x);
   if (ImGui::IsMouseDown(ImGuiMouseButton_Right) && s.select_begin_us >= 0 && ImGui::IsItemActive()) s.select_end_us = ax.t(io.MousePos.x);
+  if (ImGui::IsItemDeactivated() && io.MouseReleased[ImGuiMouseButton_Right]) link_measured_range(app, run);
   if (hovered_area && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) s.view_begin_us = s.view_end_us = 0;
 
   // Ruler: nice time steps.
@@ -183,7 +229,6 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
       if (hovered->layer >= 0) s.traffic_layer = hovered->layer;
     }
   }
-  (void)run;
 }
 
 //-----------------------------------------------------------------------------
@@ -289,6 +334,78 @@ void draw_stats(AppState& app) {
   ImGui::EndTable();
 }
 
+//-----------------------------------------------------------------------------
+// [SECTION] find zone
+//-----------------------------------------------------------------------------
+
+// Durations of the matching zones, log-scaled bins from the shortest to the longest.
+void draw_zone_histogram(const ZoneSearch& f, ImVec2 size) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImGui::Dummy(size);
+  const float font = ImGui::GetFontSize();
+  const float x0 = p.x + font * 3, x1 = p.x + size.x - 4, y0 = p.y + 2, y1 = p.y + size.y - font * 1.4f;
+  if (f.histogram.empty() || x1 <= x0 || y1 <= y0) return;
+  const int64_t top = std::max<int64_t>(1, *std::max_element(f.histogram.begin(), f.histogram.end()));
+  const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+  const float bw = (x1 - x0) / static_cast<float>(f.histogram.size());
+  const ImVec2 m = ImGui::GetIO().MousePos;
+  int hovered = -1;
+  for (size_t b = 0; b < f.histogram.size(); ++b) {
+    const float xa = x0 + bw * static_cast<float>(b);
+    const float h = static_cast<float>(f.histogram[b]) / static_cast<float>(top) * (y1 - y0);
+    dl->AddRectFilled(ImVec2(xa, y1 - h), ImVec2(xa + std::max(1.0f, bw - 1), y1), categorical_color(0));
+    if (m.x >= xa && m.x < xa + bw && m.y >= y0 && m.y < y1 && ImGui::IsWindowHovered()) hovered = static_cast<int>(b);
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(top));
+  dl->AddText(ImVec2(x0 - ImGui::CalcTextSize(buf).x - 4, y0), axis, buf);
+  dl->AddLine(ImVec2(x0, y1), ImVec2(x1, y1), axis);
+  const std::string lo = format_us(f.bin_edges_us.front()), hi = format_us(f.bin_edges_us.back());
+  dl->AddText(ImVec2(x0, y1 + 2), axis, lo.c_str());
+  dl->AddText(ImVec2(x1 - ImGui::CalcTextSize(hi.c_str()).x, y1 + 2), axis, hi.c_str());
+  const char* label = "duration (log scale)";
+  dl->AddText(ImVec2((x0 + x1 - ImGui::CalcTextSize(label).x) * 0.5f, y1 + 2), ImGui::GetColorU32(ImGuiCol_Text), label);
+  if (hovered >= 0) {
+    const auto b = static_cast<size_t>(hovered);
+    ImGui::SetTooltip("%s to %s: %lld zones", format_us(f.bin_edges_us[b]).c_str(), format_us(f.bin_edges_us[b + 1]).c_str(),
+                      static_cast<long long>(f.histogram[b]));
+  }
+}
+
+// Tracy's Find Zone over the phase track: matches, their statistics and duration histogram, and
+// a jump to the longest.
+void draw_find_zone(AppState& app) {
+  TimelineState& s = app.timeline;
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 20);
+  ImGui::InputTextWithHint("##findzone", "phase [layer N] [step N], e.g. expert layer 3", &s.find_query);
+  note_clickable(app, "find zone");
+  if (s.find_key != s.key || s.find_searched != s.find_query) {
+    s.find = search_zones(s.phases, parse_zone_query(s.find_query));
+    s.find_key = s.key;
+    s.find_searched = s.find_query;
+  }
+  const ZoneSearch& f = s.find;
+  if (f.matches.empty()) {
+    ImGui::TextDisabled("no phase zone matches");
+    return;
+  }
+  ImGui::Text("%zu zones, total %s", f.matches.size(), format_us(f.total_us).c_str());
+  ImGui::TextDisabled("mean %s  median %s  min %s  max %s", format_us(f.mean_us).c_str(), format_us(f.median_us).c_str(),
+                      format_us(f.min_us).c_str(), format_us(f.max_us).c_str());
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Show the longest")) {
+    const PlacedZone& z = s.phases[f.longest];
+    const double margin = (z.end_us - z.begin_us) * 2;
+    s.view_begin_us = z.begin_us - margin;
+    s.view_end_us = z.end_us + margin;
+    s.select_begin_us = z.begin_us;
+    s.select_end_us = z.end_us;
+    s.traffic_step = z.step;
+  }
+  draw_zone_histogram(f, ImGui::GetContentRegionAvail());
+}
+
 }  // namespace
 
 //-----------------------------------------------------------------------------
@@ -297,6 +414,10 @@ void draw_stats(AppState& app) {
 
 void draw_timeline_view(AppState& app) {
   auto run = app.selected_run();
+  if (run && run->timings.empty() && run->lacks("timings")) {
+    draw_lacking_hint(app, *run, "timings", "the timeline");
+    return;
+  }
   if (!run || run->timings.empty()) {
     draw_empty_hint(app.doc ? "This run has no phase timings" : "Open a session (File > Open session) or start a run");
     return;
@@ -311,6 +432,10 @@ void draw_timeline_view(AppState& app) {
   if (s.view_end_us <= s.view_begin_us) {
     s.view_begin_us = 0;
     s.view_end_us = s.total_us > 0 ? s.total_us : 1;
+  }
+  if (s.range_applied != app.selection.range_revision) {
+    show_selected_tokens(app, *run);
+    s.range_applied = app.selection.range_revision;
   }
   if (s.select_begin_us == -2) {
     // Tour: measure the second step, the first decode step after the prefill.
@@ -333,7 +458,18 @@ void draw_timeline_view(AppState& app) {
   ImGui::EndChild();
   const float bottom_h = avail.y - tracks_h - ImGui::GetStyle().WindowPadding.y * 2 - ImGui::GetStyle().ItemSpacing.y;
   ImGui::BeginChild("##stats", ImVec2(avail.x * 0.58f, bottom_h), true);
-  draw_stats(app);
+  if (ImGui::BeginTabBar("##bottomtabs")) {
+    if (ImGui::BeginTabItem("Phases")) {
+      draw_stats(app);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Find zone")) {
+      draw_find_zone(app);
+      ImGui::EndTabItem();
+    }
+    note_clickable(app, "tab:find zone");
+    ImGui::EndTabBar();
+  }
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("##traffic", ImVec2(0, bottom_h), true);

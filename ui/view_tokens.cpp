@@ -63,16 +63,21 @@ void draw_token_tooltip(const AppState& app, const RunData& run, int32_t t) {
 // colour and the rest grey.
 void draw_pinned_scores(AppState& app, const RunData& run, float height) {
   const auto& r = run.routing;
-  const int32_t t = app.pinned_token;
+  const int32_t t = app.selection.pinned_token;
   ImGui::Text("Router scores of token %d", t);
   ImGui::SameLine();
   ImGui::PushFont(app.fonts.mono);
   ImGui::Text("\"%s\"", run.token_text[t].c_str());
   ImGui::PopFont();
   ImGui::SameLine();
-  if (ImGui::SmallButton("Unpin")) app.pinned_token = -1;
+  if (ImGui::SmallButton("Unpin")) app.selection.pinned_token = -1;
   if (!r.has_scores()) {
-    ImGui::TextDisabled("this run stored no score vectors; only the top-k weights are known");
+    if (run.lacks("scores")) {
+      note_lacking(app, "scores");
+      ImGui::TextDisabled("imported from %s without score vectors; only the top-k weights are known", run.imported_from.c_str());
+    } else {
+      ImGui::TextDisabled("this run stored no score vectors; only the top-k weights are known");
+    }
   }
   ImGui::BeginChild("##pinned", ImVec2(0, height), true);
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -81,6 +86,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
   const float width = ImGui::GetContentRegionAvail().x - label_w;
   const float bar_w = width / static_cast<float>(r.n_experts);
   const ImU32 grey = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.55f);
+  const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_Text);
   ImGuiListClipper clipper;
   clipper.Begin(r.n_layers, row_h);
   while (clipper.Step()) {
@@ -90,6 +96,12 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
       ImGui::SetCursorScreenPos(p);
       ImGui::Dummy(ImVec2(label_w + width, row_h));
       const float base = p.y + row_h - 2;
+      // Each chosen expert's bar carries its id and value, for a figure that reads without hover.
+      auto label_bar = [&](float right, int32_t e, float value) {
+        char text[32];
+        std::snprintf(text, sizeof text, "E%d %.2f", e, value);
+        dl->AddText(app.fonts.ui, ImGui::GetFontSize() * 0.8f, ImVec2(right + 2, p.y), label_col, text);
+      };
       const size_t off = r.topk_offset(l, t);
       auto chosen_rank = [&](int32_t e) {
         for (int32_t k = 0; k < r.top_k; ++k) if (r.topk_ids[off + k] == e) return k;
@@ -105,6 +117,8 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
           const float x = p.x + label_w + e * bar_w;
           const ImU32 col = chosen_rank(e) >= 0 ? categorical_color(e) : grey;
           dl->AddRectFilled(ImVec2(x, base - h), ImVec2(x + std::max(1.0f, bar_w - 1), base), col);
+          if (chosen_rank(e) >= 0) label_bar(x + std::max(1.0f, bar_w - 1), e, scores[e]);
+          if (e == app.selection.expert) dl->AddRect(ImVec2(x - 1, base - h - 1), ImVec2(x + std::max(1.0f, bar_w - 1) + 1, base + 1), ImGui::GetColorU32(ImGuiCol_Text));
         }
       } else {
         for (int32_t k = 0; k < r.top_k; ++k) {
@@ -112,6 +126,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
           const float h = (row_h - 4) * r.topk_weights[off + k];
           const float x = p.x + label_w + e * bar_w;
           dl->AddRectFilled(ImVec2(x, base - h), ImVec2(x + std::max(1.0f, bar_w - 1), base), categorical_color(e));
+          label_bar(x + std::max(1.0f, bar_w - 1), e, r.topk_weights[off + k]);
         }
       }
       dl->AddLine(ImVec2(p.x + label_w, base), ImVec2(p.x + label_w + width, base), grey);
@@ -138,6 +153,12 @@ void draw_token_text(AppState& app, const RunData& run, const RunCache& cache, f
     app.token_layout.key = key;
   }
   const TokenLayout& lay = app.token_layout;
+  Selection& sel = app.selection;
+  if (app.token_range_applied != sel.range_revision) {
+    // A range set in another view: scroll to its first token.
+    if (sel.has_range() && sel.token_begin < static_cast<int32_t>(lay.y.size())) ImGui::SetScrollY(lay.y[sel.token_begin]);
+    app.token_range_applied = sel.range_revision;
+  }
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   ImGui::Dummy(ImVec2(wrap, lay.height));
   const float scroll = ImGui::GetScrollY();
@@ -152,6 +173,14 @@ void draw_token_text(AppState& app, const RunData& run, const RunCache& cache, f
   const int32_t t_begin = first_line < static_cast<int32_t>(lay.line_start.size()) ? lay.line_start[first_line] : n_tokens;
   const int32_t t_end = last_line < static_cast<int32_t>(lay.line_start.size()) ? lay.line_start[last_line] : n_tokens;
   const ImU32 prompt_bg = ImGui::GetColorU32(ImGuiCol_FrameBg);
+  const ImU32 dim = ImGui::GetColorU32(ImGuiCol_WindowBg, 0.72f);
+  const ImU32 highlight = ImGui::GetColorU32(ImGuiCol_Text);
+  auto routes_to = [&](size_t off, int32_t e) {
+    for (int32_t k = 0; k < r.top_k; ++k) {
+      if (r.topk_ids[off + k] == e) return true;
+    }
+    return false;
+  };
   for (int32_t t = t_begin; t < t_end; ++t) {
     const ImVec2 a(origin.x + lay.x[t], origin.y + lay.y[t]);
     const ImVec2 b(a.x + lay.w[t], a.y + line_h - 3);
@@ -168,14 +197,54 @@ void draw_token_text(AppState& app, const RunData& run, const RunCache& cache, f
       for (int32_t k = 0; k < r.top_k; ++k) dropped |= cache.overflow.dropped[off + k] != 0;
       if (dropped) dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), IM_COL32(255, 40, 40, 255), 3.0f, 0, 2.0f);
     }
-    if (t == app.pinned_token) dl->AddRect(ImVec2(a.x - 2, a.y - 2), ImVec2(b.x + 2, b.y + 2), ImGui::GetColorU32(ImGuiCol_Text), 3.0f, 0, 2.0f);
+    // Tokens outside the selected range, or not routed to the highlighted expert, fade back.
+    const bool to_expert = sel.expert >= 0 && routes_to(off, sel.expert);
+    if ((sel.has_range() && (t < sel.token_begin || t >= sel.token_end)) || (sel.expert >= 0 && !to_expert)) {
+      dl->AddRectFilled(a, b, dim, 3.0f);
+    }
+    if (to_expert) dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), highlight, 3.0f, 0, 1.5f);
+    if (t == sel.pinned_token) dl->AddRect(ImVec2(a.x - 3, a.y - 3), ImVec2(b.x + 3, b.y + 3), highlight, 3.0f, 0, 2.5f);
     if (window_hovered && mouse.x >= a.x && mouse.x < b.x && mouse.y >= a.y && mouse.y < b.y) hovered = t;
   }
   ImGui::EndChild();
   ImGui::PopFont();
   if (hovered >= 0) {
     draw_token_tooltip(app, run, hovered);
-    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) app.pinned_token = hovered;
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
+      // Shift-click selects the range from the pinned token to this one.
+      if (ImGui::GetIO().KeyShift && sel.pinned_token >= 0) {
+        sel.set_range(std::min(sel.pinned_token, hovered), std::max(sel.pinned_token, hovered) + 1, r.n_tokens);
+        app.token_range_applied = sel.range_revision;
+      }
+      sel.pinned_token = hovered;
+    }
+  }
+}
+
+// What the linked selection holds, and how to clear it.
+void draw_selection_line(AppState& app, const RunData& run) {
+  Selection& sel = app.selection;
+  if (!sel.has_range() && sel.expert < 0) {
+    ImGui::TextDisabled("click: pin a token  shift-click: select a range  arrows: move token / layer  Esc: clear");
+    return;
+  }
+  if (sel.has_range()) {
+    ImGui::Text("tokens %d-%d of %d", sel.token_begin, sel.token_end - 1, run.routing.n_tokens);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("All tokens")) sel.clear_range();
+    ImGui::SameLine();
+  }
+  if (sel.expert >= 0) {
+    const auto& r = run.routing;
+    const int32_t l = std::clamp(app.layer, 0, r.n_layers - 1);
+    int32_t n = 0;
+    for (int32_t t = 0; t < r.n_tokens; ++t) {
+      const size_t off = r.topk_offset(l, t);
+      for (int32_t k = 0; k < r.top_k; ++k) n += r.topk_ids[off + k] == sel.expert;
+    }
+    ImGui::Text("expert %d: %d tokens at this layer", sel.expert, n);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Clear expert")) sel.expert = -1;
   }
 }
 
@@ -207,11 +276,13 @@ void draw_tokens_view(AppState& app) {
                       run->routing.n_tokens, run->routing.top_k, run->routing.n_experts,
                       100.0 * analysis::layer_drop_rate(cache.overflow, l), app.capacity_factor);
   if (app.token_colour_mode == 0) {
-    draw_categorical_legend(run->routing.n_experts, 32, "E");
+    const int32_t clicked = draw_categorical_legend(run->routing.n_experts, 32, "E", app.selection.expert);
+    if (clicked >= 0) app.selection.toggle_expert(clicked);
   } else {
     ImGui::TextDisabled("top-1 combine weight: 0 (dark) to 1 (bright), %s", std::string(colormap_name(app.settings.colormap)).c_str());
   }
-  const bool pinned = app.pinned_token >= 0 && app.pinned_token < run->routing.n_tokens;
+  draw_selection_line(app, *run);
+  const bool pinned = app.selection.pinned_token >= 0 && app.selection.pinned_token < run->routing.n_tokens;
   const float avail = ImGui::GetContentRegionAvail().y;
   const float pinned_h = pinned ? std::min(avail * 0.45f, (run->routing.n_layers + 1.5f) * std::max(ImGui::GetTextLineHeight() * 1.1f, 18.0f) + 12) : 0;
   draw_token_text(app, *run, cache, avail - (pinned ? pinned_h + ImGui::GetFrameHeightWithSpacing() * 1.4f : 0));

@@ -34,7 +34,9 @@ TEST(FirstRun, OneClickOnTheDemoRecordsTheDefaultSessionAndComparesCodeWithVerse
   const auto home = dir / "home", cwd = dir / "elsewhere";
   std::filesystem::create_directories(home);
   std::filesystem::create_directories(cwd);
-  std::ofstream(dir / "script.json") << R"([{"click": "Run the demo comparison"}, {"wait_view": "compare", "timeout_s": 1200}])";
+  // Then the Routing lab on the first demo run: the app recorded its router logits.
+  std::ofstream(dir / "script.json") << R"([{"click": "Run the demo comparison"}, {"wait_view": "compare", "timeout_s": 1200},
+                                          {"click": "view:lab"}, {"click": "view:compare"}])";
   const auto r = run_command(fresh_gui(cwd, home, moescope_binary(),
                                        "--size 1280x800 --script " + (dir / "script.json").string() + " --report " + (dir / "report.json").string()));
   const auto report = read_json(dir / "report.json");
@@ -45,6 +47,7 @@ TEST(FirstRun, OneClickOnTheDemoRecordsTheDefaultSessionAndComparesCodeWithVerse
   EXPECT_TRUE(std::filesystem::exists(session)) << "the default session file was not created";
   EXPECT_EQ(report["session"], session.string());
   EXPECT_EQ(report["view"], "compare");
+  EXPECT_EQ(report["lab_layers"], 4) << "the Routing lab did not replay a demo run: " << report["lab_error"];
   EXPECT_EQ(report["compare_tags"], nlohmann::json::array({"code", "verse"}));
   int code = 0, verse = 0;
   for (const auto& run : report["runs"]) {

@@ -28,7 +28,7 @@ TEST(FrameTime, EveryViewIsTimedOnA10kBy256Session) {
   std::ifstream in(dir / "tour" / "frame_times.json");
   ASSERT_TRUE(in);
   const auto times = nlohmann::json::parse(in);
-  ASSERT_EQ(times.size(), 7u);
+  ASSERT_EQ(times.size(), 10u);
   for (const auto& v : times) {
     EXPECT_EQ(v["frames"].get<int>(), 20) << v["view"];
     EXPECT_GT(v["median_ms"].get<double>(), 0.0) << v["view"];
@@ -48,7 +48,7 @@ TEST(FrameTime, TheTourOverADeepSeekV3ShapedSessionDrawsEveryViewWithContent) {
   std::ifstream in(dir / "tour" / "tour.json");
   ASSERT_TRUE(in);
   const auto tour = nlohmann::json::parse(in);
-  ASSERT_EQ(tour["views"].size(), 7u);
+  ASSERT_EQ(tour["views"].size(), 10u);
   EXPECT_TRUE(tour["session"].is_null());
   const Region content{260, 60, 1590, 960};
   const int start_colours = distinct_colors(read_png(dir / "tour" / "start.png"), content);
@@ -57,7 +57,10 @@ TEST(FrameTime, TheTourOverADeepSeekV3ShapedSessionDrawsEveryViewWithContent) {
     const Image img = read_png(dir / "tour" / v["png"].get<std::string>());
     ASSERT_EQ(img.width, 1600) << name;
     EXPECT_GT(distinct_colors(img, content), 30) << name << " looks blank";
-    if (name != "start" && name != "run") {
+    // A synthetic session holds no router logits: the Routing lab says so instead of replaying.
+    // Placement draws two-colour bar charts, fewer shades than the start page's text; the routing
+    // lab test checks its bars.
+    if (name != "start" && name != "run" && name != "lab" && name != "placement") {
       EXPECT_GT(distinct_colors(img, content), start_colours) << name;
     }
     EXPECT_GT(v["frame_ms"].get<double>(), 0.0) << name;

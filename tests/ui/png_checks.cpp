@@ -43,4 +43,29 @@ int contrast_edges(const Image& image, Region r) {
   return edges;
 }
 
+int bright_pixels(const Image& image, Region r, int min_channel) {
+  int n = 0;
+  for (int y = std::max(0, r.y0); y < std::min(image.height, r.y1); ++y) {
+    for (int x = std::max(0, r.x0); x < std::min(image.width, r.x1); ++x) {
+      const uint8_t* p = image.rgb.data() + (static_cast<size_t>(y) * image.width + x) * 3;
+      n += p[0] >= min_channel && p[1] >= min_channel && p[2] >= min_channel;
+    }
+  }
+  return n;
+}
+
+int differing_pixels(const Image& a, const Image& b, Region r) {
+  if (a.width != b.width || a.height != b.height) return -1;
+  int n = 0;
+  for (int y = std::max(0, r.y0); y < std::min(a.height, r.y1); ++y) {
+    for (int x = std::max(0, r.x0); x < std::min(a.width, r.x1); ++x) {
+      const size_t i = (static_cast<size_t>(y) * a.width + x) * 3;
+      bool differs = false;
+      for (int c = 0; c < 3; ++c) differs |= std::abs(a.rgb[i + c] - b.rgb[i + c]) > 8;
+      n += differs;
+    }
+  }
+  return n;
+}
+
 }  // namespace moescope::test

@@ -21,5 +21,9 @@ struct Region {
 int distinct_colors(const Image& image, Region region);
 // Horizontally adjacent pixel pairs whose luminance differs by more than 0.35: glyph edges.
 int contrast_edges(const Image& image, Region region);
+// Pixels whose three channels are all at least `min_channel`: white marks.
+int bright_pixels(const Image& image, Region region, int min_channel);
+// Pixels that differ (any channel by more than 8) between two images of the same size.
+int differing_pixels(const Image& a, const Image& b, Region region);
 
 }  // namespace moescope::test

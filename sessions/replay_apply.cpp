@@ -1,4 +1,4 @@
-#include "app/replay_apply.h"
+#include "sessions/replay_apply.h"
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,6 +20,15 @@ namespace {
 constexpr int32_t kMaxRecordedExperts = 8;
 
 }  // namespace
+
+ModelConfig recorded_config(sessions::SessionReader& reader, const sessions::RunSummary& run) {
+  auto query = reader.connection().prepare("SELECT config_json FROM models WHERE id = ?");
+  query.bind(1, run.model_id);
+  if (!query.step())
+    fail_input(reader.path().string() + ": run " + std::to_string(run.id) + " names no stored model");
+  return parse_model_config(query.column_text(0),
+                            reader.path().string() + " (run " + std::to_string(run.id) + "'s config)");
+}
 
 bool can_record_applied(const routing_policies::PolicyRunner& runner) {
   return runner.options().kind != routing_policies::PolicyKind::expert_choice;

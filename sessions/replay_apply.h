@@ -1,4 +1,4 @@
-// `replay --apply`: the model runs again over a recorded run's tokens, in the run's own steps, with a
+// `replay --apply` (and the GUI's Routing lab): the model runs again over a recorded run's tokens, in the run's own steps, with a
 // routing policy forced in every MoE layer (EngineOptions::routing_override), and is recorded as a
 // new run tagged replay:<policy>, with each token's KL to the recorded output and the change in the
 // prompt's log-likelihood.
@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/model_config.h"
 #include "core/routing_policies/policy_runner.h"
+#include "sessions/reader.h"
 
 namespace moescope {
 
@@ -19,6 +21,9 @@ struct ApplyResult {
   double prompt_loglik_recorded = 0.0;  // sum of log p(prompt token | earlier) under the model's routing
   double prompt_loglik_replayed = 0.0;  // the same under the forced routing
 };
+
+// The model config stored with `run` (its routing rule: top_k, scoring function, groups, bias).
+ModelConfig recorded_config(sessions::SessionReader& reader, const sessions::RunSummary& run);
 
 // InputError when the policy's routing cannot be forced (more than 8 experts per token).
 void check_can_apply(const routing_policies::PolicyRunner& runner);
