@@ -326,6 +326,8 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
       app.compare.run_b = a->run_id;
       app.view = ViewId::compare;
     }
+  } else if (r.cannot_apply.empty() && lab.options.kind == rp::PolicyKind::expert_choice) {
+    ImGui::TextDisabled("measures the KL and log-likelihood change; records no run (varying experts per token)");
   } else if (r.cannot_apply.empty()) {
     ImGui::TextDisabled("records a new run tagged replay:%s beside this one", r.policy.c_str());
   } else {

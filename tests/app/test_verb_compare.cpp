@@ -67,7 +67,8 @@ TEST(VerbCompare, TwoRunsGetTheExpertPreferencesOfTwoTagsAboveTheMinimumSupport)
   }
   EXPECT_GT(listed, 0u);
   // No expert of a 15-token run reaches 1,000 assignments: nothing is listed.
-  for (const auto& layer : compare(1000)["layers"]) EXPECT_TRUE(layer["most_run_specific_experts"].empty());
+  const nlohmann::json strict = compare(1000);  // held: a range-for over a temporary's member dangles
+  for (const auto& layer : strict["layers"]) EXPECT_TRUE(layer["most_run_specific_experts"].empty());
 }
 
 }  // namespace
