@@ -8,17 +8,14 @@
 #include <cstdio>
 
 #include "ui/session_data.h"
+#include "ui/value_axis.h"
 
 namespace moescope::ui {
 namespace {
 
 // A "nice" tick step (1, 2, 5 x 10^n) giving about `target` ticks over `span` cells.
 int32_t nice_step(double span, int target) {
-  const double raw = std::max(1.0, span / std::max(1, target));
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double n = raw / mag;
-  const double step = (n < 1.5 ? 1 : n < 3.5 ? 2 : n < 7.5 ? 5 : 10) * mag;
-  return static_cast<int32_t>(std::max(1.0, step));
+  return static_cast<int32_t>(std::max(1.0, round_tick_step(std::max(1.0, span / std::max(1, target)))));
 }
 
 void clamp_view(double& a, double& b) {
@@ -229,8 +226,7 @@ void draw_colorbar(const ColorLut& lut, float vmin, float vmax, const char* labe
   const ImU32 tc = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   const double span = static_cast<double>(vmax) - vmin;
   if (span > 0) {
-    const double raw = span / 4, mag = std::pow(10.0, std::floor(std::log10(raw))), n = raw / mag;
-    const double step = (n < 1.5 ? 1 : n < 3.5 ? 2 : n < 7.5 ? 5 : 10) * mag;
+    const double step = round_tick_step(span / 4);
     for (double v = std::ceil(vmin / step) * step; v <= vmax + step * 1e-6; v += step) {
       const float y = bottom - static_cast<float>((v - vmin) / span) * (bottom - top);
       std::snprintf(buf, sizeof buf, "%.4g", std::fabs(v) < step * 1e-6 ? 0.0 : v);

@@ -19,6 +19,7 @@
 #include "sessions/replay_apply.h"
 #include "ui/colormap.h"
 #include "ui/script_player.h"
+#include "ui/value_axis.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -177,21 +178,18 @@ void draw_max_vio_chart(const LabReplay& r, ImVec2 size) {
   const float font = ImGui::GetFontSize();
   const float left = font * 3, bottom = font * 1.6f;
   const float x0 = p.x + left, x1 = p.x + size.x, y0 = p.y + font * 0.5f, y1 = p.y + size.y - bottom;
-  double top = 1e-6;
+  double largest = 0;
   for (size_t l = 0; l < r.layers.size(); ++l)
-    top = std::max({top, r.layers[l].max_vio, r.actual_max_vio[l]});
+    largest = std::max({largest, r.layers[l].max_vio, r.actual_max_vio[l]});
+  const ValueAxis value_axis = round_value_axis(largest);
+  const double top = value_axis.top;
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled),
               actual = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.6f);
   const ImU32 policy = categorical_color(0);
   const size_t n = r.layers.size();
   const float slot = (x1 - x0) / static_cast<float>(std::max<size_t>(1, n));
   char buf[32];
-  for (int i = 0; i <= 4; ++i) {
-    const float y = y1 - (y1 - y0) * static_cast<float>(i) / 4;
-    std::snprintf(buf, sizeof buf, "%.2g", top * i / 4);
-    dl->AddLine(ImVec2(x0, y), ImVec2(x1, y), ImGui::GetColorU32(ImGuiCol_Border, 0.4f));
-    dl->AddText(ImVec2(p.x, y - font * 0.5f), axis, buf);
-  }
+  draw_value_axis(dl, value_axis, x0, x1, y0, y1);
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   int hovered = -1;
   for (size_t l = 0; l < n; ++l) {

@@ -12,6 +12,7 @@
 
 #include "core/analysis/ep_placement.h"
 #include "ui/colormap.h"
+#include "ui/value_axis.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -70,17 +71,13 @@ void draw_pair_bars(const char* x_label, const double* before, const double* aft
   ImGui::Dummy(size);
   const float font = ImGui::GetFontSize();
   const float x0 = p.x + font * 3.5f, x1 = p.x + size.x - 4, y0 = p.y + 4, y1 = p.y + size.y - font * 2.6f;
-  double top = std::max(mean, 1e-9);
-  for (int32_t i = 0; i < n; ++i) top = std::max({top, before[i], after[i]});
+  double largest = mean;
+  for (int32_t i = 0; i < n; ++i) largest = std::max({largest, before[i], after[i]});
+  const ValueAxis value_axis = round_value_axis(largest);
+  const double top = value_axis.top;
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_TextDisabled),
               grey = ImGui::GetColorU32(ImGuiCol_TextDisabled, 0.6f);
-  char buf[32];
-  for (int i = 0; i <= 4; ++i) {
-    const float y = y1 - (y1 - y0) * static_cast<float>(i) / 4;
-    std::snprintf(buf, sizeof buf, "%.3g", top * i / 4);
-    dl->AddLine(ImVec2(x0, y), ImVec2(x1, y), ImGui::GetColorU32(ImGuiCol_Border, 0.4f));
-    dl->AddText(ImVec2(x0 - ImGui::CalcTextSize(buf).x - 4, y - font * 0.5f), axis, buf);
-  }
+  draw_value_axis(dl, value_axis, x0, x1, y0, y1);
   const float slot = (x1 - x0) / static_cast<float>(std::max(1, n));
   const size_t every = std::max<size_t>(1, static_cast<size_t>(font * 2.5f / std::max(1.0f, slot)) + 1);
   for (int32_t i = 0; i < n; ++i) {
