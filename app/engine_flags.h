@@ -40,6 +40,7 @@ void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& op
 struct PrefillFlags {
   bool grouped = false;
   bool flash = false;
+  bool fast_kernels = false;  // --fast-prefill-kernels
 };
 void add_prefill_flags(CLI::App& cmd, PrefillFlags& flags);
 void apply_prefill_flags(const PrefillFlags& flags, EngineOptions& options);

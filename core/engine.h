@@ -92,6 +92,9 @@ struct EngineOptions {
   // shapes it does not take.
   bool grouped_prefill = false;
   bool flash_prefill = false;
+  // fast_prefill_kernels: the prefill FFN's SwiGLU and weighted combine with 16-byte loads
+  // (gpu/prefill_vectorised.cu; the same results bit for bit), not yet the default either.
+  bool fast_prefill_kernels = false;
   int device = 0;
 };
 

@@ -105,6 +105,10 @@ class CudaEngine final : public Engine {
   // launch_rmsnorm, through the vectorised kernel when options_.fast_kernels and it takes the shape.
   void rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf16* out, int64_t ldo, int rows,
                const int* row_offset, bf16* out_lo = nullptr);
+  // launch_swiglu / launch_combine, through the vectorised kernels when options_.fast_prefill_kernels
+  // and they take the shape.
+  void swiglu(const bf16* gu, int64_t N, int I, bf16* act);
+  void combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden, float* h);
 
   // weight_ops.cpp: products with a weight held in bf16 or fp8 (--weights fp8).
   // out (T, W.rows) = x (T, W.cols) . W^T, as launch_gemv.

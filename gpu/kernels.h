@@ -180,6 +180,12 @@ void launch_swiglu(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t str
 // h (T, hidden) += sum_k weights(t, k) * y(slot_of(t, k)), y (rows, hidden) bf16.
 void launch_combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
                     float* h, cudaStream_t stream);
+// --fast-prefill-kernels (gpu/prefill_vectorised.cu): launch_swiglu and launch_combine with 16-byte
+// loads, the same results bit for bit. Return false, launching nothing, for widths that are not a
+// multiple of 8 or rows not 16-byte aligned; the caller then takes the plain kernels.
+bool launch_swiglu_vectorised(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream);
+bool launch_combine_vectorised(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k,
+                               int hidden, float* h, cudaStream_t stream);
 
 // GEMV path for steps of T <= kMaxDecodeTokens tokens. W (rows, cols) bf16, x (T, cols) bf16 (ldx).
 enum class GemvOut { store_f32, add_f32, store_bf16 };

@@ -71,6 +71,18 @@ void CudaEngine::rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf1
   launch_rmsnorm(x, ldx, w, n, eps, out, ldo, rows, row_offset, stream_, out_lo);
 }
 
+void CudaEngine::swiglu(const bf16* gu, int64_t N, int I, bf16* act) {
+  if (options_.fast_prefill_kernels && launch_swiglu_vectorised(gu, N, I, act, stream_)) return;
+  launch_swiglu(gu, N, I, act, stream_);
+}
+
+void CudaEngine::combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
+                         float* h) {
+  if (options_.fast_prefill_kernels && launch_combine_vectorised(y, slot_of, weights, T, k, hidden, h, stream_))
+    return;
+  launch_combine(y, slot_of, weights, T, k, hidden, h, stream_);
+}
+
 RoutingSlots CudaEngine::routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host,
                                        int moe_index) const {
   if (plan.gemv && plan.record && host.d_ids.bytes() > 0) {
@@ -303,7 +315,7 @@ void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMat
     weight_gemv(down, ws.act, width, T, ws.h, hidden, GemvOut::add_f32);
   } else {
     weight_gemm(T, gate_up, ws.xb, hidden, ws.gu, OutType::bf16, 2 * width);
-    launch_swiglu(ws.gu, T, width, ws.act, stream_);
+    swiglu(ws.gu, T, width, ws.act);
     weight_gemm(T, down, ws.act, width, ws.h, OutType::f32, hidden, 1.0f);
   }
 }
@@ -432,7 +444,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden,
                     L.experts_gate_up, hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E,
                     1.0f);
-    launch_swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act, stream_);
+    swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act);
     gemm_nt_batched(blas_, pad, hidden, I, ws.act, I, static_cast<int64_t>(pad) * I, L.experts_down, I,
                     down_stride, ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
   } else {
@@ -445,7 +457,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
                     ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
       }
     }
-    launch_swiglu(ws.gu, off[E], I, ws.act, stream_);
+    swiglu(ws.gu, off[E], I, ws.act);
     if (!grouped || !grouped_expert_gemm(experts.down, ws.act, I, ws.ys, hidden, off, 2 * moe_index + 1)) {
       for (int e = 0; e < E; ++e) {
         const int64_t n = off[e + 1] - off[e];
@@ -459,7 +471,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
 
   if (!plan.gemv) {
     rec.begin(layer, Phase::combine);
-    launch_combine(ws.ys, ws.slot_of, slots.weights, T, k, hidden, ws.h, stream_);
+    combine(ws.ys, ws.slot_of, slots.weights, T, k, hidden, ws.h);
     rec.end();
   }
 

@@ -111,26 +111,26 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
   # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:AllModels/CudaGolden.GroupedPrefill*:AllModels/CudaGolden.FlashPrefill*:AllModels/CudaGolden.WarpTopk*:FusedExperts.*:CudaRouter.*:*FlashPrefill.*:GroupedGemm.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:AllModels/CudaGolden.GroupedPrefill*:AllModels/CudaGolden.FlashPrefill*:AllModels/CudaGolden.WarpTopk*:FusedExperts.*:CudaRouter.*:*FlashPrefill.*:GroupedGemm.*:PrefillVectorised.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"
 fi
 
 # Issue 16's prefill paths, not yet the default: each PREFILL_SHAPES shape (';'-separated; default
-# Mixtral-8L and DeepSeek-V2-Lite) at prefill 2048 on the default path and with --grouped-prefill,
-# --flash-prefill and both (PREFILL_FLAGS, ';'-separated, replaces that list), decode cut short
-# (its figures are the paths above). About 10 s a run.
+# Mixtral-8L and DeepSeek-V2-Lite) at prefill 2048 on the default path, with --grouped-prefill,
+# --flash-prefill, both, and both with --fast-prefill-kernels (PREFILL_FLAGS, ';'-separated, replaces
+# that list), decode cut short (its figures are the paths above); median of 3 after 1 warm-up. About 6-10 s a run.
 if [ "$what" = all ] || [ "$what" = bench ]; then
   : > "$out/bench_prefill.log"
   IFS=';' read -r -a pf_shapes <<< "${PREFILL_SHAPES:-mixtral-8x7b --layers 8;deepseek-v2-lite}"
-  IFS=';' read -r -a pf_flags <<< "${PREFILL_FLAGS:-;--grouped-prefill;--flash-prefill;--grouped-prefill --flash-prefill}"
+  IFS=';' read -r -a pf_flags <<< "${PREFILL_FLAGS:-;--grouped-prefill;--flash-prefill;--grouped-prefill --flash-prefill;--grouped-prefill --flash-prefill --fast-prefill-kernels}"
   for shape in "${pf_shapes[@]}"; do
     for flags in "${pf_flags[@]}"; do
-      echo "== moescope bench --synthetic $shape --prefill 2048 --decode-context 16 --decode-steps 4 $flags # prefill=${flags:-default}" | tee -a "$out/bench_prefill.log"
+      echo "== moescope bench --synthetic $shape --prefill 2048 --decode-context 16 --decode-steps 4 --warmup 1 --repeats 3 $flags # prefill=${flags:-default}" | tee -a "$out/bench_prefill.log"
       # shellcheck disable=SC2086
       timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $shape --prefill 2048 --decode-context 16 \
-        --decode-steps 4 $flags 2>&1 | tee -a "$out/bench_prefill.log"
+        --decode-steps 4 --warmup 1 --repeats 3 $flags 2>&1 | tee -a "$out/bench_prefill.log"
     done
   done
 fi
@@ -248,4 +248,5 @@ if [ -s "${out}/gpu_tests.log" ]; then
     grep -E "^\[ golden" "$out/gpu_tests.log"; grep -E "^\[ (fp8|offload) " "$out/gpu_tests.log"; grep -E "tests ran|PASSED|FAILED" "$out/gpu_tests.log" | tail -4;
     cat "$out/memcheck_summary.txt" 2>/dev/null; } | tee -a "$out/summary.txt"
 fi
+echo "gpu_check: ${SECONDS} s on this machine" | tee -a "$out/summary.txt"
 exit $status

@@ -292,7 +292,7 @@ TEST_P(CudaGolden, GroupedPrefillMatchesLogitsFull) {
 }
 
 // 12. --flash-prefill: prefill attention as FlashAttention-2 tiles (not yet the default), alone and
-// with --grouped-prefill.
+// with --grouped-prefill and --fast-prefill-kernels.
 TEST_P(CudaGolden, FlashPrefillMatchesLogitsFull) {
   EngineOptions options;
   options.backend = Backend::cuda;
@@ -300,7 +300,8 @@ TEST_P(CudaGolden, FlashPrefillMatchesLogitsFull) {
   options.flash_prefill = true;
   check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "flash prefill");
   options.grouped_prefill = true;
-  check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "flash + grouped");
+  options.fast_prefill_kernels = true;
+  check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "all prefill paths");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels), [](const auto& info) {
