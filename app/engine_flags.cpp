@@ -82,9 +82,8 @@ void add_prefill_flags(CLI::App& cmd, PrefillFlags& flags) {
          "CUDA prefill attention as FlashAttention-2 tiles with the softmax in registers, no score matrix in "
          "memory (not yet the default)")
       ->capture_default_str();
-  cmd.add_flag(
-         "--fast-prefill-kernels,!--no-fast-prefill-kernels", flags.fast_kernels,
-         "CUDA prefill: SwiGLU and the expert combine with 16-byte loads (not yet the default)")
+  cmd.add_flag("--fast-prefill-kernels,!--no-fast-prefill-kernels", flags.fast_kernels,
+               "CUDA prefill: SwiGLU and the expert combine with 16-byte loads (not yet the default)")
       ->capture_default_str();
 }
 

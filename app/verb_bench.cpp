@@ -355,11 +355,12 @@ void run_bench(const BenchArgs& args) {
   auto on = [](bool b) { return b ? "on" : "off"; };
   std::printf(
       "options: fused-attention %s, fast-kernels %s, device-capture %s, fused-experts %s, context-splits %s, "
-      "fused-routing %s, pdl %s, fast-merge %s, warp-topk %s, grouped-prefill %s, flash-prefill %s, fast-prefill-kernels %s\n",
+      "fused-routing %s, pdl %s, fast-merge %s, warp-topk %s, grouped-prefill %s, flash-prefill %s, "
+      "fast-prefill-kernels %s\n",
       on(args.fused_attention), on(args.fast_kernels), on(args.device_capture), on(args.round2.fused_experts),
       on(args.round2.context_splits), on(args.round2.fused_routing), on(args.round2.programmatic_launch),
-      on(args.round2.fast_merge), on(args.round2.warp_topk), on(args.prefill_paths.grouped), on(args.prefill_paths.flash),
-      on(args.prefill_paths.fast_kernels));
+      on(args.round2.fast_merge), on(args.round2.warp_topk), on(args.prefill_paths.grouped),
+      on(args.prefill_paths.flash), on(args.prefill_paths.fast_kernels));
 
   SinkObserver sink;
   std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s",

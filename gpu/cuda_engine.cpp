@@ -168,8 +168,8 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
   if (options.grouped_prefill && !moe_layers_.empty()) {
     // Two pointer tables (gate/up, down) per MoE layer, each A, B and C for every expert.
-    const size_t bytes = moe_layers_.size() * 2 * kGroupedTablePointers * static_cast<size_t>(c.n_routed_experts) *
-                         sizeof(void*);
+    const size_t bytes = moe_layers_.size() * 2 * kGroupedTablePointers *
+                         static_cast<size_t>(c.n_routed_experts) * sizeof(void*);
     grouped_ptrs_host_ = PinnedBuffer(bytes);
     grouped_ptrs_ = DeviceBuffer(bytes);
   }

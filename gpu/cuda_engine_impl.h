@@ -97,8 +97,8 @@ class CudaEngine final : public Engine {
   // (in_cols wide) . W_e^T for every expert e of `block` with tokens, as one grouped GEMM; pointer
   // table `table` (2 * moe_index + projection). False, having done nothing, when the block is fp8 or
   // cuBLAS refuses the call; the caller then takes one GEMM per expert.
-  bool grouped_expert_gemm(const DeviceMatrix& block, const bf16* in, int64_t in_cols, bf16* out, int64_t out_cols,
-                           const int32_t* off, int table);
+  bool grouped_expert_gemm(const DeviceMatrix& block, const bf16* in, int64_t in_cols, bf16* out,
+                           int64_t out_cols, const int32_t* off, int table);
   EpExchange ep_exchange(const Workspace& ws, const int32_t* ids, int T) const;
   RoutingSlots routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const;
   void copy_routing_capture(const StepPlan& plan, RoutingHost& host);
@@ -108,7 +108,8 @@ class CudaEngine final : public Engine {
   // launch_swiglu / launch_combine, through the vectorised kernels when options_.fast_prefill_kernels
   // and they take the shape.
   void swiglu(const bf16* gu, int64_t N, int I, bf16* act);
-  void combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden, float* h);
+  void combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
+               float* h);
 
   // weight_ops.cpp: products with a weight held in bf16 or fp8 (--weights fp8).
   // out (T, W.rows) = x (T, W.cols) . W^T, as launch_gemv.

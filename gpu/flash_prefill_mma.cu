@@ -101,8 +101,8 @@ __global__ void __launch_bounds__(kFaThreads) flash_prefill_mma_kernel(FlashPref
   using Smem = FaSmem<DKP, DVP>;
   extern __shared__ __align__(128) unsigned char fa_smem[];
   bf16* qs = reinterpret_cast<bf16*>(fa_smem);
-  bf16* k_tiles = qs + Smem::q_elems;                // 2 buffers of (kFaKeys, ldk)
-  bf16* v_tiles = k_tiles + 2 * Smem::k_elems;       // 2 buffers of (kFaKeys, ldv)
+  bf16* k_tiles = qs + Smem::q_elems;           // 2 buffers of (kFaKeys, ldk)
+  bf16* v_tiles = k_tiles + 2 * Smem::k_elems;  // 2 buffers of (kFaKeys, ldv)
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
   // Heads along x, query tiles along y with the last (longest) tiles first, so every head's
@@ -167,7 +167,8 @@ __global__ void __launch_bounds__(kFaThreads) flash_prefill_mma_kernel(FlashPref
 #pragma unroll
         for (int n2 = 0; n2 < kFaKeys / 16; ++n2) {
           uint32_t b[4];
-          fa_ldmatrix_x4(b, ks + (n2 * 16 + lane % 8 + (lane / 16) * 8) * Smem::ldk + kk * 16 + ((lane / 8) & 1) * 8);
+          fa_ldmatrix_x4(
+              b, ks + (n2 * 16 + lane % 8 + (lane / 16) * 8) * Smem::ldk + kk * 16 + ((lane / 8) & 1) * 8);
           fa_mma(s[2 * n2], qf[kk], b[0], b[1]);
           fa_mma(s[2 * n2 + 1], qf[kk], b[2], b[3]);
         }
@@ -220,8 +221,8 @@ __global__ void __launch_bounds__(kFaThreads) flash_prefill_mma_kernel(FlashPref
 #pragma unroll
         for (int c2 = 0; c2 < DVP / 16; ++c2) {
           uint32_t b[4];
-          fa_ldmatrix_x4_trans(b, vs + (kk * 16 + lane % 8 + ((lane / 8) & 1) * 8) * Smem::ldv + c2 * 16 +
-                                      (lane / 16) * 8);
+          fa_ldmatrix_x4_trans(
+              b, vs + (kk * 16 + lane % 8 + ((lane / 8) & 1) * 8) * Smem::ldv + c2 * 16 + (lane / 16) * 8);
           fa_mma(o[2 * c2], p[kk], b[0], b[1]);
           fa_mma(o[2 * c2 + 1], p[kk], b[2], b[3]);
         }
@@ -259,8 +260,8 @@ void launch_flash_mma(const FlashPrefill& a, cudaStream_t stream) {
   // drives one device).
   static std::once_flag opted_in;
   std::call_once(opted_in, [] {
-    CUDA_CHECK(cudaFuncSetAttribute(flash_prefill_mma_kernel<DKP, DVP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(smem)));
+    CUDA_CHECK(cudaFuncSetAttribute(flash_prefill_mma_kernel<DKP, DVP>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
   });
   const dim3 grid(a.heads, (a.T + kFaRows - 1) / kFaRows);
   flash_prefill_mma_kernel<DKP, DVP><<<grid, kFaThreads, smem, stream>>>(a);
@@ -275,9 +276,10 @@ int fa_round_up16(int n) { return (n + 15) / 16 * 16; }
 
 bool launch_flash_prefill_mma(const FlashPrefill& a, cudaStream_t stream) {
   // Every 8-element row chunk is one 16-byte cp.async; outputs are stored as bf16 pairs.
-  const bool vectorisable = fa_aligned16(a.q) && fa_aligned16(a.k) && fa_aligned16(a.v) && fa_aligned16(a.out) &&
-                            a.q_ld % 8 == 0 && a.k_ld % 8 == 0 && a.v_ld % 8 == 0 && a.out_ld % 8 == 0 &&
-                            a.k_head_stride % 8 == 0 && a.v_head_stride % 8 == 0 && a.dk % 8 == 0 && a.dv % 8 == 0;
+  const bool vectorisable = fa_aligned16(a.q) && fa_aligned16(a.k) && fa_aligned16(a.v) &&
+                            fa_aligned16(a.out) && a.q_ld % 8 == 0 && a.k_ld % 8 == 0 && a.v_ld % 8 == 0 &&
+                            a.out_ld % 8 == 0 && a.k_head_stride % 8 == 0 && a.v_head_stride % 8 == 0 &&
+                            a.dk % 8 == 0 && a.dv % 8 == 0;
   if (!vectorisable || a.T <= 0 || a.heads <= 0 || a.group <= 0 || a.heads % a.group != 0 || a.p0 < 0 ||
       a.Lk < a.p0 + a.T)
     return false;

@@ -45,9 +45,9 @@ void gemm_nn_batched(cublasHandle_t handle, int64_t M, int64_t N, int64_t K, con
 }
 
 // As gemm_nt, group by group: cuBLAS sees (N x M[g]) = op_T(B_g) (N x K) . A_g (K x M[g]).
-bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N, int64_t K, const bf16* const* a_ptrs,
-                     int64_t lda, const bf16* const* b_ptrs, int64_t ldb, void* const* c_ptrs, OutType c_type,
-                     int64_t ldc) {
+bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N, int64_t K,
+                     const bf16* const* a_ptrs, int64_t lda, const bf16* const* b_ptrs, int64_t ldb,
+                     void* const* c_ptrs, OutType c_type, int64_t ldc) {
   if (groups == 0) return true;
   const size_t n = static_cast<size_t>(groups);
   // Every problem is its own group of one (its token count differs); the shape arrays are per group.
@@ -58,8 +58,8 @@ bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N,
   const cublasStatus_t status = cublasGemmGroupedBatchedEx(
       handle, trans_a.data(), trans_b.data(), m.data(), M, k.data(), alpha.data(),
       reinterpret_cast<const void* const*>(b_ptrs), CUDA_R_16BF, ld_a.data(),
-      reinterpret_cast<const void* const*>(a_ptrs), CUDA_R_16BF, ld_b.data(), beta.data(), c_ptrs, to_cuda(c_type),
-      ld_c.data(), groups, group_size.data(), CUBLAS_COMPUTE_32F);
+      reinterpret_cast<const void* const*>(a_ptrs), CUDA_R_16BF, ld_b.data(), beta.data(), c_ptrs,
+      to_cuda(c_type), ld_c.data(), groups, group_size.data(), CUBLAS_COMPUTE_32F);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED) return false;
   CUBLAS_CHECK(status);
   return true;

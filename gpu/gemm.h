@@ -34,8 +34,8 @@ void gemm_nn_batched(cublasHandle_t handle, int64_t M, int64_t N, int64_t K, con
 // pointers. Returns false, having done nothing, when cuBLAS does not support the call here
 // (CUBLAS_STATUS_NOT_SUPPORTED); the caller then takes one gemm_nt
 // per group.
-bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N, int64_t K, const bf16* const* a_ptrs,
-                     int64_t lda, const bf16* const* b_ptrs, int64_t ldb, void* const* c_ptrs, OutType c_type,
-                     int64_t ldc);
+bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N, int64_t K,
+                     const bf16* const* a_ptrs, int64_t lda, const bf16* const* b_ptrs, int64_t ldb,
+                     void* const* c_ptrs, OutType c_type, int64_t ldc);
 
 }  // namespace moescope::gpu

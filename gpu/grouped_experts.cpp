@@ -37,8 +37,8 @@ bool CudaEngine::grouped_expert_gemm(const DeviceMatrix& block, const bf16* in, 
   CUDA_CHECK(cudaMemcpyAsync(dev, host, stride * sizeof(void*), cudaMemcpyHostToDevice, stream_));
   return gemm_nt_grouped(blas_, static_cast<int>(rows.size()), rows.data(), block.rows, block.cols,
                          reinterpret_cast<const bf16* const*>(dev), in_cols,
-                         reinterpret_cast<const bf16* const*>(dev + E), block.cols,
-                         dev + 2 * E, OutType::bf16, out_cols);
+                         reinterpret_cast<const bf16* const*>(dev + E), block.cols, dev + 2 * E,
+                         OutType::bf16, out_cols);
 }
 
 }  // namespace moescope::gpu

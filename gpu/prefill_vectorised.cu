@@ -21,7 +21,8 @@ __device__ __forceinline__ uint4 pv_pack8(const float* f) {
   uint4 v;
   __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(&v);
 #pragma unroll
-  for (int i = 0; i < 4; ++i) p[i] = __halves2bfloat162(__float2bfloat16(f[2 * i]), __float2bfloat16(f[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)
+    p[i] = __halves2bfloat162(__float2bfloat16(f[2 * i]), __float2bfloat16(f[2 * i + 1]));
   return v;
 }
 
@@ -77,7 +78,8 @@ bool pv_aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 ==
 
 bool launch_swiglu_vectorised(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream) {
   const int64_t chunks = N * (I / 8);
-  if (I <= 0 || I % 8 != 0 || !pv_aligned16(gu) || !pv_aligned16(act) || chunks >= (int64_t{1} << 31)) return false;
+  if (I <= 0 || I % 8 != 0 || !pv_aligned16(gu) || !pv_aligned16(act) || chunks >= (int64_t{1} << 31))
+    return false;
   if (chunks == 0) return true;
   const int blocks = static_cast<int>(std::min<int64_t>((chunks + kPvThreads - 1) / kPvThreads, 65536));
   swiglu_vectorised_kernel<<<blocks, kPvThreads, 0, stream>>>(gu, static_cast<unsigned>(chunks),

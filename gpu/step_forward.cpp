@@ -76,9 +76,10 @@ void CudaEngine::swiglu(const bf16* gu, int64_t N, int I, bf16* act) {
   launch_swiglu(gu, N, I, act, stream_);
 }
 
-void CudaEngine::combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
-                         float* h) {
-  if (options_.fast_prefill_kernels && launch_combine_vectorised(y, slot_of, weights, T, k, hidden, h, stream_))
+void CudaEngine::combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k,
+                         int hidden, float* h) {
+  if (options_.fast_prefill_kernels &&
+      launch_combine_vectorised(y, slot_of, weights, T, k, hidden, h, stream_))
     return;
   launch_combine(y, slot_of, weights, T, k, hidden, h, stream_);
 }
@@ -449,12 +450,13 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
                     down_stride, ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
   } else {
     const bool grouped = options_.grouped_prefill;
-    if (!grouped || !grouped_expert_gemm(experts.gate_up, ws.xs, hidden, ws.gu, 2LL * I, off, 2 * moe_index)) {
+    if (!grouped ||
+        !grouped_expert_gemm(experts.gate_up, ws.xs, hidden, ws.gu, 2LL * I, off, 2 * moe_index)) {
       for (int e = 0; e < E; ++e) {
         const int64_t n = off[e + 1] - off[e];
         if (n == 0) continue;
-        weight_gemm(n, expert_matrix(experts.gate_up, e), ws.xs + off[e] * static_cast<int64_t>(hidden), hidden,
-                    ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
+        weight_gemm(n, expert_matrix(experts.gate_up, e), ws.xs + off[e] * static_cast<int64_t>(hidden),
+                    hidden, ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
       }
     }
     swiglu(ws.gu, off[E], I, ws.act);

@@ -249,9 +249,9 @@ TEST(CudaRouter, FusedRouterMatchesReferenceForEveryRule) {
       check_fused_router(
           router_config(ScoringFunc::softmax, TopkMethod::greedy, 8, 2, 1, 1, true, 1.0, Family::mixtral), T,
           11, warp);
-      check_fused_router(
-          router_config(ScoringFunc::softmax, TopkMethod::greedy, 64, 6, 1, 1, false, 1.0, Family::deepseek_v2),
-          T, 12, warp);
+      check_fused_router(router_config(ScoringFunc::softmax, TopkMethod::greedy, 64, 6, 1, 1, false, 1.0,
+                                       Family::deepseek_v2),
+                         T, 12, warp);
       check_fused_router(router_config(ScoringFunc::softmax, TopkMethod::group_limited_greedy, 160, 6, 8, 3,
                                        false, 16.0, Family::deepseek_v2),
                          T, 13, warp);

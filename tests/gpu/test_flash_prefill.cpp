@@ -151,7 +151,9 @@ struct FlashKernel {
 class FlashPrefill : public ::testing::TestWithParam<FlashKernel> {
  protected:
   void SetUp() override { MOESCOPE_REQUIRE_GPU(); }
-  void expect_matches(const AttentionShape& s, uint32_t seed) { expect_matches_reference(GetParam().launch, s, seed); }
+  void expect_matches(const AttentionShape& s, uint32_t seed) {
+    expect_matches_reference(GetParam().launch, s, seed);
+  }
 };
 
 // 1. Mixtral/Qwen3 heads (128) with GQA, one full and one partial 64-row tile.
@@ -180,12 +182,15 @@ TEST_P(FlashPrefill, SmallHeadDimsMatchReference) {
 TEST_P(FlashPrefill, RefusesShapesItDoesNotTake) {
   const FlashLauncher launch = GetParam().launch;
   std::vector<float> got;
+  EXPECT_FALSE(
+      run_flash(launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 96, .dv = 96}, 7),
+                1.0f, got));
+  EXPECT_FALSE(
+      run_flash(launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 12, .dv = 12}, 8),
+                1.0f, got));
   EXPECT_FALSE(run_flash(
-      launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 96, .dv = 96}, 7), 1.0f, got));
-  EXPECT_FALSE(run_flash(
-      launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 12, .dv = 12}, 8), 1.0f, got));
-  EXPECT_FALSE(run_flash(
-      launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 256, .dv = 256}, 9), 1.0f, got));
+      launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 256, .dv = 256}, 9), 1.0f,
+      got));
 }
 
 // 6. Five key tiles with Mixtral's group of 4: the next tile's keys load while this one is used,

@@ -38,7 +38,8 @@ double grouped_error(const GroupedCase& c, uint32_t seed) {
   for (bf16& x : b) x = __float2bfloat16(normal(rng));
   const std::vector<bf16> sentinel(static_cast<size_t>(total) * c.ldc, __float2bfloat16(NAN));
 
-  gpu::DeviceBuffer da(a.size() * sizeof(bf16)), db(b.size() * sizeof(bf16)), dc(sentinel.size() * sizeof(bf16));
+  gpu::DeviceBuffer da(a.size() * sizeof(bf16)), db(b.size() * sizeof(bf16)),
+      dc(sentinel.size() * sizeof(bf16));
   EXPECT_EQ(cudaMemcpy(da.data(), a.data(), da.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
   EXPECT_EQ(cudaMemcpy(db.data(), b.data(), db.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
   EXPECT_EQ(cudaMemcpy(dc.data(), sentinel.data(), dc.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
@@ -54,10 +55,9 @@ double grouped_error(const GroupedCase& c, uint32_t seed) {
   cublasHandle_t handle = nullptr;
   EXPECT_EQ(cublasCreate(&handle), CUBLAS_STATUS_SUCCESS);
   void** dev = dptrs.as<void*>();
-  const bool taken = gpu::gemm_nt_grouped(handle, groups, c.rows.data(), c.N, c.K,
-                                          reinterpret_cast<const bf16* const*>(dev), c.K,
-                                          reinterpret_cast<const bf16* const*>(dev + groups), c.K, dev + 2 * groups,
-                                          gpu::OutType::bf16, c.ldc);
+  const bool taken = gpu::gemm_nt_grouped(
+      handle, groups, c.rows.data(), c.N, c.K, reinterpret_cast<const bf16* const*>(dev), c.K,
+      reinterpret_cast<const bf16* const*>(dev + groups), c.K, dev + 2 * groups, gpu::OutType::bf16, c.ldc);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   cublasDestroy(handle);
   if (!taken) return -1.0;

@@ -74,8 +74,8 @@ TEST(PrefillVectorised, CombineEqualsThePlainKernel) {
     const auto plain = pv_to_device(h), fast = pv_to_device(h);
     gpu::launch_combine(y.as<gpu::bf16>(), d_slot.as<int32_t>(), d_weights.as<float>(), T, k, hidden,
                         plain.as<float>(), nullptr);
-    ASSERT_TRUE(gpu::launch_combine_vectorised(y.as<gpu::bf16>(), d_slot.as<int32_t>(), d_weights.as<float>(), T,
-                                               k, hidden, fast.as<float>(), nullptr));
+    ASSERT_TRUE(gpu::launch_combine_vectorised(y.as<gpu::bf16>(), d_slot.as<int32_t>(), d_weights.as<float>(),
+                                               T, k, hidden, fast.as<float>(), nullptr));
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     const auto a = pv_from_device<float>(plain), b = pv_from_device<float>(fast);
     EXPECT_TRUE(pv_same_bits(a.data(), b.data(), a.size() * sizeof(float))) << "hidden " << hidden;
@@ -88,8 +88,8 @@ TEST(PrefillVectorised, RefusesWidthsNotAMultipleOf8) {
   MOESCOPE_REQUIRE_GPU();
   gpu::DeviceBuffer buf(4096);
   EXPECT_FALSE(gpu::launch_swiglu_vectorised(buf.as<gpu::bf16>(), 4, 12, buf.as<gpu::bf16>(), nullptr));
-  EXPECT_FALSE(gpu::launch_combine_vectorised(buf.as<gpu::bf16>(), buf.as<int32_t>(), buf.as<float>(), 1, 1, 20,
-                                              buf.as<float>(), nullptr));
+  EXPECT_FALSE(gpu::launch_combine_vectorised(buf.as<gpu::bf16>(), buf.as<int32_t>(), buf.as<float>(), 1, 1,
+                                              20, buf.as<float>(), nullptr));
 }
 
 }  // namespace
