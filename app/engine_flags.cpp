@@ -57,6 +57,9 @@ void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags) {
          "--fast-merge,!--no-fast-merge", flags.fast_merge,
          "CUDA decode attention: the split merge computes each split's weight once (not yet the default)")
       ->capture_default_str();
+  cmd.add_flag("--warp-topk,!--no-warp-topk", flags.warp_topk,
+               "CUDA routing: one warp a token, group-limited top-k by shuffles (not yet the default)")
+      ->capture_default_str();
 }
 
 void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options) {
@@ -65,6 +68,29 @@ void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& op
   options.fused_routing = flags.fused_routing;
   options.programmatic_launch = flags.programmatic_launch;
   options.fast_merge = flags.fast_merge;
+  options.warp_topk = flags.warp_topk;
+}
+
+void add_prefill_flags(CLI::App& cmd, PrefillFlags& flags) {
+  cmd.add_flag(
+         "--grouped-prefill,!--no-grouped-prefill", flags.grouped,
+         "CUDA prefill: a MoE layer's routed experts as two grouped GEMMs instead of one GEMM per expert "
+         "(not yet the default)")
+      ->capture_default_str();
+  cmd.add_flag(
+         "--flash-prefill,!--no-flash-prefill", flags.flash,
+         "CUDA prefill attention as FlashAttention-2 tiles with the softmax in registers, no score matrix in "
+         "memory (not yet the default)")
+      ->capture_default_str();
+  cmd.add_flag("--fast-prefill-kernels,!--no-fast-prefill-kernels", flags.fast_kernels,
+               "CUDA prefill: SwiGLU and the expert combine with 16-byte loads (not yet the default)")
+      ->capture_default_str();
+}
+
+void apply_prefill_flags(const PrefillFlags& flags, EngineOptions& options) {
+  options.grouped_prefill = flags.grouped;
+  options.flash_prefill = flags.flash;
+  options.fast_prefill_kernels = flags.fast_kernels;
 }
 
 void add_weights_flag(CLI::App& cmd, std::string& format) {

@@ -31,9 +31,19 @@ struct DecodeRound2Flags {
   bool fused_routing = true;
   bool programmatic_launch = true;
   bool fast_merge = false;  // --fast-merge: not yet the default (EngineOptions::fast_merge)
+  bool warp_topk = false;   // --warp-topk: not yet the default (EngineOptions::warp_topk)
 };
 void add_decode_round2_flags(CLI::App& cmd, DecodeRound2Flags& flags);
 void apply_decode_round2_flags(const DecodeRound2Flags& flags, EngineOptions& options);
+// --grouped-prefill and --flash-prefill: the CUDA prefill paths of issue 16's third round, off by
+// default until a GPU run measures them right and faster (EngineOptions says what each switches).
+struct PrefillFlags {
+  bool grouped = false;
+  bool flash = false;
+  bool fast_kernels = false;  // --fast-prefill-kernels
+};
+void add_prefill_flags(CLI::App& cmd, PrefillFlags& flags);
+void apply_prefill_flags(const PrefillFlags& flags, EngineOptions& options);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
 // e4m3 with f32 scales (core/model_fp8.h); the CUDA engine keeps them so (EngineOptions::fp8_weights).
 void add_weights_flag(CLI::App& cmd, std::string& format);

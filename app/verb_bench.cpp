@@ -41,6 +41,7 @@ struct BenchArgs {
   OffloadFlags offload;
   int64_t gpu_memory_cap = 0;
   DecodeRound2Flags round2;
+  PrefillFlags prefill_paths;
 };
 
 // config.json text of the public checkpoints (their shapes; weights are generated).
@@ -325,6 +326,7 @@ void run_bench(const BenchArgs& args) {
   options.memory_cap_bytes = args.gpu_memory_cap;
   apply_offload_flags(args.offload, options);
   apply_decode_round2_flags(args.round2, options);
+  apply_prefill_flags(args.prefill_paths, options);
   const int max_prefill = *std::max_element(args.prefill.begin(), args.prefill.end());
   options.max_context = std::max(max_prefill, args.decode_context + args.decode_steps + args.warmup);
   std::unique_ptr<Model> model;
@@ -353,10 +355,12 @@ void run_bench(const BenchArgs& args) {
   auto on = [](bool b) { return b ? "on" : "off"; };
   std::printf(
       "options: fused-attention %s, fast-kernels %s, device-capture %s, fused-experts %s, context-splits %s, "
-      "fused-routing %s, pdl %s, fast-merge %s\n",
+      "fused-routing %s, pdl %s, fast-merge %s, warp-topk %s, grouped-prefill %s, flash-prefill %s, "
+      "fast-prefill-kernels %s\n",
       on(args.fused_attention), on(args.fast_kernels), on(args.device_capture), on(args.round2.fused_experts),
       on(args.round2.context_splits), on(args.round2.fused_routing), on(args.round2.programmatic_launch),
-      on(args.round2.fast_merge));
+      on(args.round2.fast_merge), on(args.round2.warp_topk), on(args.prefill_paths.grouped),
+      on(args.prefill_paths.flash), on(args.prefill_paths.fast_kernels));
 
   SinkObserver sink;
   std::printf("%-22s %12s %12s %10s %12s %10s\n", "case", "off ms", "full ms", "overhead", "tokens/s",
@@ -405,6 +409,7 @@ void add_bench(CLI::App& app) {
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
   add_offload_flags(*cmd, args->offload);
   add_decode_round2_flags(*cmd, args->round2);
+  add_prefill_flags(*cmd, args->prefill_paths);
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -27,6 +27,7 @@ struct ForwardArgs {
   bool fast_kernels = true;
   bool device_capture = true;
   DecodeRound2Flags round2;
+  PrefillFlags prefill_paths;
 };
 
 std::vector<int32_t> parse_token_ids(const std::string& text) {
@@ -73,6 +74,7 @@ void run_forward(const ForwardArgs& args) {
   options.fast_kernels = args.fast_kernels;
   options.device_capture = args.device_capture;
   apply_decode_round2_flags(args.round2, options);
+  apply_prefill_flags(args.prefill_paths, options);
   options.max_context = static_cast<int64_t>(ids.size());
   auto engine = create_engine(*model, options);
   RoutingToTensors routing;
@@ -106,6 +108,7 @@ void add_forward(CLI::App& app) {
   add_fast_kernels_flag(*cmd, args->fast_kernels);
   add_device_capture_flag(*cmd, args->device_capture);
   add_decode_round2_flags(*cmd, args->round2);
+  add_prefill_flags(*cmd, args->prefill_paths);
   cmd->add_option("--out", args->out, "Output .safetensors file")->required();
   cmd->callback([args] { run_forward(*args); });
 }

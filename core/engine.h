@@ -79,6 +79,22 @@ struct EngineOptions {
   // GPU run measures it right and faster (an earlier form was faster but read past its shared
   // memory, docs/perf.md).
   bool fast_merge = false;
+  // CUDA routing with one warp a token: scores in registers, group-limited and top-k rounds as
+  // shuffle argmaxes, no shared memory or block barriers (--warp-topk; the same ids and weights).
+  // Off until a GPU run measures it faster (the serial top-k was ~8 us of V2-Lite's 11.8 us router).
+  bool warp_topk = false;
+  // CUDA prefill, not yet the defaults (written without a GPU; docs/perf.md has the estimates).
+  // grouped_prefill: a MoE layer's routed experts as two cuBLAS grouped GEMMs (gate/up, down) over
+  // the tokens gathered by expert, instead of one GEMM per expert or every expert padded to the
+  // busiest one's rows. flash_prefill: causal prefill attention as FlashAttention-2 tiles on the
+  // tensor cores (gpu/flash_prefill_mma.cu): scores and the online softmax stay in registers, so no
+  // (heads, T, Lk) score matrix goes through memory. Either falls back to the default path for
+  // shapes it does not take.
+  bool grouped_prefill = false;
+  bool flash_prefill = false;
+  // fast_prefill_kernels: the prefill FFN's SwiGLU and weighted combine with 16-byte loads
+  // (gpu/prefill_vectorised.cu; the same results bit for bit), not yet the default either.
+  bool fast_prefill_kernels = false;
   int device = 0;
 };
 

@@ -166,6 +166,13 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
   CUDA_CHECK(cudaMemset(route_blocks_done_.data(), 0, sizeof(uint32_t)));
   pos_host_ = PinnedBuffer(sizeof(int32_t));
   offsets_host_ = PinnedBuffer(static_cast<size_t>(c.n_routed_experts + 1) * sizeof(int32_t));
+  if (options.grouped_prefill && !moe_layers_.empty()) {
+    // Two pointer tables (gate/up, down) per MoE layer, each A, B and C for every expert.
+    const size_t bytes = moe_layers_.size() * 2 * kGroupedTablePointers *
+                         static_cast<size_t>(c.n_routed_experts) * sizeof(void*);
+    grouped_ptrs_host_ = PinnedBuffer(bytes);
+    grouped_ptrs_ = DeviceBuffer(bytes);
+  }
   if (ep_) upload_ep_placement();
   decode_ws_ = make_workspace(c, budget.decode_workspace);
   ensure_routing_host(decode_host_, kMaxDecodeTokens, options.device_capture);

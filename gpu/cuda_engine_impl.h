@@ -93,12 +93,23 @@ class CudaEngine final : public Engine {
                          const int32_t* off);
   bool fused_experts(const StepPlan& plan, Workspace& ws, const DeviceLayer& L, const RoutingSlots& slots,
                      bool capped);
+  // grouped_experts.cpp (--grouped-prefill): out rows off[e].. (out_cols wide) = in rows off[e]..
+  // (in_cols wide) . W_e^T for every expert e of `block` with tokens, as one grouped GEMM; pointer
+  // table `table` (2 * moe_index + projection). False, having done nothing, when the block is fp8 or
+  // cuBLAS refuses the call; the caller then takes one GEMM per expert.
+  bool grouped_expert_gemm(const DeviceMatrix& block, const bf16* in, int64_t in_cols, bf16* out,
+                           int64_t out_cols, const int32_t* off, int table);
   EpExchange ep_exchange(const Workspace& ws, const int32_t* ids, int T) const;
   RoutingSlots routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host, int moe_index) const;
   void copy_routing_capture(const StepPlan& plan, RoutingHost& host);
   // launch_rmsnorm, through the vectorised kernel when options_.fast_kernels and it takes the shape.
   void rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf16* out, int64_t ldo, int rows,
                const int* row_offset, bf16* out_lo = nullptr);
+  // launch_swiglu / launch_combine, through the vectorised kernels when options_.fast_prefill_kernels
+  // and they take the shape.
+  void swiglu(const bf16* gu, int64_t N, int I, bf16* act);
+  void combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
+               float* h);
 
   // weight_ops.cpp: products with a weight held in bf16 or fp8 (--weights fp8).
   // out (T, W.rows) = x (T, W.cols) . W^T, as launch_gemv.
@@ -140,6 +151,12 @@ class CudaEngine final : public Engine {
   PinnedBuffer pos_host_;    // (1)
   PinnedBuffer tokens_host_; // (T) int32
   PinnedBuffer offsets_host_;  // (E+1) int32
+  // --grouped-prefill: (moe layers * 2, kGroupedTablePointers, E) pointers, A then B then C of each
+  // expert's product, filled on the host and copied per table. Every table has its own rows, so a copy
+  // still in flight is never overwritten within a step (and each MoE layer waits for the last one's).
+  static constexpr size_t kGroupedTablePointers = 3;
+  PinnedBuffer grouped_ptrs_host_;
+  DeviceBuffer grouped_ptrs_;
   PinnedBuffer logits_host_;   // (T, vocab) fp32
   Workspace decode_ws_;
   std::unique_ptr<Workspace> prefill_ws_;

@@ -28,4 +28,14 @@ void gemm_nn_batched(cublasHandle_t handle, int64_t M, int64_t N, int64_t K, con
                      int64_t stride_a, const bf16* B, int64_t ldb, int64_t stride_b, void* C, OutType c_type,
                      int64_t ldc, int64_t stride_c, int batch);
 
+// Grouped: for g < groups, C_g (M[g], N) = A_g (M[g], K) . B_g (N, K)^T in one cuBLAS call
+// (cublasGemmGroupedBatchedEx), for products that share N and K but not M, as a MoE layer's experts
+// over their tokens. M is a host array; a_ptrs, b_ptrs and c_ptrs are device arrays of (groups)
+// pointers. Returns false, having done nothing, when cuBLAS does not support the call here
+// (CUBLAS_STATUS_NOT_SUPPORTED); the caller then takes one gemm_nt
+// per group.
+bool gemm_nt_grouped(cublasHandle_t handle, int groups, const int* M, int64_t N, int64_t K,
+                     const bf16* const* a_ptrs, int64_t lda, const bf16* const* b_ptrs, int64_t ldb,
+                     void* const* c_ptrs, OutType c_type, int64_t ldc);
+
 }  // namespace moescope::gpu

@@ -88,6 +88,11 @@ struct FlashPrefill {
   float scale = 1.0f;
 };
 bool launch_flash_prefill(const FlashPrefill& a, cudaStream_t stream);
+// --flash-prefill (gpu/flash_prefill_mma.cu): the same contract as launch_flash_prefill, as
+// FlashAttention-2 tiles on mma.sync with the softmax in registers and cp.async double-buffered keys
+// and values (sm_80 and later). Returns false, launching nothing, for head dims without an
+// instantiation (padded to 16: 16/16, 32/16, 64/64, 128/128, 192/128), unaligned rows or Lk < p0 + T.
+bool launch_flash_prefill_mma(const FlashPrefill& a, cudaStream_t stream);
 
 // Emulated expert-parallel all-to-all on one GPU (gpu/ep_exchange.cu): gather each token's row
 // into the send block of every (src, dst) rank pair it travels on, then copy the off-diagonal
@@ -153,6 +158,10 @@ struct RouteParams {
   // Threads per token's block, a multiple of 32: --fast-kernels decode takes one warp, whose
   // barriers cost nothing next to eight warps' (the top-k runs k block-wide argmax rounds).
   int threads = 256;
+  // --warp-topk: each token routed by one warp with the scores in registers and shuffle-only top-k
+  // rounds (routing_device::route_token_warp), in the route kernel and the fused router; ignored for
+  // shapes it does not take (E > 256, k > 32, n_group > 32). Not yet the default.
+  bool warp_topk = false;
 };
 void launch_route(const RouteParams& p, cudaStream_t stream);
 
@@ -171,6 +180,12 @@ void launch_swiglu(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t str
 // h (T, hidden) += sum_k weights(t, k) * y(slot_of(t, k)), y (rows, hidden) bf16.
 void launch_combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k, int hidden,
                     float* h, cudaStream_t stream);
+// --fast-prefill-kernels (gpu/prefill_vectorised.cu): launch_swiglu and launch_combine with 16-byte
+// loads, the same results bit for bit. Return false, launching nothing, for widths that are not a
+// multiple of 8 or rows not 16-byte aligned; the caller then takes the plain kernels.
+bool launch_swiglu_vectorised(const bf16* gu, int64_t N, int I, bf16* act, cudaStream_t stream);
+bool launch_combine_vectorised(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k,
+                               int hidden, float* h, cudaStream_t stream);
 
 // GEMV path for steps of T <= kMaxDecodeTokens tokens. W (rows, cols) bf16, x (T, cols) bf16 (ldx).
 enum class GemvOut { store_f32, add_f32, store_bf16 };

@@ -74,7 +74,12 @@ __global__ void __launch_bounds__(kThreads)
   if (!last_block) return;
   __threadfence();
   if (threadIdx.x == 0) *blocks_done = 0;  // ready for the next MoE layer's launch
-  for (int t = 0; t < T; ++t) routing_device::route_token(p, t, route_smem);
+  if (p.warp_topk) {
+    if (threadIdx.x < 32)
+      for (int t = 0; t < T; ++t) routing_device::route_token_warp(p, t);
+  } else {
+    for (int t = 0; t < T; ++t) routing_device::route_token(p, t, route_smem);
+  }
 }
 
 template <int T>
@@ -93,6 +98,7 @@ void launch_router_route(const bf16* W, int E, int hidden, const bf16* xb, const
     throw ResourceError("CUDA engine: top_k and n_group above 64 are not supported");
   if (p.E != E) throw ResourceError("CUDA engine: fused router given two expert counts");
   p.logits = logits;
+  p.warp_topk = p.warp_topk && routing_device::warp_route_fits(p);
   switch (p.T) {
     case 1:
       router_route<1>(W, E, hidden, xb, xlo, ldx, logits, p, blocks_done, stream);

@@ -9,11 +9,16 @@
 namespace moescope::gpu {
 namespace {
 
-// One block per token; dynamic shared: scores (E), choice (E).
+// One block per token; dynamic shared: scores (E), choice (E). --warp-topk: one warp a token, no
+// shared memory.
 __global__ void route_kernel(RouteParams p) {
   wait_for_prior_kernels();
   extern __shared__ float smem[];
-  routing_device::route_token(p, blockIdx.x, smem);
+  if (p.warp_topk) {
+    routing_device::route_token_warp(p, blockIdx.x);
+  } else {
+    routing_device::route_token(p, blockIdx.x, smem);
+  }
 }
 
 // grid E: block e ranks the assignments of expert e in token order with a block-wide scan.
@@ -100,13 +105,15 @@ __global__ void combine_kernel(const bf16* y, const int32_t* slot_of, const floa
 
 }  // namespace
 
-void launch_route(const RouteParams& p, cudaStream_t stream) {
+void launch_route(const RouteParams& params, cudaStream_t stream) {
+  RouteParams p = params;
   if (p.k > 64 || p.n_group > 64)
     throw ResourceError("CUDA engine: top_k and n_group above 64 are not supported");
-  const size_t smem = static_cast<size_t>(2 * p.E) * sizeof(float);
   if (p.threads < 32 || p.threads > 1024 || p.threads % 32 != 0)
     throw ResourceError("CUDA engine: route kernel block of " + std::to_string(p.threads) + " threads");
-  launch_kernel(route_kernel, dim3(p.T), dim3(p.threads), smem, stream, p);
+  p.warp_topk = p.warp_topk && routing_device::warp_route_fits(p);
+  const size_t smem = p.warp_topk ? 0 : static_cast<size_t>(2 * p.E) * sizeof(float);
+  launch_kernel(route_kernel, dim3(p.T), dim3(p.warp_topk ? 32 : p.threads), smem, stream, p);
   CUDA_CHECK_LAUNCH();
 }
 

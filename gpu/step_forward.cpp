@@ -71,6 +71,19 @@ void CudaEngine::rmsnorm(const float* x, int64_t ldx, const float* w, int n, bf1
   launch_rmsnorm(x, ldx, w, n, eps, out, ldo, rows, row_offset, stream_, out_lo);
 }
 
+void CudaEngine::swiglu(const bf16* gu, int64_t N, int I, bf16* act) {
+  if (options_.fast_prefill_kernels && launch_swiglu_vectorised(gu, N, I, act, stream_)) return;
+  launch_swiglu(gu, N, I, act, stream_);
+}
+
+void CudaEngine::combine(const bf16* y, const int32_t* slot_of, const float* weights, int T, int k,
+                         int hidden, float* h) {
+  if (options_.fast_prefill_kernels &&
+      launch_combine_vectorised(y, slot_of, weights, T, k, hidden, h, stream_))
+    return;
+  launch_combine(y, slot_of, weights, T, k, hidden, h, stream_);
+}
+
 RoutingSlots CudaEngine::routing_slots(const StepPlan& plan, Workspace& ws, RoutingHost& host,
                                        int moe_index) const {
   if (plan.gemv && plan.record && host.d_ids.bytes() > 0) {
@@ -241,8 +254,9 @@ void CudaEngine::attention_mla(const StepPlan& plan, Workspace& ws, int layer) {
   }
 }
 
-// softmax(scale q k^T, causal) v for every head: through the fused kernel when the options ask for
-// it and it takes these shapes, else in chunks of heads that share the score buffer.
+// softmax(scale q k^T, causal) v for every head: through the flash-prefill or the fused kernel when
+// the options ask for one and it takes these shapes, else in chunks of heads that share the score
+// buffer.
 // q (T, H, dk) rows of q_ld; k/v rows of k_ld/v_ld with the kv head h/group at h/group*head_stride.
 void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf16* q, int64_t q_ld,
                                    const bf16* k, int64_t k_ld, int64_t k_head_stride, const bf16* v,
@@ -251,7 +265,7 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
   const int T = plan.T, H = static_cast<int>(c.num_heads);
   const int64_t Lk = plan.p0 + T;
   const float scale = static_cast<float>(c.attention_scale());
-  if (options_.fused_attention) {
+  if (options_.flash_prefill || options_.fused_attention) {
     FlashPrefill f;
     f.q = q;
     f.q_ld = q_ld;
@@ -271,7 +285,8 @@ void CudaEngine::prefill_attention(const StepPlan& plan, Workspace& ws, const bf
     f.Lk = static_cast<int>(Lk);
     f.p0 = static_cast<int>(plan.p0);
     f.scale = scale;
-    if (launch_flash_prefill(f, stream_)) return;
+    if (options_.flash_prefill && launch_flash_prefill_mma(f, stream_)) return;
+    if (options_.fused_attention && launch_flash_prefill(f, stream_)) return;
   }
   const int chunk = static_cast<int>(ws.shape.head_chunk);
   for (int h0 = 0; h0 < H; h0 += chunk) {
@@ -301,7 +316,7 @@ void CudaEngine::swiglu_ffn(const StepPlan& plan, Workspace& ws, const DeviceMat
     weight_gemv(down, ws.act, width, T, ws.h, hidden, GemvOut::add_f32);
   } else {
     weight_gemm(T, gate_up, ws.xb, hidden, ws.gu, OutType::bf16, 2 * width);
-    launch_swiglu(ws.gu, T, width, ws.act, stream_);
+    swiglu(ws.gu, T, width, ws.act);
     weight_gemm(T, down, ws.act, width, ws.h, OutType::f32, hidden, 1.0f);
   }
 }
@@ -337,6 +352,7 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
   rp.scores = slots.scores;
   rp.ids = slots.ids;
   rp.weights = slots.weights;
+  rp.warp_topk = options_.warp_topk;
   // logits = W (xb + xlo): the fp32 normed input to ~16 bits, on the tensor cores.
   if (plan.gemv && options_.fast_kernels && options_.fused_routing) {
     launch_router_route(L.router.data, E, hidden, ws.xb, ws.xlo, hidden, slots.logits, rp,
@@ -392,7 +408,9 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     // worth it while the padding at most doubles the rows (balanced routing).
     // fp8 experts are dequantised, and offloaded ones copied in, one expert at a time, so they take
     // the per-expert GEMMs.
-    if (busiest > 0 && busiest * E <= 2LL * off[E] && !L.experts_gate_up_fp8 && !offload_)
+    // --grouped-prefill packs the experts back to back instead: one grouped GEMM covers them unpadded.
+    if (busiest > 0 && busiest * E <= 2LL * off[E] && !L.experts_gate_up_fp8 && !offload_ &&
+        !options_.grouped_prefill)
       pad = static_cast<int>(busiest);
     launch_gather(slots.ids, ws.rank, slots.dropped, ws.offsets, A, k, pad, ws.xb, hidden, ws.xs, ws.slot_of, stream_);
   }
@@ -427,29 +445,35 @@ void CudaEngine::moe(const StepPlan& plan, Workspace& ws, RoutingHost& host, Pha
     gemm_nt_batched(blas_, pad, 2 * I, hidden, ws.xs, hidden, static_cast<int64_t>(pad) * hidden,
                     L.experts_gate_up, hidden, gu_stride, ws.gu, OutType::bf16, 2 * I, 2LL * pad * I, E,
                     1.0f);
-    launch_swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act, stream_);
+    swiglu(ws.gu, static_cast<int64_t>(pad) * E, I, ws.act);
     gemm_nt_batched(blas_, pad, hidden, I, ws.act, I, static_cast<int64_t>(pad) * I, L.experts_down, I,
                     down_stride, ws.ys, OutType::bf16, hidden, static_cast<int64_t>(pad) * hidden, E, 1.0f);
   } else {
-    for (int e = 0; e < E; ++e) {
-      const int64_t n = off[e + 1] - off[e];
-      if (n == 0) continue;
-      weight_gemm(n, expert_matrix(experts.gate_up, e), ws.xs + off[e] * static_cast<int64_t>(hidden), hidden,
-                  ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
+    const bool grouped = options_.grouped_prefill;
+    if (!grouped ||
+        !grouped_expert_gemm(experts.gate_up, ws.xs, hidden, ws.gu, 2LL * I, off, 2 * moe_index)) {
+      for (int e = 0; e < E; ++e) {
+        const int64_t n = off[e + 1] - off[e];
+        if (n == 0) continue;
+        weight_gemm(n, expert_matrix(experts.gate_up, e), ws.xs + off[e] * static_cast<int64_t>(hidden),
+                    hidden, ws.gu + off[e] * 2LL * I, OutType::bf16, 2 * I);
+      }
     }
-    launch_swiglu(ws.gu, off[E], I, ws.act, stream_);
-    for (int e = 0; e < E; ++e) {
-      const int64_t n = off[e + 1] - off[e];
-      if (n == 0) continue;
-      weight_gemm(n, expert_matrix(experts.down, e), ws.act + off[e] * static_cast<int64_t>(I), I,
-                  ws.ys + off[e] * static_cast<int64_t>(hidden), OutType::bf16, hidden);
+    swiglu(ws.gu, off[E], I, ws.act);
+    if (!grouped || !grouped_expert_gemm(experts.down, ws.act, I, ws.ys, hidden, off, 2 * moe_index + 1)) {
+      for (int e = 0; e < E; ++e) {
+        const int64_t n = off[e + 1] - off[e];
+        if (n == 0) continue;
+        weight_gemm(n, expert_matrix(experts.down, e), ws.act + off[e] * static_cast<int64_t>(I), I,
+                    ws.ys + off[e] * static_cast<int64_t>(hidden), OutType::bf16, hidden);
+      }
     }
   }
   rec.end();
 
   if (!plan.gemv) {
     rec.begin(layer, Phase::combine);
-    launch_combine(ws.ys, ws.slot_of, slots.weights, T, k, hidden, ws.h, stream_);
+    combine(ws.ys, ws.slot_of, slots.weights, T, k, hidden, ws.h);
     rec.end();
   }
 

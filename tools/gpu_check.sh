@@ -2,7 +2,8 @@
 # The CUDA engine's checks on a GPU machine, in one command: `moescope bench` on the synthetic
 # shapes with the path before issue 16, the first round's, the default and any next candidates
 # (NEXT_FLAGS) side by side, the full Mixtral-8x7B (32 layers), GPU tests (golden
-# models, router, observer, errors, fused attention, the new kernels), compute-sanitizer memcheck on
+# models, router, observer, errors, fused attention, the new kernels), the prefill paths not yet the
+# default (--grouped-prefill, --flash-prefill) beside it at prefill 2048, compute-sanitizer memcheck on
 # golden runs, and with NCU_SECONDS > 0 Nsight Compute kernel tables of the default decode path.
 # Ends with the figures of every path (decode and prefill-2048 ms with instrumentation off and full,
 # overhead, floor fraction), the paths side by side, and the golden errors. Logs go to
@@ -76,12 +77,12 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.mem --format=csv | tee "$out/nvidia-smi.txt"
 status=0
 # old: before issue 16; round1: issue 16's first round (fast kernels, device capture); new: the
-# default; next: paths not yet the default (NEXT_FLAGS, default --fast-merge), benched beside it
+# default; next: paths not yet the default (NEXT_FLAGS, default --fast-merge --warp-topk), benched beside it
 # until a run shows them right and faster.
 round2_off="--no-fused-experts --no-context-splits --no-fused-routing --no-pdl"
 old_flags="--no-fast-kernels --no-device-capture $round2_off"
 round1_flags="$round2_off"
-next_flags="${NEXT_FLAGS---fast-merge}"
+next_flags="${NEXT_FLAGS---fast-merge --warp-topk}"
 paths="old round1 new"
 [ -n "$next_flags" ] && paths="$paths next"
 # The benchmarks first: they are the figures still missing (docs/perf.md), and a device call that
@@ -110,10 +111,28 @@ if [ "$what" = all ] || [ "$what" = tests ]; then
   # prefill + graph-replayed decode and mixed steps, in-process only (a child `moescope` under the
   # sanitizer hung there once).
   timeout "${MEMCHECK_SECONDS:-300}" compute-sanitizer --tool memcheck --error-exitcode 3 ./build-gpu/tests/moescope_gpu_tests --gtest_color=no \
-    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:FusedExperts.*:CudaRouter.*:FlashPrefill.*:CudaObserver.Emulated*' \
+    --gtest_filter='FastKernels.*:CudaDeviceCapture.*:AllModels/CudaGolden.PlainKernels*:AllModels/CudaGolden.Uncached*:AllModels/CudaGolden.PrefillThenDecode*:AllModels/CudaGolden.Mixed*:AllModels/CudaGolden.FusedAttention*:AllModels/CudaGolden.SecondRound*:AllModels/CudaGolden.FirstRound*:AllModels/CudaGolden.FastMerge*:AllModels/CudaGolden.GroupedPrefill*:AllModels/CudaGolden.FlashPrefill*:AllModels/CudaGolden.WarpTopk*:FusedExperts.*:CudaRouter.*:*FlashPrefill.*:GroupedGemm.*:PrefillVectorised.*:CudaObserver.Emulated*' \
     > "$out/memcheck.log" 2>&1
   echo "memcheck exit $? (124 = stopped at MEMCHECK_SECONDS; $(grep -c '^\[       OK' "$out/memcheck.log") tests passed under it)" | tee "$out/memcheck_summary.txt"
   grep -E "ERROR SUMMARY|Invalid" "$out/memcheck.log" | head -10 | tee -a "$out/memcheck_summary.txt"
+fi
+
+# Issue 16's prefill paths, not yet the default: each PREFILL_SHAPES shape (';'-separated; default
+# Mixtral-8L and DeepSeek-V2-Lite) at prefill 2048 on the default path, with --grouped-prefill,
+# --flash-prefill, both, and both with --fast-prefill-kernels (PREFILL_FLAGS, ';'-separated, replaces
+# that list), decode cut short (its figures are the paths above); median of 3 after 1 warm-up. About 6-10 s a run.
+if [ "$what" = all ] || [ "$what" = bench ]; then
+  : > "$out/bench_prefill.log"
+  IFS=';' read -r -a pf_shapes <<< "${PREFILL_SHAPES:-mixtral-8x7b --layers 8;deepseek-v2-lite}"
+  IFS=';' read -r -a pf_flags <<< "${PREFILL_FLAGS:-;--grouped-prefill;--flash-prefill;--grouped-prefill --flash-prefill;--grouped-prefill --flash-prefill --fast-prefill-kernels}"
+  for shape in "${pf_shapes[@]}"; do
+    for flags in "${pf_flags[@]}"; do
+      echo "== moescope bench --synthetic $shape --prefill 2048 --decode-context 16 --decode-steps 4 --warmup 1 --repeats 3 $flags # prefill=${flags:-default}" | tee -a "$out/bench_prefill.log"
+      # shellcheck disable=SC2086
+      timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $shape --prefill 2048 --decode-context 16 \
+        --decode-steps 4 --warmup 1 --repeats 3 $flags 2>&1 | tee -a "$out/bench_prefill.log"
+    done
+  done
 fi
 
 # Kernel by kernel (NCU_SECONDS > 0, default off): Nsight Compute over the decode graph's kernels
@@ -143,6 +162,33 @@ for name, us in total.most_common(14):
     print(f"{100 * us / all_us:5.1f}% {us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name}")
 PY
   done
+fi
+
+# The prefill paths kernel by kernel (NCU_PREFILL_SECONDS > 0, default off): Nsight Compute over the
+# attention and experts phases of DeepSeek-V2-Lite's 2048-token prefill with both new paths, to see
+# whether cuBLAS runs a grouped GEMM as one kernel and what the flash kernel takes a layer.
+if [ "${NCU_PREFILL_SECONDS:-0}" -gt 0 ] && { [ "$what" = all ] || [ "$what" = bench ]; }; then
+  timeout "$NCU_PREFILL_SECONDS" ncu --clock-control none --nvtx --nvtx-include "attention/" --nvtx-include "experts/" \
+    --metrics gpu__time_duration.sum --print-units base --csv --launch-count 300 ./build-gpu/app/moescope bench \
+    --synthetic deepseek-v2-lite --prefill 2048 --decode-context 4 --decode-steps 1 --warmup 0 --repeats 1 \
+    --grouped-prefill --flash-prefill > "$out/ncu-prefill-v2lite.csv" 2> "$out/ncu-prefill-v2lite.err"
+  { grep -c 'gpu__time_duration.sum' "$out/ncu-prefill-v2lite.csv" | sed 's/^/ncu prefill rows: /'
+    python3 - "$out/ncu-prefill-v2lite.csv" <<'PY'
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
+head = rows[0] if rows else []
+if "Kernel Name" not in head:
+    sys.exit(print(sys.argv[1] + ": no ncu table"))
+k, v = head.index("Kernel Name"), head.index("Metric Value")
+total, count = collections.Counter(), collections.Counter()
+for r in rows[1:]:
+    name = r[k].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
+    total[name] += float(r[v].replace(",", "")) / 1e3
+    count[name] += 1
+for name, us in total.most_common(14):
+    print(f"{us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name[:90]}")
+PY
+  } | tee "$out/ncu-prefill-v2lite.txt"
 fi
 
 # Issue 17: fp8 weights kept as fp8 (DeepSeek-V3 shape, fp8 bandwidth floor) and experts offloaded
@@ -183,6 +229,16 @@ if [ -s "$out/bench.log" ]; then
                 (r > 0 && d > 0) ? (d / r - 1) * 100 : 0, pf[s ":old"], pf[s ":round1"], pf[s ":new"], pf[s ":next"] } }' "$out/table.txt"
   } | tee "$out/summary.txt"
 fi
+if [ -s "$out/bench_prefill.log" ]; then
+  {
+    echo
+    echo "prefill 2048, ms off / full (issue 16's prefill paths, not yet the default; floor = floor / full time):"
+    printf "%-20s %-34s %9s %9s %6s\n" shape path "pf off" "pf full" floor
+    awk '/^== moescope bench/ { shape = $5 " " ($6 == "--layers" ? $7 "L" : "all"); split($0, p, "# prefill="); path = p[2] }
+      /^prefill 2048/ { printf "%-20s %-34s %9s %9s %6s\n", shape, path, $3, $4, $7 }
+      /^bench:|rror/ { printf "%-20s %-34s %s\n", shape, path, $0 }' "$out/bench_prefill.log"
+  } | tee -a "$out/summary.txt"
+fi
 if [ -s "$out/bench17.log" ]; then
   { echo; echo "issue 17 (fp8 decode floor; offloaded decode):";
     grep -E "^== |^decode ctx|^offload|rror" "$out/bench17.log"; } | tee -a "$out/summary.txt"
@@ -192,4 +248,5 @@ if [ -s "${out}/gpu_tests.log" ]; then
     grep -E "^\[ golden" "$out/gpu_tests.log"; grep -E "^\[ (fp8|offload) " "$out/gpu_tests.log"; grep -E "tests ran|PASSED|FAILED" "$out/gpu_tests.log" | tail -4;
     cat "$out/memcheck_summary.txt" 2>/dev/null; } | tee -a "$out/summary.txt"
 fi
+echo "gpu_check: ${SECONDS} s on this machine" | tee -a "$out/summary.txt"
 exit $status

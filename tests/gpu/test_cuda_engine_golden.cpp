@@ -4,7 +4,9 @@
 // top-k expert sets (>= 95% of tokens), the same pass through `moescope forward --backend cuda`, the
 // fused prefill attention kernel, the plain decode path (--no-fast-kernels --no-device-capture and
 // none of the second round's), the second round's paths at a long context and the first round's
-// (cases 1-6 run the defaults: fast kernels, device capture and the second round's paths).
+// (cases 1-6 run the defaults: fast kernels, device capture and the second round's paths), and the
+// prefill paths not yet the default (--grouped-prefill, --flash-prefill) against the golden, the
+// default path and the CPU engine, and --warp-topk's routing.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -235,6 +237,71 @@ TEST_P(CudaGolden, FastMergeMatchesLogitsFull) {
   options.max_context = 4096;
   options.fast_merge = true;
   check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "fast merge");
+}
+
+// 13. --warp-topk (not yet the default): every token routed by one warp, at prefill (route kernel) and
+// decode (fused router), at a 4096 context.
+TEST_P(CudaGolden, WarpTopkMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 4096;
+  options.warp_topk = true;
+  check_decode_paths(*model_, *golden_, options, tolerance_, GetParam(), "warp top-k");
+}
+
+// An uncached pass, then the sequence in two prefill steps (the second attends to cached positions as
+// well as its own), on an engine of `options`: each against logits_full, against the default CUDA
+// prefill path and against the CPU reference engine, all within the golden's bound.
+void check_prefill_path(const Model& model, const test::GoldenFile& golden, const EngineOptions& options,
+                        double tolerance, const std::string& name, const char* label) {
+  const auto ids = golden.i32("generated_ids");
+  const auto want = golden.f32("logits_full");
+  std::vector<float> got, step, default_path, cpu;
+  EngineOptions defaults;
+  defaults.backend = Backend::cuda;
+  defaults.max_context = options.max_context;
+  make_cuda_engine(model, defaults)->forward(ids, true, default_path);
+  make_cpu_engine(model, EngineOptions{})->forward(ids, true, cpu);
+
+  const auto engine = make_cuda_engine(model, options);
+  engine->forward(ids, true, got);
+  const double uncached = test::relative_error(got, want);
+  EXPECT_LE(uncached, tolerance) << name << " " << label << " uncached";
+  const double vs_default = test::relative_error(got, default_path);
+  EXPECT_LE(vs_default, tolerance) << name << " " << label << " against the default path";
+  const double vs_cpu = test::relative_error(got, cpu);
+  EXPECT_LE(vs_cpu, tolerance) << name << " " << label << " against the CPU engine";
+  engine->reset();
+  const size_t first = 20;
+  engine->forward(std::span(ids).first(first), true, got);
+  engine->forward(std::span(ids).subspan(first), true, step);
+  got.insert(got.end(), step.begin(), step.end());
+  const double two_steps = test::relative_error(got, want);
+  EXPECT_LE(two_steps, tolerance) << name << " " << label << " two prefill steps";
+  std::printf("[ golden  ] %-22s %s rel_err %.5f uncached, %.5f in two steps; %.5f vs default, %.5f vs cpu\n",
+              name.c_str(), label, uncached, two_steps, vs_default, vs_cpu);
+}
+
+// 11. --grouped-prefill: the routed experts' prefill GEMMs as cuBLAS grouped GEMMs (not yet the default).
+TEST_P(CudaGolden, GroupedPrefillMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 64;
+  options.grouped_prefill = true;
+  check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "grouped prefill");
+}
+
+// 12. --flash-prefill: prefill attention as FlashAttention-2 tiles (not yet the default), alone and
+// with --grouped-prefill and --fast-prefill-kernels.
+TEST_P(CudaGolden, FlashPrefillMatchesLogitsFull) {
+  EngineOptions options;
+  options.backend = Backend::cuda;
+  options.max_context = 64;
+  options.flash_prefill = true;
+  check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "flash prefill");
+  options.grouped_prefill = true;
+  options.fast_prefill_kernels = true;
+  check_prefill_path(*model_, *golden_, options, tolerance_, GetParam(), "all prefill paths");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, CudaGolden, ::testing::ValuesIn(kGoldenModels), [](const auto& info) {

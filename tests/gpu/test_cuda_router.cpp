@@ -1,7 +1,8 @@
 // Focus: the GPU router and dispatch kernels against core's reference: scores, top-k ids and final
 // weights for every family's rule (softmax/sigmoid, greedy, group_limited_greedy, noaux_tc with bias,
-// renormalisation, scaling), capacity drops against analysis::capacity_drop_mask, and the fused
-// router of --fused-routing (logits and routing in one kernel).
+// renormalisation, scaling), capacity drops against analysis::capacity_drop_mask, the fused
+// router of --fused-routing (logits and routing in one kernel), and --warp-topk's one-warp routing in
+// both.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -39,8 +40,8 @@ std::vector<T> download(const gpu::DeviceBuffer& b, size_t n) {
   return out;
 }
 
-void check_router_block(const ModelConfig& c, uint32_t seed, int threads) {
-  SCOPED_TRACE("route block of " + std::to_string(threads) + " threads");
+void check_router_block(const ModelConfig& c, uint32_t seed, int threads, bool warp_topk = false) {
+  SCOPED_TRACE("route block of " + std::to_string(threads) + " threads" + (warp_topk ? ", warp top-k" : ""));
   const int T = 97, E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k);
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 2.0f);
@@ -76,6 +77,7 @@ void check_router_block(const ModelConfig& c, uint32_t seed, int threads) {
   p.ids = d_ids.as<int32_t>();
   p.weights = d_weights.as<float>();
   p.threads = threads;
+  p.warp_topk = warp_topk;
   gpu::launch_route(p, nullptr);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
@@ -89,14 +91,15 @@ void check_router_block(const ModelConfig& c, uint32_t seed, int threads) {
     ASSERT_NEAR(weights[i], ref_weights[i], 1e-5f * (1 + ref_weights[i]));
 }
 
-// The default block and --fast-kernels' one warp a token.
+// The default block, --fast-kernels' one warp a token, and --warp-topk's shuffle-only routing.
 void check_router(const ModelConfig& c, uint32_t seed) {
   check_router_block(c, seed, 256);
   check_router_block(c, seed, 32);
+  check_router_block(c, seed, 256, true);
 }
 
 // 1. Each family's routing rule, bit-for-bit ids and weights within fp32 rounding, with 256 and 32
-//    threads a token.
+//    threads a token and with --warp-topk.
 TEST(CudaRouter, MatchesReferenceForEveryRule) {
   MOESCOPE_REQUIRE_GPU();
   check_router(
@@ -161,8 +164,9 @@ TEST(CudaRouter, CapacityDropsMatchAnalysisReference) {
 // --fused-routing: router logits W (xb + xlo) and the routing in one kernel. Logits against doubles
 // of the same bf16 inputs; ids, scores and weights against core's reference routing of the logits
 // the kernel wrote; launched twice, so the block counter must have been left at zero.
-void check_fused_router(const ModelConfig& c, int T, uint32_t seed) {
-  SCOPED_TRACE("fused router, E " + std::to_string(c.n_routed_experts) + " T " + std::to_string(T));
+void check_fused_router(const ModelConfig& c, int T, uint32_t seed, bool warp_topk = false) {
+  SCOPED_TRACE("fused router, E " + std::to_string(c.n_routed_experts) + " T " + std::to_string(T) +
+               (warp_topk ? ", warp top-k" : ""));
   const int E = static_cast<int>(c.n_routed_experts), k = static_cast<int>(c.top_k), hidden = 512;
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -206,6 +210,7 @@ void check_fused_router(const ModelConfig& c, int T, uint32_t seed) {
   p.scores = d_scores.as<float>();
   p.ids = d_ids.as<int32_t>();
   p.weights = d_weights.as<float>();
+  p.warp_topk = warp_topk;
   for (int launch = 0; launch < 2; ++launch) {
     ASSERT_EQ(cudaMemset(d_ids.data(), 0xff, d_ids.bytes()), cudaSuccess);
     gpu::launch_router_route(d_W.as<gpu::bf16>(), E, hidden, d_xb.as<gpu::bf16>(), d_xlo.as<gpu::bf16>(),
@@ -236,22 +241,24 @@ void check_fused_router(const ModelConfig& c, int T, uint32_t seed) {
   }
 }
 
-// 3. The fused router for each family's rule, one token and four.
+// 3. The fused router for each family's rule, one token and four, with and without --warp-topk.
 TEST(CudaRouter, FusedRouterMatchesReferenceForEveryRule) {
   MOESCOPE_REQUIRE_GPU();
-  for (int T : {1, 4}) {
-    check_fused_router(
-        router_config(ScoringFunc::softmax, TopkMethod::greedy, 8, 2, 1, 1, true, 1.0, Family::mixtral), T,
-        11);
-    check_fused_router(
-        router_config(ScoringFunc::softmax, TopkMethod::greedy, 64, 6, 1, 1, false, 1.0, Family::deepseek_v2),
-        T, 12);
-    check_fused_router(router_config(ScoringFunc::softmax, TopkMethod::group_limited_greedy, 160, 6, 8, 3,
-                                     false, 16.0, Family::deepseek_v2),
-                       T, 13);
-    check_fused_router(router_config(ScoringFunc::sigmoid, TopkMethod::noaux_tc, 256, 8, 8, 4, true, 2.5,
-                                     Family::deepseek_v3),
-                       T, 14);
+  for (const bool warp : {false, true}) {
+    for (int T : {1, 4}) {
+      check_fused_router(
+          router_config(ScoringFunc::softmax, TopkMethod::greedy, 8, 2, 1, 1, true, 1.0, Family::mixtral), T,
+          11, warp);
+      check_fused_router(router_config(ScoringFunc::softmax, TopkMethod::greedy, 64, 6, 1, 1, false, 1.0,
+                                       Family::deepseek_v2),
+                         T, 12, warp);
+      check_fused_router(router_config(ScoringFunc::softmax, TopkMethod::group_limited_greedy, 160, 6, 8, 3,
+                                       false, 16.0, Family::deepseek_v2),
+                         T, 13, warp);
+      check_fused_router(router_config(ScoringFunc::sigmoid, TopkMethod::noaux_tc, 256, 8, 8, 4, true, 2.5,
+                                       Family::deepseek_v3),
+                         T, 14, warp);
+    }
   }
 }
 

@@ -1,7 +1,9 @@
-// Focus: the fused prefill attention kernel against a double-precision reference on the same bf16
-// inputs: GQA head sharing, prefill after cached positions (p0 > 0), query counts that are not a
-// multiple of the 64-row tile, MLA's shapes (192-wide keys, values inside wider kv rows), the golden
-// models' small head dims (zero-padded), and the shapes it must refuse.
+// Focus: the fused prefill attention kernels against a double-precision reference on the same bf16
+// inputs, each case run on both: --fused-attention's WMMA kernel (gpu/flash_prefill.cu) and
+// --flash-prefill's FlashAttention-2 kernel (gpu/flash_prefill_mma.cu). GQA head sharing, prefill
+// after cached positions (p0 > 0), query counts that are not a multiple of the 64-row tile, several
+// key tiles (the double-buffered loads), MLA's shapes (192-wide keys, values inside wider kv rows),
+// the golden models' small head dims (zero-padded), and the shapes each must refuse.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -83,8 +85,10 @@ gpu::DeviceBuffer upload(const std::vector<bf16>& x) {
   return d;
 }
 
+using FlashLauncher = bool (*)(const gpu::FlashPrefill&, cudaStream_t);
+
 // Runs the kernel; false when it refused the shape. `got` is (T, heads*dv).
-bool run_flash(const HostAttention& a, float scale, std::vector<float>& got) {
+bool run_flash(FlashLauncher launch, const HostAttention& a, float scale, std::vector<float>& got) {
   const AttentionShape& s = a.s;
   const auto dq = upload(a.q), dk = upload(a.k), dv = upload(a.v);
   // NaN everywhere first, so an output element the kernel skips cannot pass.
@@ -109,7 +113,7 @@ bool run_flash(const HostAttention& a, float scale, std::vector<float>& got) {
   f.Lk = a.Lk;
   f.p0 = s.p0;
   f.scale = scale;
-  if (!gpu::launch_flash_prefill(f, nullptr)) return false;
+  if (!launch(f, nullptr)) return false;
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   std::vector<bf16> out(sentinel.size());
   EXPECT_EQ(cudaMemcpy(out.data(), dout.data(), dout.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
@@ -118,14 +122,14 @@ bool run_flash(const HostAttention& a, float scale, std::vector<float>& got) {
   return true;
 }
 
-void expect_matches_reference(const AttentionShape& s, uint32_t seed) {
+void expect_matches_reference(FlashLauncher launch, const AttentionShape& s, uint32_t seed) {
   SCOPED_TRACE("T " + std::to_string(s.T) + " p0 " + std::to_string(s.p0) + " heads " +
                std::to_string(s.heads) + "/" + std::to_string(s.kv_heads) + " dk " + std::to_string(s.dk) +
                " dv " + std::to_string(s.dv));
   const HostAttention a = random_attention(s, seed);
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.dk));
   std::vector<float> got;
-  ASSERT_TRUE(run_flash(a, scale, got)) << "the kernel refused a shape it should take";
+  ASSERT_TRUE(run_flash(launch, a, scale, got)) << "the kernel refused a shape it should take";
   const auto want = reference_attention(a, scale);
   double err2 = 0, ref2 = 0, worst = 0;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -139,45 +143,67 @@ void expect_matches_reference(const AttentionShape& s, uint32_t seed) {
   EXPECT_LE(worst, 3e-2);
 }
 
+struct FlashKernel {
+  const char* name;
+  FlashLauncher launch;
+};
+
+class FlashPrefill : public ::testing::TestWithParam<FlashKernel> {
+ protected:
+  void SetUp() override { MOESCOPE_REQUIRE_GPU(); }
+  void expect_matches(const AttentionShape& s, uint32_t seed) {
+    expect_matches_reference(GetParam().launch, s, seed);
+  }
+};
+
 // 1. Mixtral/Qwen3 heads (128) with GQA, one full and one partial 64-row tile.
-TEST(FlashPrefill, GqaHeadsMatchReference) {
-  MOESCOPE_REQUIRE_GPU();
-  expect_matches_reference({.T = 100, .p0 = 0, .heads = 8, .kv_heads = 2, .dk = 128, .dv = 128}, 1);
+TEST_P(FlashPrefill, GqaHeadsMatchReference) {
+  expect_matches({.T = 100, .p0 = 0, .heads = 8, .kv_heads = 2, .dk = 128, .dv = 128}, 1);
 }
 
 // 2. A prefill step after cached positions: keys 0..p0+t, key count not a multiple of 64.
-TEST(FlashPrefill, StepAfterCachedPositionsMatchesReference) {
-  MOESCOPE_REQUIRE_GPU();
-  expect_matches_reference({.T = 70, .p0 = 45, .heads = 4, .kv_heads = 4, .dk = 128, .dv = 128}, 2);
-  expect_matches_reference({.T = 5, .p0 = 130, .heads = 2, .kv_heads = 1, .dk = 64, .dv = 64}, 3);
+TEST_P(FlashPrefill, StepAfterCachedPositionsMatchesReference) {
+  expect_matches({.T = 70, .p0 = 45, .heads = 4, .kv_heads = 4, .dk = 128, .dv = 128}, 2);
+  expect_matches({.T = 5, .p0 = 130, .heads = 2, .kv_heads = 1, .dk = 64, .dv = 64}, 3);
 }
 
 // 3. DeepSeek MLA prefill: 192-wide keys, 128-wide values read from inside [k_nope | v] kv rows.
-TEST(FlashPrefill, MlaShapesMatchReference) {
-  MOESCOPE_REQUIRE_GPU();
-  expect_matches_reference(
-      {.T = 130, .p0 = 0, .heads = 4, .kv_heads = 4, .dk = 192, .dv = 128, .v_offset = 128}, 4);
+TEST_P(FlashPrefill, MlaShapesMatchReference) {
+  expect_matches({.T = 130, .p0 = 0, .heads = 4, .kv_heads = 4, .dk = 192, .dv = 128, .v_offset = 128}, 4);
 }
 
-// 4. The golden models' head dims, zero-padded to 32: GQA 16 and MLA 24 + 16.
-TEST(FlashPrefill, SmallHeadDimsMatchReference) {
-  MOESCOPE_REQUIRE_GPU();
-  expect_matches_reference({.T = 52, .p0 = 0, .heads = 4, .kv_heads = 2, .dk = 16, .dv = 16}, 5);
-  expect_matches_reference({.T = 32, .p0 = 20, .heads = 4, .kv_heads = 4, .dk = 24, .dv = 16, .v_offset = 16},
-                           6);
+// 4. The golden models' head dims, zero-padded: GQA 16 and MLA 24 + 16.
+TEST_P(FlashPrefill, SmallHeadDimsMatchReference) {
+  expect_matches({.T = 52, .p0 = 0, .heads = 4, .kv_heads = 2, .dk = 16, .dv = 16}, 5);
+  expect_matches({.T = 32, .p0 = 20, .heads = 4, .kv_heads = 4, .dk = 24, .dv = 16, .v_offset = 16}, 6);
 }
 
 // 5. Shapes without an instantiation or not 16-byte aligned are refused, leaving the output alone.
-TEST(FlashPrefill, RefusesShapesItDoesNotTake) {
-  MOESCOPE_REQUIRE_GPU();
+TEST_P(FlashPrefill, RefusesShapesItDoesNotTake) {
+  const FlashLauncher launch = GetParam().launch;
   std::vector<float> got;
+  EXPECT_FALSE(
+      run_flash(launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 96, .dv = 96}, 7),
+                1.0f, got));
+  EXPECT_FALSE(
+      run_flash(launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 12, .dv = 12}, 8),
+                1.0f, got));
   EXPECT_FALSE(run_flash(
-      random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 96, .dv = 96}, 7), 1.0f, got));
-  EXPECT_FALSE(run_flash(
-      random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 12, .dv = 12}, 8), 1.0f, got));
-  EXPECT_FALSE(run_flash(
-      random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 256, .dv = 256}, 9), 1.0f, got));
+      launch, random_attention({.T = 8, .p0 = 0, .heads = 2, .kv_heads = 2, .dk = 256, .dv = 256}, 9), 1.0f,
+      got));
 }
+
+// 6. Five key tiles with Mixtral's group of 4: the next tile's keys load while this one is used,
+// and a block's first rows skip the tiles only its last rows see.
+TEST_P(FlashPrefill, ManyKeyTilesWithGqaMatchReference) {
+  expect_matches({.T = 300, .p0 = 0, .heads = 8, .kv_heads = 2, .dk = 128, .dv = 128}, 10);
+  expect_matches({.T = 64, .p0 = 200, .heads = 2, .kv_heads = 2, .dk = 192, .dv = 128, .v_offset = 128}, 11);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, FlashPrefill,
+                         ::testing::Values(FlashKernel{"wmma", gpu::launch_flash_prefill},
+                                           FlashKernel{"mma", gpu::launch_flash_prefill_mma}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace moescope
