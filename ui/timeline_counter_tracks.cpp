@@ -198,7 +198,7 @@ void draw_counter_tracks(AppState& app, const RunData& run, ImDrawList* dl, cons
                 "click an expert (a legend swatch, a heatmap row) to count its tokens per step here");
   }
   dl->PopClipRect();
-  std::snprintf(buf, sizeof buf, c.expert >= 0 ? "E%d tokens" : "expert", c.expert);
+  std::snprintf(buf, sizeof buf, c.expert >= 0 ? "E%d tok" : "expert", c.expert);
   dl->AddText(ImVec2(f.label_x, y + (h - font) * 0.5f), text, buf);
   note_clickable_rect(app, "timeline:expert tokens", f.x0, y, f.x1, y + h);
   if (c.expert >= 0 && in_x && mouse.y >= y && mouse.y < y + h) {

@@ -11,19 +11,19 @@ namespace {
 
 // The step zones in time order carry ascending step numbers (prepare_tracks walks the timings
 // sorted by step); the zone of `step`, or null.
-const PlacedZone* step_zone(const std::vector<PlacedZone>& steps, int64_t step) {
+const PlacedZone* counter_step_zone(const std::vector<PlacedZone>& steps, int64_t step) {
   const auto it = std::lower_bound(steps.begin(), steps.end(), step, [](const PlacedZone& z, int64_t s) { return z.step < s; });
   return it != steps.end() && it->step == step ? &*it : nullptr;
 }
 
 // Tokens [first, last) of `step` in the non-decreasing step_of_token.
-std::pair<size_t, size_t> tokens_of_step(std::span<const int64_t> step_of_token, int64_t step) {
+std::pair<size_t, size_t> counter_tokens_of_step(std::span<const int64_t> step_of_token, int64_t step) {
   const auto first = std::lower_bound(step_of_token.begin(), step_of_token.end(), step);
   const auto last = std::upper_bound(first, step_of_token.end(), step);
   return {static_cast<size_t>(first - step_of_token.begin()), static_cast<size_t>(last - step_of_token.begin())};
 }
 
-void finish(CounterTrack& track) {
+void set_counter_max(CounterTrack& track) {
   track.max_value = 0;
   for (const CounterSample& s : track.samples) track.max_value = std::max(track.max_value, s.value);
 }
@@ -35,10 +35,10 @@ CounterTrack tokens_per_second(std::span<const int64_t> step_of_token, const std
   for (const PlacedZone& z : steps) {
     const double seconds = (z.end_us - z.begin_us) * 1e-6;
     if (seconds <= 0) continue;
-    const auto [first, last] = tokens_of_step(step_of_token, z.step);
+    const auto [first, last] = counter_tokens_of_step(step_of_token, z.step);
     track.samples.push_back({z.begin_us, z.end_us, z.step, static_cast<double>(last - first) / seconds});
   }
-  finish(track);
+  set_counter_max(track);
   return track;
 }
 
@@ -47,7 +47,7 @@ CounterTrack expert_tokens_per_step(const analysis::RoutingArrays& r, const std:
   CounterTrack track;
   if (layer < 0 || layer >= r.n_layers || expert < 0 || expert >= r.n_experts) return track;
   for (const PlacedZone& z : steps) {
-    const auto [first, last] = tokens_of_step(r.step_of_token, z.step);
+    const auto [first, last] = counter_tokens_of_step(r.step_of_token, z.step);
     int64_t n = 0;
     for (size_t t = first; t < last; ++t) {
       const int32_t* ids = r.topk_ids.data() + r.topk_offset(layer, static_cast<int32_t>(t));
@@ -55,7 +55,7 @@ CounterTrack expert_tokens_per_step(const analysis::RoutingArrays& r, const std:
     }
     track.samples.push_back({z.begin_us, z.end_us, z.step, static_cast<double>(n)});
   }
-  finish(track);
+  set_counter_max(track);
   return track;
 }
 
@@ -74,7 +74,7 @@ std::vector<ModelledExchange> place_modelled_exchanges(const std::vector<Traffic
     const int64_t step = traffic[i].step;
     size_t j = i;
     while (j < traffic.size() && traffic[j].step == step) ++j;
-    const PlacedZone* s = step_zone(steps, step);
+    const PlacedZone* s = counter_step_zone(steps, step);
     if (s == nullptr) {  // a step with traffic but no timings: nothing to place it against
       i = j;
       continue;
