@@ -31,16 +31,20 @@ EnforcementSummary summarize_enforcement(const RunData& run) {
 
 void draw_enforcement_line(const EnforcementSummary& s) {
   if (!s.enforced) return;
-  const double share = s.assignments > 0 ? 100.0 * static_cast<double>(s.dropped) / static_cast<double>(s.assignments) : 0;
+  const double share =
+      s.assignments > 0 ? 100.0 * static_cast<double>(s.dropped) / static_cast<double>(s.assignments) : 0;
   ImGui::TextColored(ImVec4(1.0f, 0.75f, 0.35f, 1.0f), "capacity enforced at C = %.2f:", s.capacity_factor);
   ImGui::SameLine();
   if (s.kl_tokens > 0) {
-    ImGui::Text("%lld of %lld assignments dropped (%.2f%%, %d tokens); KL to dropless mean %.4g, max %.4g nats (token %d)",
-                static_cast<long long>(s.dropped), static_cast<long long>(s.assignments), share, s.tokens_with_drops, s.kl_mean,
-                s.kl_max, s.kl_max_token);
+    ImGui::Text(
+        "%lld of %lld assignments dropped (%.2f%%, %d tokens); KL to dropless mean %.4g, max %.4g nats "
+        "(token %d)",
+        static_cast<long long>(s.dropped), static_cast<long long>(s.assignments), share, s.tokens_with_drops,
+        s.kl_mean, s.kl_max, s.kl_max_token);
   } else {
-    ImGui::Text("%lld of %lld assignments dropped (%.2f%%, %d tokens); no KL to dropless recorded", static_cast<long long>(s.dropped),
-                static_cast<long long>(s.assignments), share, s.tokens_with_drops);
+    ImGui::Text("%lld of %lld assignments dropped (%.2f%%, %d tokens); no KL to dropless recorded",
+                static_cast<long long>(s.dropped), static_cast<long long>(s.assignments), share,
+                s.tokens_with_drops);
   }
 }
 
@@ -51,8 +55,8 @@ void draw_enforcement_tooltip(const RunData& run, int32_t t) {
   if (!has_drops && !has_kl) return;
   ImGui::Separator();
   if (has_drops) {
-    ImGui::Text("capacity C = %.2f dropped %d of its %d assignments", run.enforce_capacity_factor, run.dropped_per_token[i],
-                run.routing.n_layers * run.routing.top_k);
+    ImGui::Text("capacity C = %.2f dropped %d of its %d assignments", run.enforce_capacity_factor,
+                run.dropped_per_token[i], run.routing.n_layers * run.routing.top_k);
   }
   if (has_kl) ImGui::Text("KL to dropless %.4g nats", run.kl_to_dropless[i]);
 }

@@ -16,7 +16,7 @@ struct EnforcementSummary {
   int64_t dropped = 0;      // assignments dropped, all layers and tokens
   int64_t assignments = 0;  // n_layers * n_tokens * top_k
   int32_t tokens_with_drops = 0;
-  int32_t kl_tokens = 0;    // tokens with a KL value
+  int32_t kl_tokens = 0;  // tokens with a KL value
   double kl_mean = 0, kl_max = 0;
   int32_t kl_max_token = -1;
 };

@@ -42,9 +42,11 @@ void draw_ep_traffic_matrix(AppState& app, const RunData& run, ImVec2 size) {
     ImGui::TextDisabled("no all-to-all recorded (EP degree 1)");
     return;
   }
-  if (s.traffic_step < 0) s.traffic_step = run.traffic.front().step, s.traffic_layer = run.traffic.front().layer;
-  const auto it = std::find_if(run.traffic.begin(), run.traffic.end(),
-                               [&](const TrafficMatrix& m) { return m.step == s.traffic_step && m.layer == s.traffic_layer; });
+  if (s.traffic_step < 0)
+    s.traffic_step = run.traffic.front().step, s.traffic_layer = run.traffic.front().layer;
+  const auto it = std::find_if(run.traffic.begin(), run.traffic.end(), [&](const TrafficMatrix& m) {
+    return m.step == s.traffic_step && m.layer == s.traffic_layer;
+  });
   ImGui::SameLine();
   ImGui::TextDisabled("step %lld, layer %d: tokens sent, source rank (row) to destination rank (column)",
                       static_cast<long long>(s.traffic_step), s.traffic_layer);
@@ -63,8 +65,10 @@ void draw_ep_traffic_matrix(AppState& app, const RunData& run, ImVec2 size) {
     total += m.tokens[i];
     if (i < m.bytes.size()) total_bytes += m.bytes[i];
   }
-  ImGui::TextDisabled("%lld tokens, %s, modelled %s%s", static_cast<long long>(total), format_bytes(static_cast<double>(total_bytes)).c_str(),
-                      traffic_duration(m.modeled_us).c_str(), m.measured_us > 0 ? (", measured " + traffic_duration(m.measured_us)).c_str() : "");
+  ImGui::TextDisabled("%lld tokens, %s, modelled %s%s", static_cast<long long>(total),
+                      format_bytes(static_cast<double>(total_bytes)).c_str(),
+                      traffic_duration(m.modeled_us).c_str(),
+                      m.measured_us > 0 ? (", measured " + traffic_duration(m.measured_us)).c_str() : "");
 
   // Room: rank labels left and above, the colour bar right.
   const int32_t n = m.n_ranks;
@@ -74,8 +78,9 @@ void draw_ep_traffic_matrix(AppState& app, const RunData& run, ImVec2 size) {
   const float label_w = ImGui::CalcTextSize(buf).x + font * 0.6f, label_h = font * 1.3f;
   const float bar_w = font * 5.5f;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float cell = std::max(4.0f, std::min((std::min(size.x, avail.x) - label_w - bar_w - 10) / static_cast<float>(n),
-                                             (avail.y - label_h - font * 2.6f) / static_cast<float>(n)));
+  const float cell =
+      std::max(4.0f, std::min((std::min(size.x, avail.x) - label_w - bar_w - 10) / static_cast<float>(n),
+                              (avail.y - label_h - font * 2.6f) / static_cast<float>(n)));
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 top_left = ImGui::GetCursorScreenPos();
   const ImVec2 p(top_left.x + label_w, top_left.y + label_h);  // the matrix' corner
@@ -85,8 +90,11 @@ void draw_ep_traffic_matrix(AppState& app, const RunData& run, ImVec2 size) {
   for (int32_t r = 0; r < n; ++r) {
     std::snprintf(buf, sizeof buf, "R%d", r);
     const ImVec2 ts = ImGui::CalcTextSize(buf);
-    if (r % stride_x == 0) dl->AddText(ImVec2(p.x + (r + 0.5f) * cell - ts.x * 0.5f, p.y - label_h + (label_h - ts.y) * 0.5f), axis_text, buf);
-    if (r % stride_y == 0) dl->AddText(ImVec2(p.x - ts.x - font * 0.3f, p.y + (r + 0.5f) * cell - ts.y * 0.5f), axis_text, buf);
+    if (r % stride_x == 0)
+      dl->AddText(ImVec2(p.x + (r + 0.5f) * cell - ts.x * 0.5f, p.y - label_h + (label_h - ts.y) * 0.5f),
+                  axis_text, buf);
+    if (r % stride_y == 0)
+      dl->AddText(ImVec2(p.x - ts.x - font * 0.3f, p.y + (r + 0.5f) * cell - ts.y * 0.5f), axis_text, buf);
   }
   const ColorLut& lut = colormap_lut(app.settings.colormap);
   const ImVec2 mouse = ImGui::GetIO().MousePos;
@@ -101,22 +109,27 @@ void draw_ep_traffic_matrix(AppState& app, const RunData& run, ImVec2 size) {
       std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
       const ImVec2 ts = ImGui::CalcTextSize(buf);
       if (ts.x + 4 < cell && ts.y < cell) {
-        dl->AddText(ImVec2(a.x + (cell - ts.x) * 0.5f, a.y + (cell - ts.y) * 0.5f), luminance(col) > 0.5f ? IM_COL32(10, 10, 10, 255) : IM_COL32_WHITE, buf);
+        dl->AddText(ImVec2(a.x + (cell - ts.x) * 0.5f, a.y + (cell - ts.y) * 0.5f),
+                    luminance(col) > 0.5f ? IM_COL32(10, 10, 10, 255) : IM_COL32_WHITE, buf);
       }
-      if (mouse.x >= a.x && mouse.x < a.x + cell && mouse.y >= a.y && mouse.y < a.y + cell) hovered = static_cast<int32_t>(idx);
+      if (mouse.x >= a.x && mouse.x < a.x + cell && mouse.y >= a.y && mouse.y < a.y + cell)
+        hovered = static_cast<int32_t>(idx);
     }
   }
   note_clickable_rect(app, "ep matrix", p.x, p.y, p.x + cell * n, p.y + cell * n);
   if (hovered >= 0 && ImGui::IsWindowHovered()) {
     const auto h = static_cast<size_t>(hovered);
-    ImGui::SetTooltip("R%d -> R%d: %lld tokens, %s", hovered / n, hovered % n, static_cast<long long>(m.tokens[h]),
+    ImGui::SetTooltip("R%d -> R%d: %lld tokens, %s", hovered / n, hovered % n,
+                      static_cast<long long>(m.tokens[h]),
                       format_bytes(h < m.bytes.size() ? static_cast<double>(m.bytes[h]) : 0.0).c_str());
   }
   // The colour bar beside the matrix, as tall as it.
   const ImVec2 bar_at(p.x + cell * n + font, top_left.y);
   ImGui::SetCursorScreenPos(bar_at);
-  draw_colorbar(lut, 0.0f, static_cast<float>(max_v), "tokens", ImVec2(bar_w, label_h + cell * n + font * 2.4f));
-  note_clickable_rect(app, "ep colour bar", bar_at.x, bar_at.y, bar_at.x + bar_w, bar_at.y + label_h + cell * n + font * 2.4f);
+  draw_colorbar(lut, 0.0f, static_cast<float>(max_v), "tokens",
+                ImVec2(bar_w, label_h + cell * n + font * 2.4f));
+  note_clickable_rect(app, "ep colour bar", bar_at.x, bar_at.y, bar_at.x + bar_w,
+                      bar_at.y + label_h + cell * n + font * 2.4f);
   ImGui::SetCursorScreenPos(top_left);
   ImGui::Dummy(ImVec2(label_w + cell * n + font + bar_w, label_h + cell * n + font * 2.4f));
 }

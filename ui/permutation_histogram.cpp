@@ -14,7 +14,9 @@ PermutationHistogram permutation_histogram(const analysis::PermutationTest& test
   }
   h.axis = round_value_axis(largest);
   h.bins.assign(static_cast<size_t>(n_bins), 0);
-  auto bin_of = [&](double v) { return std::clamp(static_cast<int32_t>(v / h.axis.top * n_bins), 0, n_bins - 1); };
+  auto bin_of = [&](double v) {
+    return std::clamp(static_cast<int32_t>(v / h.axis.top * n_bins), 0, n_bins - 1);
+  };
   for (double v : test.null_statistics) {
     if (std::isnan(v)) continue;
     ++h.bins[static_cast<size_t>(bin_of(v))];

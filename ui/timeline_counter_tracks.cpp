@@ -44,7 +44,8 @@ void rebuild_counters(AppState& app, const RunData& run) {
     c.key = s.key;
     c.expert_key = 0;
   }
-  const uint64_t expert_key = mix_key(mix_key(s.key, static_cast<uint64_t>(app.layer)), static_cast<uint64_t>(app.selection.expert + 1));
+  const uint64_t expert_key = mix_key(mix_key(s.key, static_cast<uint64_t>(app.layer)),
+                                      static_cast<uint64_t>(app.selection.expert + 1));
   if (c.expert_key != expert_key) {
     c.expert = app.selection.expert;
     c.layer = app.layer;
@@ -60,7 +61,8 @@ void rebuild_counters(AppState& app, const RunData& run) {
 // A filled step plot, one rectangle per run of pixel columns with the same value; the largest
 // value in view reaches the row's top (as Tracy's plots scale), so decode steps stay readable
 // beside a prefill step many times faster. Returns that value.
-double draw_counter_row(ImDrawList* dl, const CounterTrack& track, const TimelineFrame& f, float y0, float y1, ImU32 colour) {
+double draw_counter_row(ImDrawList* dl, const CounterTrack& track, const TimelineFrame& f, float y0, float y1,
+                        ImU32 colour) {
   const int n = std::max(1, static_cast<int>(f.x1 - f.x0));
   const std::vector<double> cols = column_max(track, f.t0_us, f.t1_us, n);
   double in_view = 0;
@@ -95,7 +97,8 @@ void counter_tooltip(const CounterTrack& track, double t, const char* what) {
   if (s == nullptr) return;
   ImGui::BeginTooltip();
   ImGui::Text("step %lld: %s %s", static_cast<long long>(s->step), format_count(s->value).c_str(), what);
-  ImGui::TextDisabled("%s long, starts at %s", counter_duration(s->end_us - s->begin_us).c_str(), counter_duration(s->begin_us).c_str());
+  ImGui::TextDisabled("%s long, starts at %s", counter_duration(s->end_us - s->begin_us).c_str(),
+                      counter_duration(s->begin_us).c_str());
   ImGui::TextDisabled("largest over the run: %s", format_count(track.max_value).c_str());
   ImGui::EndTooltip();
 }
@@ -107,8 +110,8 @@ void counter_tooltip(const CounterTrack& track, double t, const char* what) {
 // The modelled exchanges as zones; runs of zones under 3 px fold into one grey block (found by
 // binary search, so a zoomed-out run of 600,000 exchanges costs one search per block). Returns
 // the exchange under the mouse, or null.
-const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<ModelledExchange>& ex, const TimelineFrame& f,
-                                          float y0, float y1) {
+const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<ModelledExchange>& ex,
+                                          const TimelineFrame& f, float y0, float y1) {
   const ImVec2 mouse = ImGui::GetIO().MousePos;
   const bool mouse_in_row = mouse.y >= y0 && mouse.y < y1;
   const double per_px = (f.t1_us - f.t0_us) / std::max(1.0f, f.x1 - f.x0);
@@ -116,14 +119,16 @@ const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<Mode
   const ImU32 colour = (phase_color(static_cast<int>(Phase::all_to_all)) & 0x00FFFFFFu) | 0xB4000000u;
   const ImU32 folded = IM_COL32(128, 128, 140, 200);
   const ModelledExchange* hovered = nullptr;
-  auto i = std::lower_bound(ex.begin(), ex.end(), f.t0_us, [](const ModelledExchange& e, double t) { return e.end_us <= t; });
+  auto i = std::lower_bound(ex.begin(), ex.end(), f.t0_us,
+                            [](const ModelledExchange& e, double t) { return e.end_us <= t; });
   while (i != ex.end() && i->begin_us < f.t1_us) {
     const float xa = std::max(f.x0, x_of(i->begin_us)), xb = std::min(f.x1, x_of(i->end_us));
     if (xb - xa >= 3.0f) {
       dl->AddRectFilled(ImVec2(xa, y0), ImVec2(xb - 1, y1), colour, 2.0f);
       const std::string label = counter_duration(i->modeled_us);
       if (xb - xa > ImGui::CalcTextSize(label.c_str()).x + 6) {
-        dl->AddText(ImVec2(xa + 3, y0 + (y1 - y0 - ImGui::GetFontSize()) * 0.5f), IM_COL32(20, 20, 25, 255), label.c_str());
+        dl->AddText(ImVec2(xa + 3, y0 + (y1 - y0 - ImGui::GetFontSize()) * 0.5f), IM_COL32(20, 20, 25, 255),
+                    label.c_str());
       }
       if (mouse_in_row && mouse.x >= xa && mouse.x < xb) hovered = &*i;
       ++i;
@@ -131,7 +136,8 @@ const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<Mode
     }
     // Fold everything that starts within the next 3 px.
     const double fold_end = i->begin_us + 3 * per_px;
-    const auto j = std::lower_bound(i, ex.end(), fold_end, [](const ModelledExchange& e, double t) { return e.begin_us < t; });
+    const auto j = std::lower_bound(i, ex.end(), fold_end,
+                                    [](const ModelledExchange& e, double t) { return e.begin_us < t; });
     const float xe = std::min(f.x1, std::max(xa + 1, x_of(std::prev(j)->end_us)));
     dl->AddRectFilled(ImVec2(xa, y0), ImVec2(xe, y1), folded);
     if (mouse_in_row && mouse.x >= xa && mouse.x < xe) hovered = &*i;
@@ -145,7 +151,8 @@ void exchange_tooltip(const ModelledExchange& e) {
   ImGui::Text("all-to-all, step %lld, layer %d", static_cast<long long>(e.step), e.layer);
   ImGui::Text("modelled %s (dispatch + combine)", counter_duration(e.modeled_us).c_str());
   if (e.measured_us > 0) ImGui::Text("measured %s", counter_duration(e.measured_us).c_str());
-  if (e.phase_us > 0) ImGui::TextDisabled("all-to-all phases on the timeline: %s", counter_duration(e.phase_us).c_str());
+  if (e.phase_us > 0)
+    ImGui::TextDisabled("all-to-all phases on the timeline: %s", counter_duration(e.phase_us).c_str());
   ImGui::TextDisabled("starts at %s", counter_duration(e.begin_us).c_str());
   ImGui::EndTooltip();
 }

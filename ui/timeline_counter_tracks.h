@@ -23,7 +23,7 @@ float counter_tracks_height(const RunData& run, float font);
 // Rebuilds app.timeline.counters when the run, layer or highlighted expert changed (after
 // prepare_tracks), then draws the rows from y0. `hovered_area`: the timeline item is hovered, so
 // a row under the mouse shows its tooltip.
-void draw_counter_tracks(AppState& app, const RunData& run, ImDrawList* dl, const TimelineFrame& frame, float y0,
-                         bool hovered_area);
+void draw_counter_tracks(AppState& app, const RunData& run, ImDrawList* dl, const TimelineFrame& frame,
+                         float y0, bool hovered_area);
 
 }  // namespace moescope::ui

@@ -12,7 +12,8 @@ namespace {
 // The step zones in time order carry ascending step numbers (prepare_tracks walks the timings
 // sorted by step); the zone of `step`, or null.
 const PlacedZone* counter_step_zone(const std::vector<PlacedZone>& steps, int64_t step) {
-  const auto it = std::lower_bound(steps.begin(), steps.end(), step, [](const PlacedZone& z, int64_t s) { return z.step < s; });
+  const auto it = std::lower_bound(steps.begin(), steps.end(), step,
+                                   [](const PlacedZone& z, int64_t s) { return z.step < s; });
   return it != steps.end() && it->step == step ? &*it : nullptr;
 }
 
@@ -20,7 +21,8 @@ const PlacedZone* counter_step_zone(const std::vector<PlacedZone>& steps, int64_
 std::pair<size_t, size_t> counter_tokens_of_step(std::span<const int64_t> step_of_token, int64_t step) {
   const auto first = std::lower_bound(step_of_token.begin(), step_of_token.end(), step);
   const auto last = std::upper_bound(first, step_of_token.end(), step);
-  return {static_cast<size_t>(first - step_of_token.begin()), static_cast<size_t>(last - step_of_token.begin())};
+  return {static_cast<size_t>(first - step_of_token.begin()),
+          static_cast<size_t>(last - step_of_token.begin())};
 }
 
 void set_counter_max(CounterTrack& track) {
@@ -98,11 +100,13 @@ std::vector<ModelledExchange> place_modelled_exchanges(const std::vector<Traffic
       if (it == where.end()) continue;  // a layer the timings do not show
       const Where& w = it->second;
       const double begin = w.first_all_to_all >= 0 ? w.first_all_to_all : w.layer_begin;
-      out.push_back({begin, begin + std::max(0.0, m.modeled_us), step, m.layer, m.modeled_us, m.measured_us, w.all_to_all_us});
+      out.push_back({begin, begin + std::max(0.0, m.modeled_us), step, m.layer, m.modeled_us, m.measured_us,
+                     w.all_to_all_us});
     }
     i = j;
   }
-  std::sort(out.begin(), out.end(), [](const ModelledExchange& a, const ModelledExchange& b) { return a.begin_us < b.begin_us; });
+  std::sort(out.begin(), out.end(),
+            [](const ModelledExchange& a, const ModelledExchange& b) { return a.begin_us < b.begin_us; });
   // A prediction longer than the layer would overlap the next one: cut it there, so the track stays
   // one row of non-overlapping zones (the tooltip still says the whole modelled time).
   for (size_t k = 0; k + 1 < out.size(); ++k) out[k].end_us = std::min(out[k].end_us, out[k + 1].begin_us);
@@ -114,8 +118,10 @@ std::vector<double> column_max(const CounterTrack& track, double t0, double t1, 
   if (n_columns <= 0 || t1 <= t0) return out;
   const auto& s = track.samples;
   const double dt = (t1 - t0) / n_columns;
-  size_t i = static_cast<size_t>(
-      std::lower_bound(s.begin(), s.end(), t0, [](const CounterSample& c, double t) { return c.end_us <= t; }) - s.begin());
+  size_t i =
+      static_cast<size_t>(std::lower_bound(s.begin(), s.end(), t0,
+                                           [](const CounterSample& c, double t) { return c.end_us <= t; }) -
+                          s.begin());
   for (int c = 0; c < n_columns; ++c) {
     const double c0 = t0 + dt * c, c1 = c0 + dt;
     while (i < s.size() && s[i].end_us <= c0) ++i;
@@ -128,7 +134,8 @@ std::vector<double> column_max(const CounterTrack& track, double t0, double t1, 
 
 const CounterSample* sample_at(const CounterTrack& track, double t) {
   const auto& s = track.samples;
-  const auto it = std::lower_bound(s.begin(), s.end(), t, [](const CounterSample& c, double v) { return c.end_us <= v; });
+  const auto it =
+      std::lower_bound(s.begin(), s.end(), t, [](const CounterSample& c, double v) { return c.end_us <= v; });
   return it != s.end() && it->begin_us <= t ? &*it : nullptr;
 }
 

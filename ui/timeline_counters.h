@@ -32,10 +32,10 @@ struct CounterTrack {
 struct ModelledExchange {
   double begin_us = 0, end_us = 0;  // begin + modeled_us, cut at the next exchange's begin
   int64_t step = 0;
-  int32_t layer = 0;        // the model's layer index
-  double modeled_us = 0;    // dispatch + combine on the configured interconnect
-  double measured_us = 0;   // the engine's measured exchange; 0 when only modelled
-  double phase_us = 0;      // the layer's all-to-all phase zones on the timeline, summed
+  int32_t layer = 0;       // the model's layer index
+  double modeled_us = 0;   // dispatch + combine on the configured interconnect
+  double measured_us = 0;  // the engine's measured exchange; 0 when only modelled
+  double phase_us = 0;     // the layer's all-to-all phase zones on the timeline, summed
 };
 
 // What the counter tracks show, rebuilt when the run (tracks_key), the layer or the expert changes.
@@ -43,9 +43,9 @@ struct TimelineCounters {
   uint64_t key = 0;  // TimelineState::key the step-wide tracks were built for
   CounterTrack tokens_per_s;
   std::vector<ModelledExchange> exchanges;  // sorted by begin, non-overlapping
-  uint64_t expert_key = 0;  // mix of key, layer and expert
-  int32_t expert = -1;      // -1: none chosen
-  int32_t layer = -1;       // index into the run's MoE layers
+  uint64_t expert_key = 0;                  // mix of key, layer and expert
+  int32_t expert = -1;                      // -1: none chosen
+  int32_t layer = -1;                       // index into the run's MoE layers
   CounterTrack expert_tokens;
 };
 
@@ -53,8 +53,8 @@ struct TimelineCounters {
 CounterTrack tokens_per_second(std::span<const int64_t> step_of_token, const std::vector<PlacedZone>& steps);
 
 // Tokens of each step whose top-k at MoE layer index `layer` holds `expert`.
-CounterTrack expert_tokens_per_step(const analysis::RoutingArrays& routing, const std::vector<PlacedZone>& steps,
-                                    int32_t layer, int32_t expert);
+CounterTrack expert_tokens_per_step(const analysis::RoutingArrays& routing,
+                                    const std::vector<PlacedZone>& steps, int32_t layer, int32_t expert);
 
 // Each traffic matrix's modelled exchange, starting at its layer's first all-to-all phase zone in
 // that step (else at the layer's start). `phases` and `layers`: the timeline's tracks.

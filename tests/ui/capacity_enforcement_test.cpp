@@ -3,6 +3,8 @@
 // dropless per generated token) loads with that factor, the drops each token had (the overflow
 // at C in token order, recomputed here from the routing) and each token's KL; its summary is what
 // the Tokens and Load balance headers print. A dropless run shows none of it.
+#include "ui/capacity_enforcement.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include "core/analysis/capacity.h"
 #include "tests/support/test_paths.h"
 #include "tests/ui/session_fixture.h"
-#include "ui/capacity_enforcement.h"
 #include "ui/session_file_source.h"
 
 namespace moescope::ui {

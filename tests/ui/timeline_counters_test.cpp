@@ -4,6 +4,8 @@
 // expert's tokens are exactly what the routing says; each modelled exchange sits on its own
 // layer's all-to-all zones; a per-pixel reduction keeps a one-step spike; a zoom maps to the
 // steps in view; rank labels thin out so they never overlap.
+#include "ui/timeline_counters.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "ui/app_state.h"
 #include "ui/ep_traffic_matrix.h"
 #include "ui/synthetic_session.h"
-#include "ui/timeline_counters.h"
 #include "ui/timeline_link.h"
 #include "ui/timeline_tracks.h"
 
@@ -65,9 +66,11 @@ TEST(TimelineCounters, ExpertTokensCountTheStepsTokensRoutedToTheExpertAtTheLaye
         int64_t expected = 0;
         for (int32_t t = 0; t < r.n_tokens; ++t) {
           if (r.step_of_token[static_cast<size_t>(t)] != s.step) continue;
-          for (int32_t k = 0; k < r.top_k; ++k) expected += r.topk_ids[r.topk_offset(layer, t) + k] == expert ? 1 : 0;
+          for (int32_t k = 0; k < r.top_k; ++k)
+            expected += r.topk_ids[r.topk_offset(layer, t) + k] == expert ? 1 : 0;
         }
-        EXPECT_EQ(s.value, static_cast<double>(expected)) << "layer " << layer << " expert " << expert << " step " << s.step;
+        EXPECT_EQ(s.value, static_cast<double>(expected))
+            << "layer " << layer << " expert " << expert << " step " << s.step;
         total += static_cast<int64_t>(s.value);
         expected_total += expected;
       }
@@ -89,14 +92,17 @@ TEST(TimelineCounters, ModelledExchangesSitOnTheirLayersAllToAllZones) {
     const ModelledExchange& e = ex[i];
     double first = -1, sum = 0;
     for (const PlacedZone& z : p.tracks.phases) {
-      if (z.step != e.step || z.layer != e.layer || z.phase != static_cast<int32_t>(Phase::all_to_all)) continue;
+      if (z.step != e.step || z.layer != e.layer || z.phase != static_cast<int32_t>(Phase::all_to_all))
+        continue;
       if (first < 0) first = z.begin_us;
       sum += z.end_us - z.begin_us;
     }
     ASSERT_GE(first, 0) << "step " << e.step << " layer " << e.layer;
     EXPECT_DOUBLE_EQ(e.begin_us, first);
     EXPECT_NEAR(e.phase_us, sum, 1e-9);
-    const auto m = std::find_if(traffic.begin(), traffic.end(), [&](const TrafficMatrix& t) { return t.step == e.step && t.layer == e.layer; });
+    const auto m = std::find_if(traffic.begin(), traffic.end(), [&](const TrafficMatrix& t) {
+      return t.step == e.step && t.layer == e.layer;
+    });
     ASSERT_NE(m, traffic.end());
     EXPECT_DOUBLE_EQ(e.modeled_us, m->modeled_us);
     EXPECT_LE(e.end_us, e.begin_us + e.modeled_us + 1e-9);
@@ -105,7 +111,9 @@ TEST(TimelineCounters, ModelledExchangesSitOnTheirLayersAllToAllZones) {
     }
   }
   const Prepared no_ep = prepared_run(1);
-  EXPECT_TRUE(place_modelled_exchanges(no_ep.run->traffic, no_ep.tracks.steps, no_ep.tracks.phases, no_ep.tracks.layers).empty());
+  EXPECT_TRUE(place_modelled_exchanges(no_ep.run->traffic, no_ep.tracks.steps, no_ep.tracks.phases,
+                                       no_ep.tracks.layers)
+                  .empty());
 }
 
 // 4. A pixel column shows the largest value under it, so a one-step spike is never averaged away;
@@ -116,7 +124,8 @@ TEST(TimelineCounters, ColumnMaxKeepsTheLargestValueUnderEachPixel) {
   track.max_value = 50;
   EXPECT_EQ(column_max(track, 0, 30, 3), (std::vector<double>{1.0, 50.0, -1.0}));
   EXPECT_EQ(column_max(track, 0, 20, 4), (std::vector<double>{1.0, 1.0, 50.0, 2.0}));
-  EXPECT_EQ(column_max(track, 10.25, 10.75, 2), (std::vector<double>{50.0, 50.0})) << "zoomed inside one step";
+  EXPECT_EQ(column_max(track, 10.25, 10.75, 2), (std::vector<double>{50.0, 50.0}))
+      << "zoomed inside one step";
   ASSERT_NE(sample_at(track, 10.5), nullptr);
   EXPECT_EQ(sample_at(track, 10.5)->step, 1);
   EXPECT_EQ(sample_at(track, 25), nullptr);
@@ -128,7 +137,8 @@ TEST(TimelineLink, AViewSelectsTheStepsWhoseMiddleItShows) {
   for (int64_t s = 0; s < 5; ++s) steps.push_back({s * 10.0, s * 10.0 + 10, s, -1, -1});
   EXPECT_EQ(steps_in_view(steps, 0, 50), (std::pair<int64_t, int64_t>{0, 4}));
   EXPECT_EQ(steps_in_view(steps, 12, 38), (std::pair<int64_t, int64_t>{1, 3}));
-  EXPECT_EQ(steps_in_view(steps, 16, 34), (std::pair<int64_t, int64_t>{2, 2})) << "steps 1 and 3 have their middles outside";
+  EXPECT_EQ(steps_in_view(steps, 16, 34), (std::pair<int64_t, int64_t>{2, 2}))
+      << "steps 1 and 3 have their middles outside";
   EXPECT_EQ(steps_in_view(steps, 21, 23), (std::pair<int64_t, int64_t>{2, 2})) << "inside step 2";
   EXPECT_EQ(steps_in_view(steps, 60, 70), (std::pair<int64_t, int64_t>{-1, -1}));
   EXPECT_EQ(steps_in_view({}, 0, 10), (std::pair<int64_t, int64_t>{-1, -1}));

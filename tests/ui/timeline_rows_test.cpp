@@ -47,7 +47,8 @@ Region region_of(const nlohmann::json& report, const std::string& label) {
 // Pixels of `region` within 12 levels of the RGBA colour `rgba` (the plot's fill; anti-aliased
 // text is rarely that colour).
 int pixels_of_colour(const Image& image, Region region, uint32_t rgba) {
-  const int want[3] = {static_cast<int>(rgba & 0xFF), static_cast<int>((rgba >> 8) & 0xFF), static_cast<int>((rgba >> 16) & 0xFF)};
+  const int want[3] = {static_cast<int>(rgba & 0xFF), static_cast<int>((rgba >> 8) & 0xFF),
+                       static_cast<int>((rgba >> 16) & 0xFF)};
   int n = 0;
   for (int y = std::max(0, region.y0); y < std::min(image.height, region.y1); ++y) {
     for (int x = std::max(0, region.x0); x < std::min(image.width, region.x1); ++x) {
@@ -90,19 +91,24 @@ TEST(TimelineRows, CounterRowsModelledAllToAllALabelledEpMatrixAndAZoomThatSelec
   const Region rate = region_of(r.report, "timeline:tokens per second");
   const Region expert = region_of(r.report, "timeline:expert tokens");
   const Region a2a = region_of(r.report, "timeline:modelled all-to-all");
-  for (const Region& row : {rate, expert, a2a}) ASSERT_GT(row.x1 - row.x0, 100) << r.report["clickable_rects"].dump();
+  for (const Region& row : {rate, expert, a2a})
+    ASSERT_GT(row.x1 - row.x0, 100) << r.report["clickable_rects"].dump();
   EXPECT_GT(distinct_colors(after, rate), 2) << "no tokens/s plot";
   EXPECT_GT(distinct_colors(after, a2a), 2) << "no modelled all-to-all zones";
   // Expert 8's steps are bars in its own colour, absent before it was chosen.
   EXPECT_EQ(pixels_of_colour(before, expert, ui::categorical_color(8)), 0);
-  EXPECT_GT(pixels_of_colour(after, expert, ui::categorical_color(8)), 100) << "choosing expert 8 drew nothing in its row";
+  EXPECT_GT(pixels_of_colour(after, expert, ui::categorical_color(8)), 100)
+      << "choosing expert 8 drew nothing in its row";
   // The EP matrix: rank labels left of and above its cells, a colour bar beside it.
   const Region matrix = region_of(r.report, "ep matrix"), bar = region_of(r.report, "ep colour bar");
   ASSERT_GT(matrix.x1 - matrix.x0, 40) << r.report["clickable_rects"].dump();
   // Anti-aliased text on the plain panel background: many shades where labels are, one where not.
-  EXPECT_GT(distinct_colors(after, {matrix.x0 - 30, matrix.y0, matrix.x0 - 2, matrix.y1}), 5) << "no source rank labels";
-  EXPECT_GT(distinct_colors(after, {matrix.x0, matrix.y0 - 16, matrix.x1, matrix.y0 - 2}), 5) << "no destination rank labels";
-  EXPECT_GT(distinct_colors(after, {bar.x0, bar.y0 + 24, bar.x0 + 12, bar.y1 - 30}), 20) << "no colour bar gradient";
+  EXPECT_GT(distinct_colors(after, {matrix.x0 - 30, matrix.y0, matrix.x0 - 2, matrix.y1}), 5)
+      << "no source rank labels";
+  EXPECT_GT(distinct_colors(after, {matrix.x0, matrix.y0 - 16, matrix.x1, matrix.y0 - 2}), 5)
+      << "no destination rank labels";
+  EXPECT_GT(distinct_colors(after, {bar.x0, bar.y0 + 24, bar.x0 + 12, bar.y1 - 30}), 20)
+      << "no colour bar gradient";
 
   // The wheel zoom selected the tokens of the steps in view: six notches keep about a quarter of
   // the run, away from the prompt at its start.
