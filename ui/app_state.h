@@ -21,6 +21,7 @@
 #include "ui/selection.h"
 #include "ui/session_data.h"
 #include "ui/settings.h"
+#include "ui/timeline_counters.h"
 #include "ui/token_layout.h"
 #include "ui/whatif_state.h"
 #include "ui/zone_search.h"
@@ -100,6 +101,7 @@ struct TimelineState {
   std::string find_query, find_searched;
   uint64_t find_key = 0;
   ZoneSearch find;
+  TimelineCounters counters;  // the counter and modelled all-to-all tracks (ui/timeline_counters.h)
 };
 
 // The heatmaps view's choices and the grids its textures are rendered from (rebuilt when the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <condition_variable>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/engine_factory.h"
@@ -47,6 +48,8 @@ struct RunController::Live {
   std::vector<uint8_t> generated;
   std::vector<TimingZone> timings;
   std::vector<TrafficMatrix> traffic;
+  double enforce_capacity_factor = 0;      // the request's; 0: dropless
+  std::vector<int32_t> dropped_per_token;  // (tokens so far) assignments enforcement dropped
 
   void reset_routing() {
     layer_ids.clear();
@@ -59,6 +62,7 @@ struct RunController::Live {
     generated.clear();
     timings.clear();
     traffic.clear();
+    dropped_per_token.clear();
     ++revision;
   }
 
@@ -100,6 +104,11 @@ struct RunController::Live {
     run->generated.resize(n, 1);
     run->timings = timings;
     run->traffic = traffic;
+    run->enforce_capacity_factor = enforce_capacity_factor;
+    if (enforce_capacity_factor > 0) {
+      run->dropped_per_token.assign(dropped_per_token.begin(), dropped_per_token.begin() + static_cast<ptrdiff_t>(std::min(n, dropped_per_token.size())));
+      run->dropped_per_token.resize(n, 0);
+    }
     run->summary.n_tokens = static_cast<int32_t>(n);
     run->revision = revision;
     return run;
@@ -156,6 +165,15 @@ class StreamObserver final : public ForwardObserver {
       live_.topk_ids[slot].insert(live_.topk_ids[slot].end(), r.topk_ids.begin(), r.topk_ids.end());
       live_.topk_weights[slot].insert(live_.topk_weights[slot].end(), r.topk_weights.begin(), r.topk_weights.end());
       live_.scores[slot].insert(live_.scores[slot].end(), r.scores.begin(), r.scores.end());
+      // Enforced capacity: each token's dropped assignments, summed over layers (as the session's
+      // dropped masks give them when the run is reloaded).
+      if (r.top_k > 0 && r.dropped.size() == static_cast<size_t>(r.n_tokens) * static_cast<size_t>(r.top_k)) {
+        const auto end = static_cast<size_t>(r.first_position + r.n_tokens);
+        if (live_.dropped_per_token.size() < end) live_.dropped_per_token.resize(end, 0);
+        for (int32_t i = 0; i < r.n_tokens; ++i) {
+          for (int32_t k = 0; k < r.top_k; ++k) live_.dropped_per_token[static_cast<size_t>(r.first_position + i)] += r.dropped[static_cast<size_t>(i) * r.top_k + k];
+        }
+      }
     }
     for (int32_t i = 0; i < info.n_tokens; ++i) live_.step_of_token.push_back(info.step);
     for (const auto& t : pending_timing_) live_.timings.push_back({t.step, t.layer, t.phase, t.start_us, t.duration_us});
@@ -216,6 +234,7 @@ void RunController::start(RunRequest request) {
   live_->summary.prompt = request.prompt;
   live_->summary.status = "running";
   live_->summary.backend = request.engine.backend == Backend::cuda ? "cuda" : "cpu";
+  live_->enforce_capacity_factor = request.engine.enforce_capacity_factor;
   running_.store(true);
   worker_ = std::thread([this, request = std::move(request)]() mutable { work(std::move(request)); });
 }
@@ -319,6 +338,16 @@ void RunController::work(RunRequest request) {
         sessions::RunInfo info = sessions::run_info_for(*engine, model_id);
         info.prompt_text = item.text;
         info.tag = item.tag;
+        // The keys `moescope run` writes that a window's run has, so a reloaded run (and the GUI's
+        // capacity-enforcement line) reads them the same way.
+        info.settings_json = nlohmann::json{{"max_new_tokens", request.max_new_tokens},
+                                            {"temperature", request.sampling.temperature},
+                                            {"top_p", request.sampling.top_p},
+                                            {"seed", request.sampling.seed},
+                                            {"enforce_capacity_factor", request.engine.enforce_capacity_factor},
+                                            {"ep_degree", request.engine.ep_degree},
+                                            {"interconnect", request.engine.ep_interconnect}}
+                                 .dump();
         outcome.recorded_run_id = writer->begin_run(info);
         run_begun = true;
       }

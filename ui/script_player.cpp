@@ -203,7 +203,14 @@ void ScriptPlayer::write_report(AppState& app, const std::filesystem::path& out)
   const size_t lab_layers = replay ? replay->layers.size() : 0;
   const std::string lab_error = lab.replay.error();
   nlohmann::json clickables = nlohmann::json::array();
-  for (const auto& [label, rect] : app.clickables) clickables.push_back(label);
+  nlohmann::json rects = nlohmann::json::object();
+  for (const auto& [label, rect] : app.clickables) {
+    clickables.push_back(label);
+    rects[label] = {rect[0], rect[1], rect[2], rect[3]};
+  }
+  const TimelineCounters& counters = app.timeline.counters;
+  double expert_tokens = 0;
+  for (const CounterSample& sample : counters.expert_tokens.samples) expert_tokens += sample.value;
   nlohmann::json runs = nlohmann::json::array();
   if (app.doc) {
     for (const RunSummary& r : app.doc->runs()) runs.push_back({{"id", r.id}, {"tag", r.tag}, {"status", r.status}});
@@ -223,6 +230,14 @@ void ScriptPlayer::write_report(AppState& app, const std::filesystem::path& out)
                                    {"expert", app.selection.expert}}},
                                  {"timeline_measure_us", {app.timeline.select_begin_us, app.timeline.select_end_us}},
                                  {"clickables", clickables},
+                                 {"clickable_rects", rects},
+                                 {"timeline_counters",
+                                  {{"steps", counters.tokens_per_s.samples.size()},
+                                   {"tokens_per_s_max", counters.tokens_per_s.max_value},
+                                   {"expert", counters.expert},
+                                   {"layer", counters.layer},
+                                   {"expert_tokens", expert_tokens},
+                                   {"modelled_exchanges", counters.exchanges.size()}}},
                                  {"lab_layers", lab_layers},
                                  {"find_zone", {{"query", app.timeline.find_searched}, {"matches", app.timeline.find.matches.size()}}},
                                  {"lab_error", lab_error}};

@@ -15,7 +15,9 @@
 // (a replay, a cache sweep) is under way. OUT gets what the app showed
 // at the end: {"ok", "error", "view", "session", "compare_tags", "runs", "run_id", "layer",
 // "selection": {"token_begin", "token_end", "pinned_token", "expert"}, "timeline_measure_us",
-// "clickables": the labels the last frame showed, "lab_layers" and "lab_error": the Routing lab's
+// "clickables": the labels the last frame showed, "clickable_rects": {label: [x0, y0, x1, y1]} in
+// window pixels, "timeline_counters": {"steps", "tokens_per_s_max", "expert", "layer",
+// "expert_tokens" (summed over steps), "modelled_exchanges"} of the timeline's rows, "lab_layers" and "lab_error": the Routing lab's
 // replay, "find_zone": {"query", "matches"} of the timeline's find-zone search}.
 #pragma once
 

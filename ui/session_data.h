@@ -66,6 +66,12 @@ struct RunData {
   std::vector<uint8_t> generated;       // (n_tokens) 1 for generated tokens, 0 for the prompt
   std::vector<TimingZone> timings;      // sorted by (step, start_us)
   std::vector<TrafficMatrix> traffic;   // sorted by (step, layer)
+  // Capacity enforcement the run was recorded with (`run --enforce-capacity C`): the factor (0: the
+  // run was dropless), per token the assignments enforcement dropped over all its layers, and
+  // KL(dropless || this run) of each token's next-token distribution (NaN where none was recorded).
+  double enforce_capacity_factor = 0;
+  std::vector<int32_t> dropped_per_token;  // (n_tokens) empty when not enforced
+  std::vector<double> kl_to_dropless;      // (n_tokens) empty when no token has one
   // Runs imported from another engine's capture (`moescope import`): the engine, and the fields
   // its capture lacked (scores, router_logits, steps, timings, text, ...), which views name
   // instead of drawing. Empty engine for runs moescope recorded.

@@ -1,8 +1,12 @@
 #include "ui/session_file_source.h"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "sessions/reader.h"
+#include "sessions/schema.h"
 
 namespace moescope::ui {
 namespace {
@@ -38,20 +42,27 @@ class FileSource final : public SessionSource {
 
   std::shared_ptr<RunData> load_run(int64_t run_id) override {
     auto run = std::make_shared<RunData>();
-    run->summary = to_summary(reader_.run(run_id));
+    const sessions::RunSummary recorded = reader_.run(run_id);
+    run->summary = to_summary(recorded);
     run->routing = reader_.routing(run_id);
     if (auto info = reader_.import_info(run_id)) {
       run->imported_from = info->engine;
       run->not_captured = info->not_captured;
     }
+    bool any_kl = false;
     for (const auto& t : reader_.tokens(run_id)) {
       // A capture without text (an import without --tokenizer) still has the token ids.
       run->token_text.push_back(t.display_text.empty() ? "[" + std::to_string(t.token_id) + "]" : t.display_text);
       run->generated.push_back(t.is_prompt ? 0 : 1);
+      run->kl_to_dropless.push_back(t.kl_to_dropless.value_or(std::nan("")));
+      any_kl = any_kl || t.kl_to_dropless.has_value();
     }
+    if (!any_kl) run->kl_to_dropless.clear();
     // Routing covers every token the engine ran; the text list may lack the last sampled token.
     run->token_text.resize(static_cast<size_t>(run->routing.n_tokens));
     run->generated.resize(static_cast<size_t>(run->routing.n_tokens), 1);
+    if (any_kl) run->kl_to_dropless.resize(static_cast<size_t>(run->routing.n_tokens), std::nan(""));
+    load_enforcement(run_id, recorded.settings_json, *run);
     for (const auto& row : reader_.timings(run_id)) {
       TimingZone z;
       if (!phase_from_name(row.phase, z.phase)) continue;  // a phase this build does not draw
@@ -91,6 +102,28 @@ class FileSource final : public SessionSource {
       card.active_params = stmt.column_int(4);
     }
     return card;
+  }
+
+  // The capacity factor from the run's settings and the assignments its enforcement dropped per
+  // token (routing.dropped_mask, one bit per top-k slot), for runs recorded with
+  // --enforce-capacity. The routing was checked by reader_.routing() before this reads it.
+  void load_enforcement(int64_t run_id, const std::string& settings_json, RunData& run) {
+    const auto settings = nlohmann::json::parse(settings_json, nullptr, false);
+    if (!settings.is_object() || !settings.contains("enforce_capacity_factor") || !settings["enforce_capacity_factor"].is_number()) return;
+    const double factor = settings["enforce_capacity_factor"].get<double>();
+    if (!(factor > 0) || !std::isfinite(factor)) return;
+    run.enforce_capacity_factor = factor;
+    const int32_t n_tokens = run.routing.n_tokens;
+    run.dropped_per_token.assign(static_cast<size_t>(n_tokens), 0);
+    const uint64_t slots = run.routing.top_k >= 64 ? ~uint64_t{0} : (uint64_t{1} << run.routing.top_k) - 1;
+    auto query = reader_.connection().prepare(
+        "SELECT position, dropped_mask FROM routing WHERE id BETWEEN ? AND ? AND dropped_mask != 0");
+    query.bind(1, sessions::routing_row_id(run_id, 0, 0)).bind(2, sessions::routing_row_id(run_id + 1, 0, 0) - 1);
+    while (query.step()) {
+      const int64_t position = query.column_int(0);
+      if (position < 0 || position >= n_tokens) continue;  // outside the routing the check accepted
+      run.dropped_per_token[static_cast<size_t>(position)] += std::popcount(static_cast<uint64_t>(query.column_int(1)) & slots);
+    }
   }
 
   mutable sessions::SessionReader reader_;

@@ -33,6 +33,11 @@ void stage(AppState& app, ViewId view) {
   if (view == ViewId::timeline && !run->timings.empty()) {
     app.timeline = TimelineState{};  // fit all; the view picks a measured range below
     app.timeline.select_begin_us = -2;  // ask the view to select its second step
+    // The expert-tokens row counts the highlighted expert: the top-1 of the token the tour pinned.
+    const auto& r = run->routing;
+    if (app.selection.expert < 0 && r.n_layers > 0 && n_tokens > 0) {
+      app.selection.expert = r.topk_ids[r.topk_offset(std::clamp(app.layer, 0, r.n_layers - 1), std::min(n_tokens - 1, 12))];
+    }
   }
 }
 

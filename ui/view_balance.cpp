@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "ui/capacity_enforcement.h"
 #include "ui/colormap.h"
 #include "ui/views.h"
 
@@ -149,6 +150,7 @@ void draw_balance_view(AppState& app) {
   const RunCache& cache = app.cache_for(*run);
   ImGui::SameLine();
   ImGui::TextDisabled("run drop rate %.2f%%", 100 * analysis::drop_rate(cache.overflow));
+  draw_enforcement_line(summarize_enforcement(*run));
   const float avail = ImGui::GetContentRegionAvail().y;
   ImGui::BeginChild("##loadbars", ImVec2(0, avail * 0.5f), true);
   ImGui::Text("Expert load, layer %d", run->routing.layer_ids.empty() ? app.layer : run->routing.layer_ids[app.layer]);

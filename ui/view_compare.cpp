@@ -5,7 +5,6 @@
 #include <imgui.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -13,6 +12,7 @@
 #include "core/analysis/divergence.h"
 #include "ui/colormap.h"
 #include "ui/heatmap_image.h"
+#include "ui/permutation_histogram.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -217,7 +217,8 @@ void draw_distributions(AppState& app, const CompareState& c, ImVec2 size) {
 }
 
 // The permutation test's null distribution (the mean JSD of random splits of the runs) as a
-// histogram, with the observed mean JSD marked: how far out the real split lies.
+// histogram, with the observed mean JSD marked: how far out the real split lies. The x axis ends
+// and ticks at round values (ui/permutation_histogram.h).
 void draw_null_distribution(const CompareState& c, ImVec2 size) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
@@ -225,31 +226,27 @@ void draw_null_distribution(const CompareState& c, ImVec2 size) {
   const float font = ImGui::GetFontSize();
   const ImVec2 a(p.x + font * 3.2f, p.y + font * 1.3f), b(p.x + size.x - font, p.y + size.y - font * 1.4f);
   if (b.x <= a.x || b.y <= a.y) return;
-  double hi = c.test.observed;
-  for (double v : c.test.null_statistics) {
-    if (!std::isnan(v)) hi = std::max(hi, v);
-  }
-  hi = std::max(hi * 1.05, 1e-9);
-  constexpr int kBins = 40;
-  std::array<int, kBins> bins{};
-  for (double v : c.test.null_statistics) {
-    if (!std::isnan(v)) ++bins[static_cast<size_t>(std::clamp(static_cast<int>(v / hi * kBins), 0, kBins - 1))];
-  }
-  const int top = std::max(1, *std::max_element(bins.begin(), bins.end()));
-  const float bw = (b.x - a.x) / kBins;
+  const PermutationHistogram h = permutation_histogram(c.test);
+  const int top = std::max(1, *std::max_element(h.bins.begin(), h.bins.end()));
+  const float bw = (b.x - a.x) / static_cast<float>(h.bins.size());
   const ImU32 bar = ImGui::GetColorU32(ImGuiCol_PlotHistogram), text = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  for (int i = 0; i < kBins; ++i) {
-    const float h = static_cast<float>(bins[static_cast<size_t>(i)]) / static_cast<float>(top) * (b.y - a.y);
-    dl->AddRectFilled(ImVec2(a.x + i * bw + 0.5f, b.y - h), ImVec2(a.x + (i + 1) * bw - 0.5f, b.y), bar);
+  for (size_t i = 0; i < h.bins.size(); ++i) {
+    const float bh = static_cast<float>(h.bins[i]) / static_cast<float>(top) * (b.y - a.y);
+    dl->AddRectFilled(ImVec2(a.x + i * bw + 0.5f, b.y - bh), ImVec2(a.x + (i + 1) * bw - 0.5f, b.y), bar);
   }
   dl->AddLine(ImVec2(a.x, b.y), ImVec2(b.x, b.y), ImGui::GetColorU32(ImGuiCol_Border));
   char buf[96];
-  for (int i = 0; i <= 2; ++i) {
-    std::snprintf(buf, sizeof buf, "%.3f", hi * i / 2);
-    const float x = a.x + (b.x - a.x) * i / 2.0f;
+  std::snprintf(buf, sizeof buf, "%d", top);
+  dl->AddText(ImVec2(a.x - ImGui::CalcTextSize(buf).x - 4, a.y), text, buf);
+  dl->AddText(ImVec2(p.x, b.y - font), text, "splits");
+  const int ticks = static_cast<int>(std::lround(h.axis.top / h.axis.step));
+  for (int i = 0; i <= ticks; ++i) {
+    std::snprintf(buf, sizeof buf, "%.4g", h.axis.step * i);
+    const float x = a.x + (b.x - a.x) * static_cast<float>(i) / static_cast<float>(std::max(1, ticks));
+    dl->AddLine(ImVec2(x, b.y), ImVec2(x, b.y + 3), text);
     dl->AddText(ImVec2(x - ImGui::CalcTextSize(buf).x * 0.5f, b.y + 2), text, buf);
   }
-  const float x = a.x + static_cast<float>(c.test.observed / hi) * (b.x - a.x);
+  const float x = a.x + static_cast<float>(h.observed_fraction) * (b.x - a.x);
   const ImU32 mark = categorical_color(3);
   dl->AddLine(ImVec2(x, a.y - 2), ImVec2(x, b.y), mark, 2.0f);
   std::snprintf(buf, sizeof buf, "observed %.4f bits, p = %.3g", c.test.observed, c.test.p_value);

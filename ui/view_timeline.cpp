@@ -1,7 +1,8 @@
 // Timeline: per forward step and layer, the phases as zones on tracks like a profiler (wheel to
 // zoom, drag to pan, right-drag to measure a range), zones under 3 px folded into one marked
 // block with a count, a per-phase statistics table over the range, and the EP traffic matrix of
-// the selected layer and step. [SECTION] index: tracks, traffic matrix, statistics, find zone, view.
+// the selected layer and step (ui/ep_traffic_matrix.cpp); counter rows under the zone tracks
+// (ui/timeline_counter_tracks.cpp). [SECTION] index: tracks, statistics, find zone, view.
 #include <imgui.h>
 
 #include <algorithm>
@@ -11,9 +12,11 @@
 #include <imgui_stdlib.h>
 
 #include "ui/colormap.h"
-#include "ui/model_card.h"
+#include "ui/ep_traffic_matrix.h"
 #include "ui/script_player.h"
 #include "ui/style.h"
+#include "ui/timeline_counter_tracks.h"
+#include "ui/timeline_link.h"
 #include "ui/timeline_tracks.h"
 #include "ui/views.h"
 
@@ -56,13 +59,15 @@ const PlacedZone* draw_track(ImDrawList* dl, const std::vector<PlacedZone>& trac
     const PlacedZone& z = track[i];
     float xa = std::max(ax.x0, ax.x(z.begin_us)), xb = std::min(ax.x1, ax.x(z.end_us));
     if (xb - xa < 3.0f) {
-      size_t j = i;
-      float end = xb;
-      while (j < last && ax.x(track[j].end_us) - xa < 6.0f && ax.x(track[j].end_us) - ax.x(track[j].begin_us) < 3.0f) {
-        end = std::min(ax.x1, ax.x(track[j].end_us));
-        ++j;
-      }
+      // Everything ending within 6 px of here folds into this block. Ends are sorted, so a binary
+      // search finds the block's last zone: a zoomed-out run of millions of zones costs one search
+      // per block, not one step per zone (30 ms a frame at DeepSeek-V3's shape otherwise).
+      const double fold_end_us = ax.t(xa + 6.0f);
+      size_t j = static_cast<size_t>(std::lower_bound(track.begin() + static_cast<std::ptrdiff_t>(i), track.begin() + static_cast<std::ptrdiff_t>(last),
+                                                      fold_end_us, [](const PlacedZone& q, double t) { return q.end_us < t; }) -
+                                     track.begin());
       if (j == i) j = i + 1;
+      const float end = std::min(ax.x1, ax.x(track[j - 1].end_us));
       const ImU32 col = IM_COL32(128, 128, 140, 200);
       dl->AddRectFilled(ImVec2(xa, y0), ImVec2(std::max(end, xa + 1), y1), col);
       if (j - i > 1 && end - xa > 24) {
@@ -141,6 +146,24 @@ void show_selected_tokens(AppState& app, const RunData& run) {
   s.view_end_us = end + margin;
 }
 
+// A zoom or pan becomes the selection's token range: the tokens of the steps in view (a view of
+// the whole run clears it), as a zoom of the heatmaps does.
+void link_view_range(AppState& app, const RunData& run) {
+  TimelineState& s = app.timeline;
+  const auto [first, last] = steps_in_view(s.steps, s.view_begin_us, s.view_end_us);
+  if (first < 0 || run.routing.step_of_token.empty()) return;
+  const auto [t0, t1] = tokens_of_steps(run.routing.step_of_token, first, last);
+  app.selection.set_range(t0, t1, run.routing.n_tokens);
+  s.range_applied = app.selection.range_revision;
+}
+
+// Double-click or Fit: the whole run in view, so no token range (as a double-click on a map).
+void fit_whole_run(AppState& app) {
+  app.timeline.view_begin_us = app.timeline.view_end_us = 0;
+  app.selection.clear_range();
+  app.timeline.range_applied = app.selection.range_revision;
+}
+
 void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   TimelineState& s = app.timeline;
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -149,10 +172,13 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   const float label_w = font * 5.5f, ruler_h = font * 1.6f, track_h = font * 1.5f, gap = 4;
   ImGui::InvisibleButton("##timeline", size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonRight);
   const bool hovered_area = ImGui::IsItemHovered();
+  note_clickable(app, "timeline tracks");
   Axis ax{p.x + label_w, p.x + size.x - 4, s.view_begin_us, s.view_end_us};
   const ImGuiIO& io = ImGui::GetIO();
   // Zoom and pan.
-  if (hovered_area && io.MouseWheel != 0) {
+  const bool zoomed = hovered_area && io.MouseWheel != 0;
+  const bool panned = ImGui::IsItemDeactivated() && io.MouseReleased[ImGuiMouseButton_Left] && io.MouseDragMaxDistanceSqr[0] >= 9.0f;
+  if (zoomed) {
     const double at = ax.t(io.MousePos.x), f = std::pow(0.8, io.MouseWheel);
     s.view_begin_us = at - (at - s.view_begin_us) * f;
     s.view_end_us = at + (s.view_end_us - at) * f;
@@ -167,18 +193,20 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   s.view_end_us = s.view_begin_us + span;
   ax.t0 = s.view_begin_us;
   ax.t1 = s.view_end_us;
+  if (zoomed || panned) link_view_range(app, run);
   // Range measurement with the right button.
   if (hovered_area && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) s.select_begin_us = s.select_end_us = ax.t(io.MousePos.x);
   if (ImGui::IsMouseDown(ImGuiMouseButton_Right) && s.select_begin_us >= 0 && ImGui::IsItemActive()) s.select_end_us = ax.t(io.MousePos.x);
   if (ImGui::IsItemDeactivated() && io.MouseReleased[ImGuiMouseButton_Right]) link_measured_range(app, run);
-  if (hovered_area && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) s.view_begin_us = s.view_end_us = 0;
+  if (hovered_area && ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) fit_whole_run(app);
 
   // Ruler: nice time steps.
   const double raw = (ax.t1 - ax.t0) / std::max(2.0f, (ax.x1 - ax.x0) / (font * 8));
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double tick = (raw / mag < 2 ? 2 : raw / mag < 5 ? 5 : 10) * mag;
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_TextDisabled), grid = ImGui::GetColorU32(ImGuiCol_Border, 0.5f);
-  const float tracks_bottom = p.y + ruler_h + 3 * (track_h + gap);
+  const float zones_bottom = p.y + ruler_h + 3 * (track_h + gap);
+  const float tracks_bottom = zones_bottom + counter_tracks_height(run, font);
   dl->PushClipRect(ImVec2(ax.x0, p.y), ImVec2(ax.x1, p.y + size.y), true);
   for (double t = std::ceil(ax.t0 / tick) * tick; t < ax.t1; t += tick) {
     const float x = ax.x(t);
@@ -206,6 +234,7 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
     dl->AddText(ImVec2((xa + xb) * 0.5f - ImGui::CalcTextSize(d.c_str()).x * 0.5f, tracks_bottom + 2), IM_COL32(255, 220, 120, 255), d.c_str());
   }
   dl->PopClipRect();
+  draw_counter_tracks(app, run, dl, {ax.x0, ax.x1, ax.t0, ax.t1, p.x}, zones_bottom, hovered_area);
   for (int k = 0; k < 3; ++k) {
     const float y0 = p.y + ruler_h + k * (track_h + gap);
     dl->AddText(ImVec2(p.x, y0 + (track_h - font) * 0.5f), ImGui::GetColorU32(ImGuiCol_Text), names[k]);
@@ -229,53 +258,6 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
       if (hovered->layer >= 0) s.traffic_layer = hovered->layer;
     }
   }
-}
-
-//-----------------------------------------------------------------------------
-// [SECTION] traffic matrix
-//-----------------------------------------------------------------------------
-
-void draw_traffic(AppState& app, const RunData& run, ImVec2 size) {
-  TimelineState& s = app.timeline;
-  ImGui::TextUnformatted("EP traffic");
-  if (run.traffic.empty()) {
-    ImGui::TextDisabled("no all-to-all recorded (EP degree 1)");
-    return;
-  }
-  if (s.traffic_step < 0) s.traffic_step = run.traffic.front().step, s.traffic_layer = run.traffic.front().layer;
-  const auto it = std::find_if(run.traffic.begin(), run.traffic.end(),
-                               [&](const TrafficMatrix& m) { return m.step == s.traffic_step && m.layer == s.traffic_layer; });
-  ImGui::SameLine();
-  ImGui::TextDisabled("step %lld, layer %d (tokens, source row -> destination column)", static_cast<long long>(s.traffic_step), s.traffic_layer);
-  if (it == run.traffic.end()) {
-    ImGui::TextDisabled("no exchange recorded for this step and layer");
-    return;
-  }
-  const TrafficMatrix& m = *it;
-  int64_t max_v = 1, total = 0, total_bytes = 0;
-  for (size_t i = 0; i < m.tokens.size(); ++i) max_v = std::max(max_v, m.tokens[i]), total += m.tokens[i], total_bytes += m.bytes[i];
-  ImGui::TextDisabled("%lld tokens, %s, modelled %s%s", static_cast<long long>(total), format_bytes(static_cast<double>(total_bytes)).c_str(),
-                      format_us(m.modeled_us).c_str(), m.measured_us > 0 ? (", measured " + format_us(m.measured_us)).c_str() : "");
-  const float avail_h = size.y - ImGui::GetTextLineHeightWithSpacing() * 2.5f;
-  const float cell = std::max(4.0f, std::min((size.x - 10) / m.n_ranks, avail_h / m.n_ranks));
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 p = ImGui::GetCursorScreenPos();
-  const ColorLut& lut = colormap_lut(app.settings.colormap);
-  char buf[24];
-  for (int32_t src = 0; src < m.n_ranks; ++src) {
-    for (int32_t dst = 0; dst < m.n_ranks; ++dst) {
-      const int64_t v = m.tokens[static_cast<size_t>(src) * m.n_ranks + dst];
-      const ImU32 col = lut[static_cast<size_t>(255 * v / max_v)];
-      const ImVec2 a(p.x + dst * cell, p.y + src * cell);
-      dl->AddRectFilled(a, ImVec2(a.x + cell - 1, a.y + cell - 1), col);
-      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-      const ImVec2 ts = ImGui::CalcTextSize(buf);
-      if (ts.x + 4 < cell && ts.y < cell) {
-        dl->AddText(ImVec2(a.x + (cell - ts.x) * 0.5f, a.y + (cell - ts.y) * 0.5f), luminance(col) > 0.5f ? IM_COL32(10, 10, 10, 255) : IM_COL32_WHITE, buf);
-      }
-    }
-  }
-  ImGui::Dummy(ImVec2(cell * m.n_ranks, cell * m.n_ranks));
 }
 
 //-----------------------------------------------------------------------------
@@ -449,10 +431,10 @@ void draw_timeline_view(AppState& app) {
   ImGui::SameLine();
   ImGui::TextDisabled("wheel: zoom  drag: pan  right-drag: measure  double-click: fit  click a zone: its traffic");
   ImGui::SameLine();
-  if (ImGui::SmallButton("Fit")) s.view_begin_us = s.view_end_us = 0;
+  if (ImGui::SmallButton("Fit")) fit_whole_run(app);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float font = ImGui::GetFontSize();
-  const float tracks_h = font * 1.6f + 3 * (font * 1.5f + 4) + font * 1.5f;
+  const float tracks_h = font * 1.6f + 3 * (font * 1.5f + 4) + counter_tracks_height(*run, font) + font * 1.5f;
   ImGui::BeginChild("##tracks", ImVec2(0, tracks_h + ImGui::GetStyle().WindowPadding.y * 2), true);
   draw_tracks(app, *run, ImGui::GetContentRegionAvail());
   ImGui::EndChild();
@@ -473,7 +455,7 @@ void draw_timeline_view(AppState& app) {
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("##traffic", ImVec2(0, bottom_h), true);
-  draw_traffic(app, *run, ImGui::GetContentRegionAvail());
+  draw_ep_traffic_matrix(app, *run, ImGui::GetContentRegionAvail());
   ImGui::EndChild();
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ui/capacity_enforcement.h"
 #include "ui/colormap.h"
 #include "ui/views.h"
 
@@ -51,6 +52,7 @@ void draw_token_tooltip(const AppState& app, const RunData& run, int32_t t) {
     ImGui::EndTable();
   }
   if (r.n_layers > max_rows) ImGui::TextDisabled("... %d more layers", r.n_layers - max_rows);
+  draw_enforcement_tooltip(run, t);
   ImGui::TextDisabled("click to pin the router scores");
   ImGui::EndTooltip();
 }
@@ -275,6 +277,7 @@ void draw_tokens_view(AppState& app) {
   ImGui::TextDisabled("%s  |  %d tokens  |  top-%d of %d experts  |  %.1f%% dropped at C=%.2f", run->summary.tag.c_str(),
                       run->routing.n_tokens, run->routing.top_k, run->routing.n_experts,
                       100.0 * analysis::layer_drop_rate(cache.overflow, l), app.capacity_factor);
+  draw_enforcement_line(summarize_enforcement(*run));
   if (app.token_colour_mode == 0) {
     const int32_t clicked = draw_categorical_legend(run->routing.n_experts, 32, "E", app.selection.expert);
     if (clicked >= 0) app.selection.toggle_expert(clicked);

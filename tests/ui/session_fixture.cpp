@@ -2,12 +2,15 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "core/analysis/capacity.h"
 #include "sessions/recorder.h"
 
 namespace moescope::test {
 namespace {
 
-void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunData& run) {
+void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunData& run, double enforce_capacity_factor) {
   const auto& r = run.routing;
   sessions::RunInfo info;
   info.model_id = model_id;
@@ -15,13 +18,16 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
   info.tag = run.summary.tag;
   info.backend = "cpu";
   info.device = "synthetic";
-  info.settings_json = "{}";
+  info.settings_json = enforce_capacity_factor > 0
+                           ? nlohmann::json{{"enforce_capacity_factor", enforce_capacity_factor}}.dump()
+                           : std::string("{}");
   info.moe_layers = r.layer_ids;
   info.n_experts = r.n_experts;
   info.top_k = r.top_k;
   writer.begin_run(info);
   ForwardObserver& obs = writer.observer();
   size_t next_timing = 0, next_traffic = 0;  // both sorted by step
+  std::vector<uint8_t> dropped;
   int32_t t0 = 0;
   while (t0 < r.n_tokens) {
     const int64_t step = r.step_of_token[static_cast<size_t>(t0)];
@@ -43,6 +49,12 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
       e.scores = std::span<const float>(r.scores.data() + s_off, s_len);
       e.topk_ids = std::span<const int32_t>(r.topk_ids.data() + k_off, k_len);
       e.topk_weights = std::span<const float>(r.topk_weights.data() + k_off, k_len);
+      if (enforce_capacity_factor > 0) {
+        dropped.assign(k_len, 0);
+        analysis::capacity_drop_mask(e.topk_ids, e.topk_weights, t1 - t0, r.top_k, r.n_experts, enforce_capacity_factor,
+                                     analysis::OverflowOrder::token_order, dropped);
+        e.dropped = dropped;
+      }
       obs.on_routing(e);
     }
     for (; next_timing < run.timings.size() && run.timings[next_timing].step == step; ++next_timing) {
@@ -60,7 +72,9 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
   std::vector<sessions::TokenRecord> tokens;
   for (int32_t t = 0; t < r.n_tokens; ++t) {
     tokens.push_back({t, r.token_ids[static_cast<size_t>(t)], run.token_text[static_cast<size_t>(t)], run.generated[static_cast<size_t>(t)] == 0,
-                      std::nullopt, std::nullopt});
+                      std::nullopt,
+                      enforce_capacity_factor > 0 && run.generated[static_cast<size_t>(t)] ? std::optional<double>(kl_to_dropless_of(t))
+                                                                                            : std::nullopt});
   }
   writer.add_tokens(tokens);
   writer.end_run({sessions::RunStatus::complete, ""});
@@ -68,7 +82,10 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
 
 }  // namespace
 
-std::vector<std::shared_ptr<ui::RunData>> write_synthetic_session(const std::filesystem::path& file, const ui::SyntheticSpec& spec) {
+double kl_to_dropless_of(int32_t position) { return 0.001 * (position % 13) + 0.0005; }
+
+std::vector<std::shared_ptr<ui::RunData>> write_synthetic_session(const std::filesystem::path& file, const ui::SyntheticSpec& spec,
+                                                                  double enforce_capacity_factor) {
   auto source = ui::make_synthetic_source(spec);
   sessions::SessionWriter writer(file, "test");
   sessions::ModelInfo model;
@@ -83,7 +100,7 @@ std::vector<std::shared_ptr<ui::RunData>> write_synthetic_session(const std::fil
   std::vector<std::shared_ptr<ui::RunData>> runs;
   for (const auto& summary : source->runs()) {
     runs.push_back(source->load_run(summary.id));
-    write_run(writer, model_id, *runs.back());
+    write_run(writer, model_id, *runs.back(), enforce_capacity_factor);
   }
   writer.flush();
   return runs;

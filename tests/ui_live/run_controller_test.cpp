@@ -4,7 +4,8 @@
 // take_update() (copied into the session document with put_live_run) and take_outcome(). Cases:
 // updates arrive and grow and end equal to what the session recorded; Cancel mid-run stops the run
 // and keeps every completed run; a controller starts again after a cancel; destroying the
-// controller mid-run (closing the window) leaves a sound session. Built in every configuration and
+// controller mid-run (closing the window) leaves a sound session; an enforced run streams its
+// drops and records its factor. Built in every configuration and
 // run under ThreadSanitizer in tools/test.sh, where it is the GUI's only threading check.
 #include <gtest/gtest.h>
 
@@ -276,6 +277,32 @@ TEST_F(RunControllerLive, Case5_AFailingRunSaysWhyOnce) {
   EXPECT_NE(ui.outcome->error, "");
   EXPECT_EQ(controller.progress().stage, "failed");
   EXPECT_FALSE(controller.running());
+}
+
+// A run that enforces capacity streams each token's dropped assignments while it runs, and records
+// its factor in the run's settings, so the run reloaded from the session shows the same drops.
+TEST_F(RunControllerLive, Case6_AnEnforcedRunStreamsItsDropsAndRecordsItsFactor) {
+  const auto session = test::scratch_dir("ui-live-enforced") / "s.db";
+  RunController controller;
+  UiThread ui{controller};
+  RunRequest request = prompt_set_request(session, 1, 8);
+  request.engine.enforce_capacity_factor = 1.0;
+  controller.start(request);
+  ASSERT_TRUE(ui.frames_until_outcome()) << "the run did not finish in 120 s";
+  ASSERT_EQ(ui.outcome->error, "");
+  ASSERT_TRUE(ui.latest);
+  const RunData& live = *ui.latest;
+  EXPECT_DOUBLE_EQ(live.enforce_capacity_factor, 1.0);
+  ASSERT_EQ(live.dropped_per_token.size(), static_cast<size_t>(live.routing.n_tokens));
+  int64_t dropped = 0;
+  for (int32_t d : live.dropped_per_token) dropped += d;
+  EXPECT_GT(dropped, 0) << "C = 1 over the prompt's prefill drops assignments";
+
+  SessionDoc doc(open_session_source(session));
+  auto loaded = doc.run(ui.outcome->recorded_run_id);
+  ASSERT_TRUE(loaded);
+  EXPECT_DOUBLE_EQ(loaded->enforce_capacity_factor, 1.0) << "the factor is in the recorded settings";
+  EXPECT_EQ(loaded->dropped_per_token, live.dropped_per_token) << "the streamed drops are the recorded masks";
 }
 
 }  // namespace
