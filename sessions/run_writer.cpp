@@ -287,12 +287,27 @@ void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
 }
 
 void RunWriter::finish(const RunEnd& end, double total_us) {
-  ArrayRows hits;
-  hits.n_rows = static_cast<int64_t>(hits_.size());
-  if (hits.n_rows > 0) {
-    hits.columns = {ArrayColumn::of_constant(run_id_), ArrayColumn::of(cell_layer_.data()),
-                    ArrayColumn::of(cell_expert_.data()), ArrayColumn::of(hits_.data()),
-                    ArrayColumn::of(weight_sum_.data())};
+  // Only the experts that were hit (docs/session_schema.md): a short request at DeepSeek-V3's
+  // shape touches ~120 of a layer's 256 experts, and the zeros were most of an import's rows. The
+  // reader fills absent cells with 0, so files with the zero rows of earlier writers read the same.
+  struct HitRow {
+    int32_t layer;
+    int32_t expert;
+    int64_t hits;
+    double weight_sum;
+  };
+  std::vector<HitRow> rows_of_hits;
+  for (size_t c = 0; c < hits_.size(); ++c) {
+    if (hits_[c] != 0) rows_of_hits.push_back({cell_layer_[c], cell_expert_[c], hits_[c], weight_sum_[c]});
+  }
+  if (!rows_of_hits.empty()) {
+    ArrayRows hits;
+    hits.n_rows = static_cast<int64_t>(rows_of_hits.size());
+    const HitRow& first = rows_of_hits.front();
+    constexpr size_t stride = sizeof(HitRow);
+    hits.columns = {ArrayColumn::of_constant(run_id_), ArrayColumn::of(&first.layer, stride),
+                    ArrayColumn::of(&first.expert, stride), ArrayColumn::of(&first.hits, stride),
+                    ArrayColumn::of(&first.weight_sum, stride)};
     sql_.insert_hits.bind_pointer(1, &hits, kArrayRowsPointerType).run();
   }
 

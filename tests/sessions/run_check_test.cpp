@@ -95,7 +95,8 @@ TEST(RunCheck, Case2_BadValuesInEachTableAreNamed) {
        "table tokens: token id 100 at position 6 is outside 0..99 (vocab_size 100)"},
       {"UPDATE steps SET n_tokens = -1 WHERE run_id = 1 AND step = 2",
        "table steps: n_tokens -1 at step 2 is outside 0..16777216"},
-      {"UPDATE expert_hits SET expert = 8 WHERE run_id = 1 AND layer = 4 AND expert = 7",
+      {"UPDATE expert_hits SET expert = 8 WHERE run_id = 1 AND layer = 4 AND expert = (SELECT max(expert) FROM"
+       " expert_hits WHERE run_id = 1 AND layer = 4)",
        "table expert_hits: expert id 8 at layer 4, expert 8 is outside 0..7 (n_experts 8)"},
       {"UPDATE capacity_overflow SET overflow = -5 WHERE run_id = 1 AND layer = 1 AND expert = 0 AND capacity_factor = 1.0",
        "table capacity_overflow: overflow -5 at capacity_factor 1, layer 1, expert 0 is outside 0..4611686018427387904"},
