@@ -328,6 +328,9 @@ TEST(Import, Case10_Base64IsStrict) {
   EXPECT_THROW(sessions::decode_base64("TW u", "x"), InputError);    // not base64
   EXPECT_THROW(sessions::decode_base64("TWF=", "x"), InputError);    // stray bits
   EXPECT_THROW(sessions::decode_base64_int32("TWFu", "x"), InputError);  // 3 bytes: no whole int32
+  EXPECT_EQ(sessions::decode_base64("TWFuTQ", "x"), (std::vector<uint8_t>{'M', 'a', 'n', 'M'}));  // groups, then a tail
+  EXPECT_THROW(sessions::decode_base64("TWFuT?Fu", "x"), InputError);  // not base64 inside the second group
+  EXPECT_THROW(sessions::decode_base64("TWFuTR", "x"), InputError);    // stray bits in a two-character tail
 }
 
 
