@@ -63,12 +63,14 @@ struct RoutingRowsTable {
     const size_t first_assignment = static_cast<size_t>(token) * k;
     if (column >= kExpert0 && column < kWeight0) {
       const auto r = static_cast<size_t>(column - kExpert0);
-      if (r < k) sqlite3_result_int64(context, layer.topk_ids[first_assignment + r]);
-      return;  // columns past top_k stay NULL
+      // Columns past top_k, and empty slots (kNoExpert: expert choice), stay NULL.
+      if (r < k && layer.topk_ids[first_assignment + r] >= 0)
+        sqlite3_result_int64(context, layer.topk_ids[first_assignment + r]);
+      return;
     }
     if (column >= kWeight0 && column < kDroppedMask) {
       const auto r = static_cast<size_t>(column - kWeight0);
-      if (r < k && rows.store_weights)
+      if (r < k && rows.store_weights && layer.topk_ids[first_assignment + r] >= 0)
         sqlite3_result_double(context, static_cast<double>(layer.topk_weights[first_assignment + r]));
       return;
     }

@@ -230,12 +230,16 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
                                integer("step", "step", 0, max_position)};
   for (int64_t r = 0; r < kMaxTopK; ++r) {
     const std::string name = "expert_" + std::to_string(r);
-    if (r < k) routing.push_back(integer(name, "expert id", 0, E - 1, experts_note));
+    if (r < k) {
+      Rule expert = integer(name, "expert id", 0, E - 1, experts_note);
+      expert.nullable = run.empty_slots;  // an empty slot: no expert took the token (expert choice)
+      routing.push_back(expert);
+    }
     else routing.push_back(of_kind(Rule::absent, name, true, ", but the run's top_k is " + std::to_string(k)));
   }
   for (int64_t r = 0; r < kMaxTopK; ++r) {
     const std::string name = "weight_" + std::to_string(r);
-    if (r < k) routing.push_back(real(name, weights_optional));
+    if (r < k) routing.push_back(real(name, weights_optional || run.empty_slots));
     else routing.push_back(of_kind(Rule::absent, name, true, ", but the run's top_k is " + std::to_string(k)));
   }
   routing.push_back(integer("dropped_mask", "dropped_mask", 0, (int64_t{1} << k) - 1));
