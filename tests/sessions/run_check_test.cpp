@@ -142,5 +142,23 @@ TEST(RunCheck, Case4_ARunWhoseModelRowIsMissingIsRefusedNotDropped) {
             expected);
 }
 
+// runs() checks every runs row in one query, then only the first it refuses on its own: the error
+// is still the first a run-by-run listing meets, whichever rule refuses which run.
+TEST(RunCheck, Case5_ListingRunsNamesTheFirstBadRunInIdOrder) {
+  auto db = two_run_session("check-order");
+  raw_exec(db, "UPDATE runs SET n_prompt_tokens = -3 WHERE id = 2; UPDATE runs SET total_us = 1e999 WHERE id = 1;");
+  EXPECT_EQ(error_of([&] { sessions::SessionReader(db).runs(); }),
+            db.string() + ": run 1, table runs: total_us inf is not finite");
+  raw_exec(db, "UPDATE runs SET total_us = 1.0 WHERE id = 1;");
+  EXPECT_EQ(error_of([&] { sessions::SessionReader(db).runs(); }),
+            db.string() + ": run 2, table runs: n_prompt_tokens -3 is outside 0..16777216");
+  // A run read before the first refused row still fails on its own terms first.
+  raw_exec(db, "UPDATE runs SET moe_layers = '[3, 1]' WHERE id = 1;");
+  EXPECT_NE(error_of([&] { sessions::SessionReader(db).runs(); }).find("run 1 has malformed moe_layers"),
+            std::string::npos);
+  raw_exec(db, "UPDATE runs SET moe_layers = '[1, 2, 4]', n_prompt_tokens = 12 WHERE id IN (1, 2);");
+  EXPECT_EQ(sessions::SessionReader(db).runs().size(), 2u);
+}
+
 }  // namespace
 }  // namespace moescope::run_check_test
