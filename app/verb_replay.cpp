@@ -111,32 +111,21 @@ void run_replay(ReplayArgs args) {
     for (double v : applied.kl) sum += v, max = std::max(max, v);
     const double mean = applied.kl.empty() ? 0.0 : sum / static_cast<double>(applied.kl.size());
     const double delta = applied.prompt_loglik_replayed - applied.prompt_loglik_recorded;
-    const bool recorded_run = applied.run_id != 0;
-    out["applied"] = {{"run", recorded_run ? nlohmann::json(applied.run_id) : nlohmann::json()},
-                      {"tag", recorded_run ? nlohmann::json("replay:" + args.policy) : nlohmann::json()},
-                      {"recorded", recorded_run},
+    out["applied"] = {{"run", applied.run_id},
+                      {"tag", "replay:" + args.policy},
+                      {"recorded", true},
                       {"kl_mean", mean},
                       {"kl_max", max},
                       {"kl", applied.kl},
                       {"prompt_loglik_recorded", applied.prompt_loglik_recorded},
                       {"prompt_loglik_replayed", applied.prompt_loglik_replayed},
                       {"prompt_loglik_change", delta}};
-    if (!recorded_run)
-      out["applied"]["not_recorded_because"] =
-          "expert choice gives tokens a varying number of experts, which a session's routing rows (a fixed "
-          "top-k) cannot hold";
-    if (!args.json && recorded_run)
+    if (!args.json)
       std::printf(
           "\napplied as run %lld (tag replay:%s): KL to the recorded output mean %.4g, max %.4g nats per "
           "token; prompt log-likelihood %.4f -> %.4f (change %+.4f nats)\n",
           static_cast<long long>(applied.run_id), args.policy.c_str(), mean, max,
           applied.prompt_loglik_recorded, applied.prompt_loglik_replayed, delta);
-    if (!args.json && !recorded_run)
-      std::printf(
-          "\napplied (not recorded as a run: %s gives tokens a varying number of experts, which a session's "
-          "routing rows cannot hold): KL to the recorded output mean %.4g, max %.4g nats per token; prompt "
-          "log-likelihood %.4f -> %.4f (change %+.4f nats)\n",
-          args.policy.c_str(), mean, max, applied.prompt_loglik_recorded, applied.prompt_loglik_replayed, delta);
   }
   if (args.json) std::printf("%s\n", out.dump(2).c_str());
 }
@@ -176,7 +165,7 @@ void add_replay(CLI::App& app) {
   cmd->add_option("--model", args->model_dir, "Checkpoint folder (default: the run's recorded model path)");
   cmd->add_flag("--apply", args->apply,
                 "Run the model with the replayed routing forced (CPU) and record it as a new run "
-                "(expert-choice: measured, not recorded)");
+                "(expert-choice: a token's empty slots are stored as no expert)");
   cmd->add_flag("--json", args->json, "Print JSON");
   cmd->callback([args] { run_replay(*args); });
 }

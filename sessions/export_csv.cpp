@@ -106,9 +106,21 @@ void export_csv(SessionReader& reader, const std::filesystem::path& out_dir, con
       " dropped_mask FROM routing" +
           where_run(options) + " ORDER BY id",
       options, out_dir / "routing.csv");
+  // The full (layer, expert) grid of every finished run, zeros included: writers since issue 21
+  // store only the experts that were hit, earlier ones stored every cell, and the same run must
+  // export the same table from either file. Runs with implausible dimensions or layer lists get no
+  // grid (the reader refuses them; 65,536 experts is its limit too).
   write_query(db,
-              "SELECT run_id, layer, expert, hits, weight_sum FROM expert_hits" + where_run(options) +
-                  " ORDER BY run_id, layer, expert",
+              "WITH RECURSIVE grid(run_id, expert, n_experts) AS ("
+              " SELECT id, 0, n_experts FROM runs WHERE status <> 'recording' AND n_experts BETWEEN 1 AND 65536"
+              " AND json_valid(moe_layers) AND json_type(moe_layers) = 'array'" +
+                  std::string(options.run_id ? " AND id = ?1" : "") +
+                  " UNION ALL SELECT run_id, expert + 1, n_experts FROM grid WHERE expert + 1 < n_experts)"
+                  " SELECT g.run_id AS run_id, l.value AS layer, g.expert AS expert, coalesce(h.hits, 0) AS hits,"
+                  " coalesce(h.weight_sum, 0.0) AS weight_sum"
+                  " FROM grid g JOIN runs r ON r.id = g.run_id JOIN json_each(r.moe_layers) l"
+                  " LEFT JOIN expert_hits h ON h.run_id = g.run_id AND h.layer = l.value AND h.expert = g.expert"
+                  " ORDER BY g.run_id, l.value, g.expert",
               options, out_dir / "expert_hits.csv");
   write_query(
       db,

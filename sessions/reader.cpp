@@ -40,14 +40,17 @@ const char* kRunColumns =
     " r.started_at, coalesce(r.finished_at, ''), m.path, m.model_type, coalesce(p.text, ''), coalesce(p.tag, "
     "''),"
     " r.moe_layers, r.n_experts, r.top_k, r.capacity_factors, r.n_prompt_tokens, r.n_generated_tokens,"
-    " coalesce(r.prefill_us, 0), coalesce(r.decode_us, 0), coalesce(r.total_us, 0)"
+    " coalesce(r.prefill_us, 0), coalesce(r.decode_us, 0), coalesce(r.total_us, 0),"
+    " CASE WHEN json_valid(r.settings_json) AND json_type(r.settings_json) = 'object'"
+    " THEN json_extract(r.settings_json, '$.empty_slots') END"
     " FROM runs r LEFT JOIN models m ON m.id = r.model_id LEFT JOIN prompts p ON p.id = r.prompt_id";
 
-RunSummary read_run(Connection& connection, const Statement& row) {
+// `check_row`: false when the caller knows the runs row passes check_run_row (runs()).
+RunSummary read_run(Connection& connection, const Statement& row, bool check_row = true) {
   const std::filesystem::path& path = connection.path();
   RunSummary run;
   run.id = row.column_int(0);
-  check_run_row(connection, run.id);
+  if (check_row) check_run_row(connection, run.id);
   run.session_id = row.column_int(1);
   run.model_id = row.column_int(2);
   run.status = row.column_text(3);
@@ -70,6 +73,7 @@ RunSummary read_run(Connection& connection, const Statement& row) {
   run.prefill_us = row.column_double(20);
   run.decode_us = row.column_double(21);
   run.total_us = row.column_double(22);
+  run.empty_slots = row.column_type(23) == SQLITE_INTEGER && row.column_int(23) == 1;  // JSON true
 
   if (n_experts < 1 || n_experts > kMaxExperts || top_k < 1 || top_k > n_experts) {
     bad_run(path, run.id,
@@ -95,8 +99,14 @@ SessionReader::SessionReader(const std::filesystem::path& path)
 
 std::vector<RunSummary> SessionReader::runs() {
   std::vector<RunSummary> result;
+  // Only the first run the one-query check refuses is checked on its own (and throws its message),
+  // in id order, so the first error is the one a per-run check would give.
+  const std::optional<int64_t> first_bad = first_run_with_bad_row(connection_);
   Statement query = connection_.prepare(std::string(kRunColumns) + " ORDER BY r.id");
-  while (query.step()) result.push_back(read_run(connection_, query));
+  while (query.step()) {
+    const bool check_row = first_bad && query.column_int(0) == *first_bad;
+    result.push_back(read_run(connection_, query, check_row));
+  }
   return result;
 }
 
@@ -227,8 +237,12 @@ analysis::RoutingArrays SessionReader::routing(int64_t run_id, RoutingLoad load)
       if (s == 0) arrays.step_of_token[static_cast<size_t>(t)] = query.column_int(2);
       const size_t topk_at = arrays.topk_offset(s, t);
       for (int32_t r = 0; r < k; ++r) {
-        if (query.column_is_null(3 + r))
-          bad_run(path(), run_id, "has a routing row with fewer than top_k experts");
+        if (query.column_is_null(3 + r)) {
+          if (!summary.empty_slots) bad_run(path(), run_id, "has a routing row with fewer than top_k experts");
+          arrays.topk_ids[topk_at + r] = analysis::kNoExpert;  // no expert took the token in this slot
+          arrays.topk_weights[topk_at + r] = 0.0f;
+          continue;
+        }
         arrays.topk_ids[topk_at + r] = static_cast<int32_t>(query.column_int(3 + r));
         arrays.topk_weights[topk_at + r] = static_cast<float>(query.column_double(3 + k + r));
       }

@@ -43,6 +43,9 @@ struct RunSummary {
   double prefill_us = 0;
   double decode_us = 0;
   double total_us = 0;
+  // settings_json says "empty_slots": true (expert choice): routing() gives NULL slots as
+  // analysis::kNoExpert instead of refusing the row.
+  bool empty_slots = false;
 };
 
 struct StepRow {

@@ -77,6 +77,10 @@ struct RunInfo {
   std::vector<int32_t> moe_layers;  // the model's MoE layer indexes, ascending
   int32_t n_experts = 0;
   int32_t top_k = 0;
+  // A token may hold fewer than top_k experts: its empty slots are kNoExpert (-1) after its experts
+  // and stored as NULL (expert choice; docs/session_schema.md). Recorded as "empty_slots": true in
+  // settings_json, which tells readers that NULL slots mean "no expert", not a damaged row.
+  bool empty_slots = false;
 };
 // Backend, device and routing dimensions from a loaded engine.
 RunInfo run_info_for(const Engine& engine, int64_t model_id);

@@ -16,7 +16,7 @@
 namespace moescope {
 
 struct ApplyResult {
-  int64_t run_id = 0;      // the new run; 0 when the routing cannot be recorded (measured only)
+  int64_t run_id = 0;      // the new run
   std::vector<double> kl;  // (tokens) KL(recorded || replayed) of each next-token distribution, nats
   double prompt_loglik_recorded = 0.0;  // sum of log p(prompt token | earlier) under the model's routing
   double prompt_loglik_replayed = 0.0;  // the same under the forced routing
@@ -25,15 +25,14 @@ struct ApplyResult {
 // The model config stored with `run` (its routing rule: top_k, scoring function, groups, bias).
 ModelConfig recorded_config(sessions::SessionReader& reader, const sessions::RunSummary& run);
 
-// InputError when the policy's routing cannot be forced (more than 8 experts per token).
+// InputError when the policy's routing cannot be recorded: a token-choice policy with more than 8
+// experts per token (a session row has 8 expert columns).
 void check_can_apply(const routing_policies::PolicyRunner& runner);
 
-// Whether the forced run can be recorded as a session run. Expert choice gives each token a varying
-// number of experts (an empty slot where no expert took it), which a session's routing rows (a
-// fixed top-k, no empty slots) cannot hold: the CPU engine runs it, and apply_replay measures the
-// KL and log-likelihood change without recording a run.
-bool can_record_applied(const routing_policies::PolicyRunner& runner);
-
+// Expert choice gives each token 0..n_experts experts: the run is recorded with empty slots
+// (RunInfo::empty_slots, NULL in the row) and top_k = min(n_experts, 8). A token taken by more than
+// 8 experts (possible only when n_experts > 8) is refused with InputError naming the layer, the
+// position and the count, and nothing of the run is recorded.
 // The model comes from `model_dir`. `recorded_settings_json` is the original run's (its capacity
 // enforcement is reproduced for the reference pass). Throws InputError for runs it cannot redo.
 ApplyResult apply_replay(const std::filesystem::path& db, int64_t run_id,

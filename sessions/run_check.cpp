@@ -191,18 +191,32 @@ bool weights_not_captured(Connection& connection, int64_t run_id) {
   return query.step();
 }
 
+TableCheck runs_row_check() {
+  const int64_t max_tokens = kMaxRoutingPosition + 1;
+  return {"runs",
+          "id = ?1",
+          {},
+          {integer("n_prompt_tokens", "n_prompt_tokens", 0, max_tokens),
+           integer("n_generated_tokens", "n_generated_tokens", 0, max_tokens), real("prefill_us", true),
+           real("decode_us", true), real("total_us", true), of_kind(Rule::text, "moe_layers", false),
+           of_kind(Rule::text, "capacity_factors", false), of_kind(Rule::text, "settings_json", false)}};
+}
+
 }  // namespace
 
+std::optional<int64_t> first_run_with_bad_row(Connection& connection) {
+  std::string valid;
+  for (const Rule& rule : runs_row_check().rules) valid += (valid.empty() ? "" : " AND ") + valid_sql(rule);
+  Statement query = connection.prepare(
+      "SELECT min(id) FROM (SELECT min(id) AS id FROM runs WHERE NOT (" + valid +
+      ") UNION ALL SELECT min(r.id) FROM runs r LEFT JOIN models m ON m.id = r.model_id"
+      " LEFT JOIN prompts p ON p.id = r.prompt_id WHERE m.id IS NULL OR (r.prompt_id IS NOT NULL AND p.id IS NULL))");
+  if (!query.step() || query.column_is_null(0)) return std::nullopt;
+  return query.column_int(0);
+}
+
 void check_run_row(Connection& connection, int64_t run_id) {
-  const int64_t max_tokens = kMaxRoutingPosition + 1;
-  check_table(connection, run_id,
-              {"runs",
-               "id = ?1",
-               {},
-               {integer("n_prompt_tokens", "n_prompt_tokens", 0, max_tokens),
-                integer("n_generated_tokens", "n_generated_tokens", 0, max_tokens), real("prefill_us", true),
-                real("decode_us", true), real("total_us", true), of_kind(Rule::text, "moe_layers", false),
-                of_kind(Rule::text, "capacity_factors", false), of_kind(Rule::text, "settings_json", false)}});
+  check_table(connection, run_id, runs_row_check());
   // A run whose model (or prompt) row is gone would drop out of a join without a word.
   Statement links = connection.prepare(
       "SELECT r.model_id, m.id IS NULL, r.prompt_id, r.prompt_id IS NOT NULL AND p.id IS NULL FROM runs r"
@@ -230,12 +244,16 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
                                integer("step", "step", 0, max_position)};
   for (int64_t r = 0; r < kMaxTopK; ++r) {
     const std::string name = "expert_" + std::to_string(r);
-    if (r < k) routing.push_back(integer(name, "expert id", 0, E - 1, experts_note));
+    if (r < k) {
+      Rule expert = integer(name, "expert id", 0, E - 1, experts_note);
+      expert.nullable = run.empty_slots;  // an empty slot: no expert took the token (expert choice)
+      routing.push_back(expert);
+    }
     else routing.push_back(of_kind(Rule::absent, name, true, ", but the run's top_k is " + std::to_string(k)));
   }
   for (int64_t r = 0; r < kMaxTopK; ++r) {
     const std::string name = "weight_" + std::to_string(r);
-    if (r < k) routing.push_back(real(name, weights_optional));
+    if (r < k) routing.push_back(real(name, weights_optional || run.empty_slots));
     else routing.push_back(of_kind(Rule::absent, name, true, ", but the run's top_k is " + std::to_string(k)));
   }
   routing.push_back(integer("dropped_mask", "dropped_mask", 0, (int64_t{1} << k) - 1));

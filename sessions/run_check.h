@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "sessions/reader.h"
 #include "sessions/sql.h"
@@ -16,6 +17,10 @@ namespace moescope::sessions {
 
 // The runs row itself (counts, times, its model and prompt rows), checked whenever a run is read.
 void check_run_row(Connection& connection, int64_t run_id);
+
+// The lowest run id whose runs row check_run_row refuses, or none: the same rules in one query over
+// the whole table, so listing 100,000 runs does not prepare two statements per run.
+std::optional<int64_t> first_run_with_bad_row(Connection& connection);
 
 // Every row of the run in tokens, steps, routing, expert_hits, capacity_overflow, timings,
 // all_to_all and all_to_all_steps, against the dimensions of `run` (already checked) and the

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/analysis/capacity.h"
+#include "core/analysis/routing_arrays.h"
 #include "sessions/array_rows_table.h"
 #include "sessions/routing_rows_table.h"
 #include "sessions/schema.h"
@@ -105,7 +106,15 @@ RunWriter::RunWriter(Connection& connection, RunStatements& statements, int64_t 
   else
     insert_run.bind_null(3);
   insert_run.bind(4, info.backend).bind(5, info.device);
-  insert_run.bind(6, info.settings_json.empty() ? std::string("{}") : info.settings_json);
+  std::string settings = info.settings_json.empty() ? std::string("{}") : info.settings_json;
+  if (info.empty_slots) {
+    // Readers take NULL expert slots for "no expert" only in runs that say so (reader.h).
+    nlohmann::json object = nlohmann::json::parse(settings, nullptr, false);
+    if (!object.is_object()) fail_input("run to record: settings_json is not a JSON object");
+    object["empty_slots"] = true;
+    settings = object.dump();
+  }
+  insert_run.bind(6, settings);
   insert_run.bind(7, nlohmann::json(info.moe_layers).dump());
   insert_run.bind(8, info.n_experts).bind(9, info.top_k);
   insert_run.bind(10, nlohmann::json(options.capacity_factors).dump());
@@ -163,7 +172,15 @@ void RunWriter::check_layer(const LayerRouting& layer, const StepRecord& step) c
   if (!layer.scores.empty() && layer.scores.size() != n_scores) fail("scores have the wrong size");
   if (!layer.router_logits.empty() && layer.router_logits.size() != n_scores)
     fail("router logits have the wrong size");
-  for (int32_t id : layer.topk_ids) {
+  for (size_t i = 0; i < layer.topk_ids.size(); ++i) {
+    const int32_t id = layer.topk_ids[i];
+    if (id == analysis::kNoExpert && info_.empty_slots) {
+      // A token's experts come first, then its empty slots (analysis::validate reads them so).
+      if ((i + 1) % static_cast<size_t>(layer.top_k) != 0 && layer.topk_ids[i + 1] != analysis::kNoExpert)
+        fail("an expert after an empty slot at position " +
+             std::to_string(layer.first_position + static_cast<int64_t>(i) / layer.top_k));
+      continue;
+    }
     if (id < 0 || id >= layer.n_experts) fail("expert id " + std::to_string(id) + " outside [0, n_experts)");
   }
 }
@@ -173,6 +190,7 @@ void RunWriter::accumulate(const LayerRouting& layer, int32_t slot) {
   std::fill(step_counts_.begin(), step_counts_.end(), 0);
   for (size_t i = 0; i < layer.topk_ids.size(); ++i) {
     int32_t expert = layer.topk_ids[i];
+    if (expert == analysis::kNoExpert) continue;  // an empty slot (expert choice)
     ++step_counts_[static_cast<size_t>(expert)];
     ++hits_[cell(slot, n_experts, expert)];
     weight_sum_[cell(slot, n_experts, expert)] += layer.topk_weights[i];
@@ -287,12 +305,27 @@ void RunWriter::write_tokens(std::span<const TokenRecord> tokens) {
 }
 
 void RunWriter::finish(const RunEnd& end, double total_us) {
-  ArrayRows hits;
-  hits.n_rows = static_cast<int64_t>(hits_.size());
-  if (hits.n_rows > 0) {
-    hits.columns = {ArrayColumn::of_constant(run_id_), ArrayColumn::of(cell_layer_.data()),
-                    ArrayColumn::of(cell_expert_.data()), ArrayColumn::of(hits_.data()),
-                    ArrayColumn::of(weight_sum_.data())};
+  // Only the experts that were hit (docs/session_schema.md): a short request at DeepSeek-V3's
+  // shape touches ~120 of a layer's 256 experts, and the zeros were most of an import's rows. The
+  // reader fills absent cells with 0, so files with the zero rows of earlier writers read the same.
+  struct HitRow {
+    int32_t layer;
+    int32_t expert;
+    int64_t hits;
+    double weight_sum;
+  };
+  std::vector<HitRow> rows_of_hits;
+  for (size_t c = 0; c < hits_.size(); ++c) {
+    if (hits_[c] != 0) rows_of_hits.push_back({cell_layer_[c], cell_expert_[c], hits_[c], weight_sum_[c]});
+  }
+  if (!rows_of_hits.empty()) {
+    ArrayRows hits;
+    hits.n_rows = static_cast<int64_t>(rows_of_hits.size());
+    const HitRow& first = rows_of_hits.front();
+    constexpr size_t stride = sizeof(HitRow);
+    hits.columns = {ArrayColumn::of_constant(run_id_), ArrayColumn::of(&first.layer, stride),
+                    ArrayColumn::of(&first.expert, stride), ArrayColumn::of(&first.hits, stride),
+                    ArrayColumn::of(&first.weight_sum, stride)};
     sql_.insert_hits.bind_pointer(1, &hits, kArrayRowsPointerType).run();
   }
 

@@ -23,11 +23,14 @@ RoutingSummary summarize_routing(const analysis::RoutingArrays& r) {
     for (int32_t t = 0; t < r.n_tokens; ++t) {
       const int32_t* ids = r.topk_ids.data() + r.topk_offset(l, t);
       s.top1[static_cast<size_t>(l) * r.n_tokens + t] = ids[0];
-      for (int32_t k = 0; k < r.top_k; ++k) ++counts[ids[k]];
+      for (int32_t k = 0; k < r.top_k; ++k) {
+        if (ids[k] != analysis::kNoExpert) ++counts[ids[k]];  // empty slots (expert choice) route nowhere
+      }
     }
   }
   s.load_share.assign(s.expert_counts.size(), 0.0f);
-  const double assignments = static_cast<double>(r.n_tokens) * r.top_k;
+  const double assignments = static_cast<double>(r.n_tokens) * r.top_k -
+                             static_cast<double>(std::count(r.topk_ids.begin(), r.topk_ids.end(), analysis::kNoExpert));
   if (assignments > 0) {
     for (size_t i = 0; i < s.expert_counts.size(); ++i) {
       s.load_share[i] = static_cast<float>(static_cast<double>(s.expert_counts[i]) / assignments);

@@ -38,7 +38,8 @@ std::vector<float> experts_by_tokens(const analysis::RoutingArrays& r, int32_t l
       for (int32_t e = 0; e < r.n_experts; ++e) out[static_cast<size_t>(e) * r.n_tokens + t] = s[e];
     } else {
       const size_t off = r.topk_offset(layer, t);
-      for (int32_t k = 0; k < r.top_k; ++k) out[static_cast<size_t>(r.topk_ids[off + k]) * r.n_tokens + t] = r.topk_weights[off + k];
+      for (int32_t k = 0; k < r.top_k && r.topk_ids[off + k] != analysis::kNoExpert; ++k)
+        out[static_cast<size_t>(r.topk_ids[off + k]) * r.n_tokens + t] = r.topk_weights[off + k];
     }
   }
   return out;

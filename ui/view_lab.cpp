@@ -289,26 +289,14 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
     if (lab.apply_shown != lab.apply.key()) {
       // Jump to the new run once: the session now holds it.
       lab.apply_shown = lab.apply.key();
-      if (a->run_id == 0) {
-        // Expert choice: measured, not recorded (sessions/replay_apply.h, can_record_applied).
-        app.status_line = "applied " + a->tag + " without recording a run";
-      } else {
-        try {
-          app.doc->refresh();
-          app.run_id = a->run_id;
-          app.selection.reset_tokens();
-          app.status_line = "applied as run " + std::to_string(a->run_id) + " (" + a->tag + ")";
-        } catch (const std::exception& e) {
-          app.error_message = e.what();
-        }
+      try {
+        app.doc->refresh();
+        app.run_id = a->run_id;
+        app.selection.reset_tokens();
+        app.status_line = "applied as run " + std::to_string(a->run_id) + " (" + a->tag + ")";
+      } catch (const std::exception& e) {
+        app.error_message = e.what();
       }
-    }
-    if (a->run_id == 0) {
-      ImGui::Text(
-          "%s, not recorded (tokens get varying numbers of experts, which a run cannot hold): KL to the "
-          "recorded output %.3g mean, %.3g max nats/token; prompt log-likelihood %+.3f nats",
-          a->tag.c_str(), a->kl_mean, a->kl_max, a->prompt_loglik_change);
-      return;
     }
     ImGui::Text(
         "run %lld (%s): KL to the recorded output %.3g mean, %.3g max nats/token; prompt log-likelihood "
@@ -324,8 +312,6 @@ void draw_apply(AppState& app, const LabReplay& r, int64_t run_id, const std::st
       app.compare.run_b = a->run_id;
       app.view = ViewId::compare;
     }
-  } else if (r.cannot_apply.empty() && lab.options.kind == rp::PolicyKind::expert_choice) {
-    ImGui::TextDisabled("measures the KL and log-likelihood change; records no run (varying experts per token)");
   } else if (r.cannot_apply.empty()) {
     ImGui::TextDisabled("records a new run tagged replay:%s beside this one", r.policy.c_str());
   } else {

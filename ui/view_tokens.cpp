@@ -40,6 +40,7 @@ void draw_token_tooltip(const AppState& app, const RunData& run, int32_t t) {
       const size_t off = r.topk_offset(l, t);
       for (int32_t k = 0; k < r.top_k; ++k) {
         const int32_t e = r.topk_ids[off + k];
+        if (e == analysis::kNoExpert) break;  // expert choice: no more experts took this token
         const ImVec2 p = ImGui::GetCursorScreenPos();
         const float s = ImGui::GetTextLineHeight() * 0.7f;
         ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(p.x, p.y + s * 0.2f), ImVec2(p.x + s, p.y + s * 1.2f), categorical_color(e), 2);
@@ -125,6 +126,7 @@ void draw_pinned_scores(AppState& app, const RunData& run, float height) {
       } else {
         for (int32_t k = 0; k < r.top_k; ++k) {
           const int32_t e = r.topk_ids[off + k];
+          if (e == analysis::kNoExpert) break;  // expert choice: no more experts took this token
           const float h = (row_h - 4) * r.topk_weights[off + k];
           const float x = p.x + label_w + e * bar_w;
           dl->AddRectFilled(ImVec2(x, base - h), ImVec2(x + std::max(1.0f, bar_w - 1), base), categorical_color(e));

@@ -43,6 +43,10 @@ int64_t capacity_drop_mask(std::span<const int32_t> topk_ids, std::span<const fl
   std::vector<int64_t> used(n_experts, 0);
   auto admit = [&](size_t i) -> int64_t {
     const int32_t e = topk_ids[i];
+    if (e == kNoExpert) {  // an empty slot (expert choice) is no assignment
+      dropped[i] = 0;
+      return 0;
+    }
     if (e < 0 || e >= n_experts) {
       fail_input("capacity drop mask: expert id " + std::to_string(e) + " outside [0, " + std::to_string(n_experts) + ")");
     }
@@ -79,7 +83,8 @@ CapacityOverflow simulate_capacity(const RoutingArrays& a, double capacity_facto
   out.overflow.assign(static_cast<size_t>(a.n_layers) * a.n_experts, 0);
   out.dropped_per_layer.assign(a.n_layers, 0);
   out.dropped.assign(a.topk_ids.size(), 0);
-  out.n_assignments = static_cast<int64_t>(a.topk_ids.size());
+  out.n_assignments = static_cast<int64_t>(a.topk_ids.size()) -
+                      std::count(a.topk_ids.begin(), a.topk_ids.end(), kNoExpert);
 
   for (int32_t layer = 0; layer < a.n_layers; ++layer) {
     int32_t begin = 0;

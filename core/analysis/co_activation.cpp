@@ -18,7 +18,10 @@ CoActivation co_activation(const RoutingArrays& a, int32_t layer) {
   for (int32_t t = 0; t < a.n_tokens; ++t) {
     const int32_t* ids = a.topk_ids.data() + a.topk_offset(layer, t);
     for (int32_t i = 0; i < a.top_k; ++i) {
-      for (int32_t j = 0; j < a.top_k; ++j) ++out.pair_count[ids[i] * E + ids[j]];
+      if (ids[i] == kNoExpert) continue;
+      for (int32_t j = 0; j < a.top_k; ++j) {
+        if (ids[j] != kNoExpert) ++out.pair_count[ids[i] * E + ids[j]];
+      }
     }
   }
   for (size_t i = 0; i < E; ++i) {

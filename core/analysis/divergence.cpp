@@ -76,7 +76,7 @@ std::vector<double> run_loads(const RoutingArrays& a) {
   std::vector<double> out(static_cast<size_t>(a.n_layers) * a.n_experts, 0.0);
   for (int32_t l = 0; l < a.n_layers; ++l) {
     for (size_t i = a.topk_offset(l, 0); i < a.topk_offset(l + 1, 0); ++i) {
-      out[static_cast<size_t>(l) * a.n_experts + a.topk_ids[i]] += 1.0;
+      if (a.topk_ids[i] != kNoExpert) out[static_cast<size_t>(l) * a.n_experts + a.topk_ids[i]] += 1.0;
     }
   }
   return out;

@@ -51,6 +51,7 @@ TrafficMatrix step_traffic(std::span<const int32_t> topk_ids, int32_t n_tokens, 
     std::fill(sent.begin(), sent.end(), 0);
     for (int32_t s = 0; s < top_k; ++s) {
       const int32_t e = topk_ids[static_cast<size_t>(t) * top_k + s];
+      if (e == kNoExpert) continue;  // an empty slot (expert choice) sends nothing
       if (e < 0 || e >= E) fail_input("EP traffic: expert id " + std::to_string(e) + " outside the placement's " + std::to_string(E) + " experts");
       const auto& holders = p.ranks_of_expert[e];
       if (holders.empty()) fail_input("EP traffic: expert " + std::to_string(e) + " is on no rank");

@@ -30,7 +30,7 @@ ExpertsTouched experts_touched(const RoutingArrays& a, int32_t layer) {
     std::fill(hit.begin(), hit.end(), 0);
     int32_t touched = 0;
     for (size_t i = a.topk_offset(layer, begin); i < a.topk_offset(layer, end); ++i) {
-      if (!hit[a.topk_ids[i]]) {
+      if (a.topk_ids[i] != kNoExpert && !hit[a.topk_ids[i]]) {
         hit[a.topk_ids[i]] = 1;
         ++touched;
       }

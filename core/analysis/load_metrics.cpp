@@ -27,7 +27,9 @@ std::vector<double> expert_load(const RoutingArrays& a, int32_t layer) {
   std::vector<double> load(a.n_experts, 0.0);
   const size_t begin = a.topk_offset(layer, 0);
   const size_t end = a.topk_offset(layer + 1, 0);
-  for (size_t i = begin; i < end; ++i) load[a.topk_ids[i]] += 1.0;
+  for (size_t i = begin; i < end; ++i) {
+    if (a.topk_ids[i] != kNoExpert) load[a.topk_ids[i]] += 1.0;
+  }
   return load;
 }
 

@@ -29,7 +29,7 @@ ExpertLookupTrace expert_lookup_trace(const RoutingArrays& a) {
       const int64_t step = a.step_of_token[static_cast<size_t>(t)];
       for (int32_t r = 0; r < a.top_k; ++r) {
         const int32_t expert = a.topk_ids[a.topk_offset(layer, t) + static_cast<size_t>(r)];
-        if (seen_in_step[static_cast<size_t>(expert)] == step) continue;
+        if (expert == kNoExpert || seen_in_step[static_cast<size_t>(expert)] == step) continue;
         seen_in_step[static_cast<size_t>(expert)] = step;
         lookups.push_back(expert);
         steps.push_back(step);

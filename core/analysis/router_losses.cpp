@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "core/analysis/routing_arrays.h"
 #include "core/error.h"
 
 namespace moescope::analysis {
@@ -37,6 +38,7 @@ double balance_loss(std::span<const float> probs, std::span<const int32_t> ids, 
   for (int64_t r = 0; r < n_rows; ++r) {
     for (int32_t s = 0; s < slots; ++s) {
       const int32_t e = ids[r * top_k + s];
+      if (e == kNoExpert) continue;  // an empty slot (expert choice)
       if (e < 0 || e >= n_experts) fail_input(std::string(what) + ": expert id " + std::to_string(e) + " out of range");
       f[e] += 1.0;
     }

@@ -44,6 +44,12 @@ void validate(const RoutingArrays& a) {
 
   for (size_t i = 0; i < a.topk_ids.size(); ++i) {
     const int32_t e = a.topk_ids[i];
+    if (e == kNoExpert) {
+      if (i % static_cast<size_t>(a.top_k) + 1 < static_cast<size_t>(a.top_k) && a.topk_ids[i + 1] != kNoExpert)
+        fail_input("routing arrays: topk_ids[" + std::to_string(i + 1) + "] = " + std::to_string(a.topk_ids[i + 1]) +
+                   " follows an empty slot; a token's experts come before its empty slots");
+      continue;
+    }
     if (e < 0 || e >= a.n_experts) {
       fail_input("routing arrays: topk_ids[" + std::to_string(i) + "] = " + std::to_string(e) +
                  " is outside [0, " + std::to_string(a.n_experts) + ")");
@@ -54,7 +60,7 @@ void validate(const RoutingArrays& a) {
     const int32_t* ids = a.topk_ids.data() + row * a.top_k;
     for (int32_t i = 0; i < a.top_k; ++i) {
       for (int32_t j = i + 1; j < a.top_k; ++j) {
-        if (ids[i] == ids[j]) {
+        if (ids[i] == ids[j] && ids[i] != kNoExpert) {
           fail_input("routing arrays: layer " + std::to_string(row / a.n_tokens) + " token " +
                      std::to_string(row % a.n_tokens) + " selects expert " + std::to_string(ids[i]) +
                      " twice in its top-k");

@@ -9,13 +9,18 @@
 
 namespace moescope::analysis {
 
+// A slot no expert holds. Token choice fills every slot; expert choice (replay --apply --policy
+// expert-choice) gives a token 0..top_k experts, its experts first (best first), then empty slots.
+// Every analysis skips empty slots: a token with none is routed nowhere in that layer.
+inline constexpr int32_t kNoExpert = -1;
+
 struct RoutingArrays {
   int32_t n_tokens = 0;   // tokens of the run, prompt then generated, in position order
   int32_t n_layers = 0;   // MoE layers only (dense layers have no routing)
   int32_t n_experts = 0;  // routed experts per MoE layer (shared experts excluded)
   int32_t top_k = 0;
   std::vector<int32_t> layer_ids;        // (n_layers) the model's own index of each MoE layer
-  std::vector<int32_t> topk_ids;         // (n_layers, n_tokens, top_k) chosen experts, best first
+  std::vector<int32_t> topk_ids;         // (n_layers, n_tokens, top_k) chosen experts, best first; kNoExpert after them
   std::vector<float> topk_weights;       // (n_layers, n_tokens, top_k) final combine weights
   std::vector<float> scores;             // (n_layers, n_tokens, n_experts) softmax/sigmoid scores; may be empty
   std::vector<float> router_logits;      // (n_layers, n_tokens, n_experts) gate output; may be empty
@@ -34,7 +39,8 @@ struct RoutingArrays {
 };
 
 // Throws InputError naming the first field whose size or values disagree with the dimensions
-// (expert ids outside [0, n_experts), steps decreasing, top_k > n_experts, ...).
+// (expert ids outside [0, n_experts) other than trailing kNoExpert slots, steps decreasing,
+// top_k > n_experts, ...).
 void validate(const RoutingArrays& arrays);
 
 }  // namespace moescope::analysis

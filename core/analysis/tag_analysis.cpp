@@ -49,7 +49,7 @@ TagLoads tag_loads(std::span<const TaggedRouting> runs) {
     out.tokens[tag] += a.n_tokens;
     for (int32_t l = 0; l < a.n_layers; ++l) {
       double* dst = out.load.data() + tag * block + static_cast<size_t>(l) * a.n_experts;
-      for (size_t i = a.topk_offset(l, 0); i < a.topk_offset(l + 1, 0); ++i) dst[a.topk_ids[i]] += 1.0;
+      for (size_t i = a.topk_offset(l, 0); i < a.topk_offset(l + 1, 0); ++i) if (a.topk_ids[i] != kNoExpert) dst[a.topk_ids[i]] += 1.0;
     }
   }
   return out;

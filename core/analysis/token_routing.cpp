@@ -21,7 +21,7 @@ void require_layer(const RoutingArrays& a, int32_t layer, const char* what, int3
 bool sets_intersect(const int32_t* x, const int32_t* y, int32_t k) {
   for (int32_t i = 0; i < k; ++i) {
     for (int32_t j = 0; j < k; ++j) {
-      if (x[i] == y[j]) return true;
+      if (x[i] == y[j] && x[i] != kNoExpert) return true;
     }
   }
   return false;
@@ -49,7 +49,7 @@ Repetition consecutive_repetition(const RoutingArrays& a, int32_t layer) {
   for (int32_t t = 0; t + 1 < a.n_tokens; ++t) {
     const int32_t* x = a.topk_ids.data() + a.topk_offset(layer, t);
     const int32_t* y = a.topk_ids.data() + a.topk_offset(layer, t + 1);
-    same += x[0] == y[0];
+    same += x[0] == y[0] && x[0] != kNoExpert;
     any += sets_intersect(x, y, a.top_k);
     ++out.n_pairs;
   }
@@ -74,7 +74,9 @@ double router_agreement(const RoutingArrays& a, const RoutingArrays& b, int32_t 
   for (int32_t t = 0; t < a.n_tokens; ++t) {
     const int32_t* x = a.topk_ids.data() + a.topk_offset(layer, t);
     const int32_t* y = b.topk_ids.data() + b.topk_offset(layer, t);
-    for (int32_t i = 0; i < a.top_k; ++i) shared += std::count(y, y + a.top_k, x[i]);
+    for (int32_t i = 0; i < a.top_k; ++i) {
+      if (x[i] != kNoExpert) shared += std::count(y, y + a.top_k, x[i]);
+    }
   }
   return static_cast<double>(shared) / (static_cast<double>(a.n_tokens) * a.top_k);
 }
@@ -96,14 +98,21 @@ LayerTransition layer_transition(const RoutingArrays& a, int32_t layer) {
   }
   const size_t E = static_cast<size_t>(a.n_experts);
   std::vector<int64_t> joint(E * E, 0), from(E, 0), to(E, 0);
+  int64_t counted = 0;
   for (int32_t t = 0; t < a.n_tokens; ++t) {
     const int32_t x = a.topk_ids[a.topk_offset(layer, t)];
     const int32_t y = a.topk_ids[a.topk_offset(layer + 1, t)];
+    if (x == kNoExpert || y == kNoExpert) continue;  // routed nowhere in one of the layers
+    ++counted;
     ++joint[x * E + y];
     ++from[x];
     ++to[y];
   }
-  const double T = a.n_tokens;
+  if (counted == 0) {
+    out.top1_predictability = out.normalised_mutual_information = std::numeric_limits<double>::quiet_NaN();
+    return out;
+  }
+  const double T = static_cast<double>(counted);
   int64_t best = 0;
   double mi = 0.0;
   for (size_t x = 0; x < E; ++x) {
@@ -132,7 +141,8 @@ VocabularySpecialisation vocabulary_specialisation(const RoutingArrays& a, int32
     if (ids[t] < 0) continue;
     auto& c = counts[ids[t]];
     if (c.empty()) c.assign(a.n_experts, 0);
-    ++c[a.topk_ids[a.topk_offset(layer, t)]];
+    const int32_t top1 = a.topk_ids[a.topk_offset(layer, t)];
+    if (top1 != kNoExpert) ++c[top1];
   }
   VocabularySpecialisation out;
   double sum = 0.0;

@@ -10,8 +10,12 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/analysis/capacity.h"
+#include "core/analysis/co_activation.h"
+#include "core/analysis/layer_metrics.h"
 #include "core/analysis/load_metrics.h"
 #include "core/model_config.h"
+#include "core/routing_policies/policies.h"
 #include "core/routing_policies/replay.h"
 #include "sessions/reader.h"
 #include "tests/support/cli_checks.h"
@@ -217,26 +221,110 @@ TEST(ReplayCli, ClearErrors) {
                               "expert-choice");
 }
 
-// Expert choice runs on the CPU engine with a varying number of experts per token (empty slots
-// where no expert took a token); its KL and log-likelihood change are measured, and no run is
-// recorded, since a session's routing rows have a fixed top-k.
-TEST(ReplayCli, ApplyExpertChoiceIsMeasuredWithoutRecordingARun) {
-  const int64_t runs_before = static_cast<int64_t>(sessions::SessionReader(demo_db()).runs().size());
+// Expert choice gives each token 0..8 experts on the demo model (8 experts, top-2): the applied run
+// is recorded with empty slots (NULL in the row, kNoExpert in the arrays). Each expert holds exactly
+// its capacity of every step and layer, the stored assignments are expert choice's on the run's
+// own stored router logits, and the analyses, report, compare and exports read the run.
+TEST(ReplayCli, ApplyExpertChoiceIsRecordedWithEmptySlots) {
   auto r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " +
                              demo_db().string() + " --run 1 --policy expert-choice 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto applied = nlohmann::json::parse(r.output)["applied"];
-  EXPECT_EQ(applied["recorded"], false);
-  EXPECT_TRUE(applied["run"].is_null());
-  const auto tokens = sessions::SessionReader(demo_db()).tokens(1);
-  ASSERT_EQ(applied["kl"].size(), tokens.size());
-  for (const auto& kl : applied["kl"]) {
-    EXPECT_TRUE(std::isfinite(kl.get<double>()));
-    EXPECT_GE(kl.get<double>(), 0.0);
-  }
+  EXPECT_EQ(applied["recorded"], true);
+  const int64_t run = applied["run"].get<int64_t>();
   EXPECT_GT(applied["kl_max"].get<double>(), 0.0) << "expert choice is not the model's own routing";
-  EXPECT_TRUE(std::isfinite(applied["prompt_loglik_change"].get<double>()));
-  EXPECT_EQ(static_cast<int64_t>(sessions::SessionReader(demo_db()).runs().size()), runs_before);
+
+  sessions::SessionReader reader(demo_db());
+  const sessions::RunSummary summary = reader.run(run);
+  EXPECT_EQ(summary.tag, "replay:expert-choice");
+  EXPECT_TRUE(summary.empty_slots);
+  const auto arrays = reader.routing(run, {.scores = false, .router_logits = true});
+  ASSERT_EQ(arrays.top_k, 8);
+  ASSERT_TRUE(arrays.has_router_logits());
+  EXPECT_GT(std::count(arrays.topk_ids.begin(), arrays.topk_ids.end(), analysis::kNoExpert), 0);
+  EXPECT_EQ(reader.connection().query_int("SELECT count(*) FROM routing WHERE run_id = " + std::to_string(run) +
+                                          " AND expert_7 IS NULL AND weight_7 IS NULL"),
+            reader.connection().query_int("SELECT count(*) FROM routing WHERE run_id = " + std::to_string(run) +
+                                          " AND expert_7 IS NULL"));
+
+  const int32_t E = arrays.n_experts, W = arrays.top_k;
+  int64_t steps_checked = 0;
+  for (int32_t l = 0; l < arrays.n_layers; ++l) {
+    for (int32_t begin = 0; begin < arrays.n_tokens;) {
+      int32_t end = begin;
+      while (end < arrays.n_tokens && arrays.step_of_token[end] == arrays.step_of_token[begin]) ++end;
+      const int32_t T = end - begin;
+      // The policy on the stored logits of this step and layer (k = the model's top_k, C = 1).
+      std::vector<int32_t> ids(static_cast<size_t>(T) * E);
+      std::vector<float> weights(ids.size());
+      std::vector<uint8_t> dropped(ids.size());
+      routing_policies::route_expert_choice(
+          2, 1.0,
+          {std::span(arrays.router_logits).subspan(arrays.score_offset(l, begin), static_cast<size_t>(T) * E), T, E,
+           begin, {}, arrays.layer_ids[l]},
+          {E, ids, weights, dropped});
+      const int64_t capacity = std::min<int64_t>(analysis::expert_capacity(1.0, T, 2, E), T);
+      std::vector<int64_t> taken(static_cast<size_t>(E), 0);
+      for (int32_t t = 0; t < T; ++t) {
+        const int32_t* stored = arrays.topk_ids.data() + arrays.topk_offset(l, begin + t);
+        for (int32_t j = 0; j < W; ++j) {
+          ASSERT_EQ(stored[j], ids[static_cast<size_t>(t) * E + j])
+              << "layer " << l << ", position " << begin + t << ", slot " << j;
+          if (stored[j] != analysis::kNoExpert) ++taken[static_cast<size_t>(stored[j])];
+        }
+      }
+      for (int32_t e = 0; e < E; ++e) EXPECT_EQ(taken[static_cast<size_t>(e)], capacity) << "layer " << l << ", expert " << e;
+      ++steps_checked;
+      begin = end;
+    }
+  }
+  EXPECT_GT(steps_checked, 2);
+
+  // Analyses over empty slots: loads count only the experts that took a token.
+  const auto metrics = analysis::compute_run_metrics(arrays);
+  ASSERT_EQ(metrics.layers.size(), static_cast<size_t>(arrays.n_layers));
+  const auto hits = reader.expert_hits(run);
+  for (int32_t l = 0; l < arrays.n_layers; ++l) {
+    const auto load = analysis::expert_load(arrays, l);
+    for (int32_t e = 0; e < E; ++e)
+      EXPECT_EQ(load[static_cast<size_t>(e)], static_cast<double>(hits.hits[static_cast<size_t>(l) * E + e]));
+    const auto co = analysis::co_activation(arrays, l);
+    EXPECT_EQ(co.pair_count[0], hits.hits[static_cast<size_t>(l) * E]);  // expert 0 with itself: its tokens
+    EXPECT_TRUE(std::isfinite(metrics.layers[static_cast<size_t>(l)].cv));
+  }
+  // A second expert-choice run to compare with (compare refuses runs of different top_k).
+  r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " + demo_db().string() +
+                        " --run 2 --policy expert-choice 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const int64_t second = nlohmann::json::parse(r.output)["applied"]["run"].get<int64_t>();
+  const std::string db = " --db " + demo_db().string();
+  const std::string out_dir = test::scratch_dir("expert-choice-export").string();
+  for (const std::string& command :
+       {"report" + db + " --run " + std::to_string(run) + " --json", "compare" + db + " --runs " + std::to_string(run) + "," + std::to_string(second),
+        "export" + db + " --run " + std::to_string(run) + " --format csv --out " + out_dir + "/csv",
+        "export" + db + " --run " + std::to_string(run) + " --format json --out " + out_dir + "/run.json"}) {
+    auto c = test::run_command(test::moescope_binary().string() + " " + command + " 2>&1");
+    EXPECT_EQ(c.exit_code, 0) << command << "\n" << c.output;
+  }
+}
+
+// A token that more than 8 experts take (16 experts, where a one-token decode step gives every
+// expert that token) cannot be a session row: one clear line names the layer, position and count,
+// and no run is recorded.
+TEST(ReplayCli, ApplyExpertChoiceRefusesATokenTakenByMoreThanEightExperts) {
+  const auto db = test::scratch_dir("expert-choice-16") / "qwen.moescope";
+  const auto model = test::golden_model("qwen3-moe-tiny");
+  auto r = test::run_command(test::moescope_binary().string() + " run --router-logits --model " + model.string() +
+                             " --prompt 'int main' --max-new-tokens 2 --db " + db.string() + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto runs_before = sessions::SessionReader(db).runs().size();
+  r = test::run_command(test::moescope_binary().string() + " replay --apply --json --db " + db.string() +
+                        " --run 1 --policy expert-choice 2>&1");
+  test::expect_one_clear_line(r, "experts, more than the 8 a session row holds");
+  EXPECT_NE(r.output.find("at layer "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", position "), std::string::npos) << r.output;
+  EXPECT_EQ(sessions::SessionReader(db).runs().size(), runs_before);
+  EXPECT_EQ(sessions::SessionReader(db).connection().query_int("SELECT count(*) FROM routing WHERE run_id > 1"), 0);
 }
 
 // 5. An enforced-capacity run's KL to dropless is measured with the run's own drops: exactly 0 at

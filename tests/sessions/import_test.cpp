@@ -328,6 +328,9 @@ TEST(Import, Case10_Base64IsStrict) {
   EXPECT_THROW(sessions::decode_base64("TW u", "x"), InputError);    // not base64
   EXPECT_THROW(sessions::decode_base64("TWF=", "x"), InputError);    // stray bits
   EXPECT_THROW(sessions::decode_base64_int32("TWFu", "x"), InputError);  // 3 bytes: no whole int32
+  EXPECT_EQ(sessions::decode_base64("TWFuTQ", "x"), (std::vector<uint8_t>{'M', 'a', 'n', 'M'}));  // groups, then a tail
+  EXPECT_THROW(sessions::decode_base64("TWFuT?Fu", "x"), InputError);  // not base64 inside the second group
+  EXPECT_THROW(sessions::decode_base64("TWFuTR", "x"), InputError);    // stray bits in a two-character tail
 }
 
 
@@ -395,7 +398,11 @@ TEST(Import, Case12_ManySmallRequestsImportWithEveryRowOfEachRun) {
   EXPECT_EQ(connection.query_int("SELECT count(*) FROM routing"), int64_t{kRequests} * kPositions * kLayers);
   EXPECT_EQ(connection.query_int("SELECT count(*) FROM tokens"), int64_t{kRequests} * (kPrompt + kGenerated));
   EXPECT_EQ(connection.query_int("SELECT count(*) FROM tokens WHERE is_prompt = 1"), int64_t{kRequests} * kPrompt);
-  EXPECT_EQ(connection.query_int("SELECT count(*) FROM expert_hits"), int64_t{kRequests} * kLayers * kExperts);
+  // Only the experts that were hit have a row (docs/session_schema.md), as for recorded runs.
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM expert_hits"),
+            connection.query_int("SELECT count(*) FROM (SELECT run_id, layer, expert_0 FROM routing"
+                                 " UNION SELECT run_id, layer, expert_1 FROM routing)"));
+  EXPECT_EQ(connection.query_int("SELECT count(*) FROM expert_hits WHERE hits = 0"), 0);
   EXPECT_EQ(connection.query_int("SELECT sum(hits) FROM expert_hits"), int64_t{kRequests} * kPositions * kLayers * kTopK);
   EXPECT_EQ(connection.query_int("SELECT count(*) FROM imported_runs"), kRequests);
   EXPECT_EQ(connection.query_int("SELECT count(*) FROM steps"), kRequests);

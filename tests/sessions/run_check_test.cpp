@@ -95,7 +95,8 @@ TEST(RunCheck, Case2_BadValuesInEachTableAreNamed) {
        "table tokens: token id 100 at position 6 is outside 0..99 (vocab_size 100)"},
       {"UPDATE steps SET n_tokens = -1 WHERE run_id = 1 AND step = 2",
        "table steps: n_tokens -1 at step 2 is outside 0..16777216"},
-      {"UPDATE expert_hits SET expert = 8 WHERE run_id = 1 AND layer = 4 AND expert = 7",
+      {"UPDATE expert_hits SET expert = 8 WHERE run_id = 1 AND layer = 4 AND expert = (SELECT max(expert) FROM"
+       " expert_hits WHERE run_id = 1 AND layer = 4)",
        "table expert_hits: expert id 8 at layer 4, expert 8 is outside 0..7 (n_experts 8)"},
       {"UPDATE capacity_overflow SET overflow = -5 WHERE run_id = 1 AND layer = 1 AND expert = 0 AND capacity_factor = 1.0",
        "table capacity_overflow: overflow -5 at capacity_factor 1, layer 1, expert 0 is outside 0..4611686018427387904"},
@@ -139,6 +140,24 @@ TEST(RunCheck, Case4_ARunWhoseModelRowIsMissingIsRefusedNotDropped) {
   EXPECT_EQ(error_of([&] { sessions::SessionReader(db).run(2); }), expected);
   EXPECT_EQ(error_of([&] { sessions::export_session(db, ExportFormat::json, db.parent_path() / "x.json"); }),
             expected);
+}
+
+// runs() checks every runs row in one query, then only the first it refuses on its own: the error
+// is still the first a run-by-run listing meets, whichever rule refuses which run.
+TEST(RunCheck, Case5_ListingRunsNamesTheFirstBadRunInIdOrder) {
+  auto db = two_run_session("check-order");
+  raw_exec(db, "UPDATE runs SET n_prompt_tokens = -3 WHERE id = 2; UPDATE runs SET total_us = 1e999 WHERE id = 1;");
+  EXPECT_EQ(error_of([&] { sessions::SessionReader(db).runs(); }),
+            db.string() + ": run 1, table runs: total_us inf is not finite");
+  raw_exec(db, "UPDATE runs SET total_us = 1.0 WHERE id = 1;");
+  EXPECT_EQ(error_of([&] { sessions::SessionReader(db).runs(); }),
+            db.string() + ": run 2, table runs: n_prompt_tokens -3 is outside 0..16777216");
+  // A run read before the first refused row still fails on its own terms first.
+  raw_exec(db, "UPDATE runs SET moe_layers = '[3, 1]' WHERE id = 1;");
+  EXPECT_NE(error_of([&] { sessions::SessionReader(db).runs(); }).find("run 1 has malformed moe_layers"),
+            std::string::npos);
+  raw_exec(db, "UPDATE runs SET moe_layers = '[1, 2, 4]', n_prompt_tokens = 12 WHERE id IN (1, 2);");
+  EXPECT_EQ(sessions::SessionReader(db).runs().size(), 2u);
 }
 
 }  // namespace

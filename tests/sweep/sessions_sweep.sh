@@ -179,7 +179,7 @@ value_variant tokens "UPDATE tokens SET token_id = 1000000 WHERE run_id = 1 AND 
 value_variant tokens "UPDATE tokens SET logprob = 1e999 WHERE run_id = 1 AND position = 1"
 value_variant steps "UPDATE steps SET start_us = 'abc' WHERE run_id = 1 AND step = 0"
 value_variant timings "UPDATE timings SET layer = -2 WHERE rowid = $(first timings rowid)"
-value_variant expert_hits "UPDATE expert_hits SET hits = -7 WHERE run_id = 1 AND expert = 0"
+value_variant expert_hits "UPDATE expert_hits SET hits = -7 WHERE run_id = 1 AND expert = (SELECT min(expert) FROM expert_hits WHERE run_id = 1)"
 value_variant capacity_overflow "UPDATE capacity_overflow SET capacity = 'many' WHERE run_id = 1 AND expert = 0"
 value_variant runs "UPDATE runs SET n_generated_tokens = -1 WHERE id = 1"
 value_variant runs "UPDATE runs SET decode_us = 1e999 WHERE id = 1"
