@@ -71,7 +71,10 @@ struct OffloadEvent {
   int32_t lookups = 0;
   int32_t hits = 0;
   int64_t bytes_copied = 0;  // host -> device
+  // Intervals from the start of the step (like PhaseTiming::start_us); zero when nothing was copied.
+  double copy_start_us = 0;  // the first copy's start on the copy stream
   double copy_us = 0;        // copy stream: the first copy's start to the last one's end
+  double stall_start_us = 0; // when the layer's expert kernels began waiting for those copies
   double stall_us = 0;       // how long the layer's expert kernels waited for those copies
 };
 
