@@ -117,6 +117,8 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
                        {"layer", row.layer},
                        {"lookups", row.lookups},
                        {"hits", row.hits},
+                       {"prefetched", row.prefetched},
+                       {"prefetch_hits", row.prefetch_hits},
                        {"bytes_copied", row.bytes_copied},
                        {"copy_start_us", row.copy_start_us},
                        {"copy_us", row.copy_us},

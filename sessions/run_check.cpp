@@ -293,6 +293,8 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
        {"step", "layer"},
        {integer("step", "step", 0, max_position), one_of("layer", "layer", layers, layers_note),
         integer("lookups", "lookups", 0, E, experts_note), integer("hits", "hits", 0, E, experts_note),
+        integer("prefetched", "prefetched", 0, E, experts_note),
+        integer("prefetch_hits", "prefetch_hits", 0, E, experts_note),
         integer("bytes_copied", "bytes_copied", 0, kMaxCount), real("copy_start_us"), real("copy_us"),
         real("stall_start_us"), real("stall_us")}},
   };

@@ -194,6 +194,8 @@ CREATE TABLE offload_steps(
   layer INTEGER NOT NULL,
   lookups INTEGER NOT NULL,
   hits INTEGER NOT NULL,
+  prefetched INTEGER NOT NULL,
+  prefetch_hits INTEGER NOT NULL,
   bytes_copied INTEGER NOT NULL,
   copy_start_us REAL NOT NULL,
   copy_us REAL NOT NULL,
@@ -252,9 +254,9 @@ constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id",  "step",     
 constexpr std::array<std::string_view, 7> kImportedRuns{"run_id",     "engine",   "engine_version", "source_file",
                                                         "request_id", "captured", "not_captured"};
 
-constexpr std::array<std::string_view, 10> kOffloadSteps{"run_id",       "step",    "layer",          "lookups",
-                                                         "hits",         "bytes_copied", "copy_start_us", "copy_us",
-                                                         "stall_start_us", "stall_us"};
+constexpr std::array<std::string_view, 12> kOffloadSteps{
+    "run_id",        "step",          "layer",        "lookups",       "hits",    "prefetched",
+    "prefetch_hits", "bytes_copied", "copy_start_us", "copy_us", "stall_start_us", "stall_us"};
 
 constexpr std::array kTables{
     ExpectedTable{"sessions", kSessions},

@@ -9,6 +9,8 @@ void add_event(OffloadTotals& totals, const OffloadEvent& e) {
   ++totals.steps;
   totals.lookups += e.lookups;
   totals.hits += e.hits;
+  totals.prefetched += e.prefetched;
+  totals.prefetch_hits += e.prefetch_hits;
   totals.bytes_copied += e.bytes_copied;
   totals.copy_us += e.copy_us;
   totals.stall_us += e.stall_us;

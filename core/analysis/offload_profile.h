@@ -16,6 +16,8 @@ struct OffloadTotals {
   int64_t steps = 0;   // events summed (a layer's steps; every layer's for the run)
   int64_t lookups = 0;
   int64_t hits = 0;
+  int64_t prefetched = 0;     // experts copied ahead by --offload-prefetch
+  int64_t prefetch_hits = 0;  // lookups that hit one of them
   int64_t bytes_copied = 0;
   double copy_us = 0;
   double stall_us = 0;

@@ -39,6 +39,15 @@ test::SyntheticSpec deepseek_v3_spec() {
   return spec;
 }
 
+// The same shape over 2 prompt tokens and 2 decode steps: what the cases that are not about the
+// row count need.
+test::SyntheticSpec short_v3_spec() {
+  test::SyntheticSpec spec = deepseek_v3_spec();
+  spec.prompt_tokens = 2;
+  spec.decode_steps = 2;
+  return spec;
+}
+
 sessions::ModelInfo deepseek_v3_model() {
   sessions::ModelInfo model = test::synthetic_model();
   model.path = "/synthetic/deepseek-v3";
@@ -93,8 +102,8 @@ TEST(OffloadRecording, Case1_EveryEventOfADeepSeekV3ShapedRunReadsBackExactly) {
   for (size_t i = 0; i < stored.size(); ++i) {
     const OffloadEvent& a = stored[i];
     const OffloadEvent& b = sent.offload[i];  // sent in (step, layer) order, the reader's order
-    ASSERT_EQ(std::tie(a.step, a.layer, a.lookups, a.hits, a.bytes_copied),
-              std::tie(b.step, b.layer, b.lookups, b.hits, b.bytes_copied))
+    ASSERT_EQ(std::tie(a.step, a.layer, a.lookups, a.hits, a.prefetched, a.prefetch_hits, a.bytes_copied),
+              std::tie(b.step, b.layer, b.lookups, b.hits, b.prefetched, b.prefetch_hits, b.bytes_copied))
         << "row " << i;
     EXPECT_EQ(a.copy_start_us, b.copy_start_us);
     EXPECT_EQ(a.copy_us, b.copy_us);
@@ -109,13 +118,14 @@ TEST(OffloadRecording, Case1_EveryEventOfADeepSeekV3ShapedRunReadsBackExactly) {
   EXPECT_EQ(profile.layers.back().layer, 60);
   EXPECT_GT(profile.run.hits, 0);
   EXPECT_GT(profile.run.misses(), 0);
-  EXPECT_EQ(profile.run.bytes_copied, profile.run.misses() * (int64_t{44} << 20));
+  EXPECT_EQ(profile.run.bytes_copied, (profile.run.misses() + profile.run.prefetched) * (int64_t{44} << 20));
+  EXPECT_GT(profile.run.prefetch_hits, 0);
   EXPECT_EQ(profile.run.steps, 58 * 13);
   for (const analysis::OffloadTotals& layer : profile.layers) EXPECT_EQ(layer.steps, 13);
 }
 
 TEST(OffloadRecording, Case2_ARunThatKeptItsExpertsOnTheGpuHasNoRows) {
-  test::SyntheticSpec spec = deepseek_v3_spec();
+  test::SyntheticSpec spec = short_v3_spec();
   spec.offload_slots = 0;
   const auto [db, sent] = record("offload-none", spec);
   sessions::SessionReader reader(db);
@@ -130,8 +140,7 @@ TEST(OffloadRecording, Case3_AVersion3FileFromTheOldDdlUpgradesToAFreshFilesSche
   sessions::open_session(fresh, sessions::OpenMode::write);
   // A version-3 file made with versions 1-3's own DDL, holding a run recorded by the current build
   // (no offload rows: version 3 had nowhere to put them).
-  test::SyntheticSpec spec = deepseek_v3_spec();
-  spec.decode_steps = 2;
+  test::SyntheticSpec spec = short_v3_spec();
   spec.offload_slots = 0;
   const auto [current, sent] = record("offload-v3-source", spec);
   const fs::path old = dir / "v3.db";
@@ -191,15 +200,14 @@ TEST(OffloadRecording, Case4_AFaultyEventFailsTheRecordingWithOneLine) {
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   error = recording_error({.step = 0, .layer = 3, .lookups = 1, .hits = 0});
   EXPECT_NE(error.find("layer 3: not one of the model's MoE layers"), std::string::npos) << error;
+  error = recording_error({.step = 0, .layer = 1, .lookups = 2, .hits = 1, .prefetched = 0, .prefetch_hits = 1});
+  EXPECT_NE(error.find("needs 0 <= prefetch_hits <= hits and prefetched"), std::string::npos) << error;
   error = recording_error({.step = 0, .layer = 1, .lookups = 1, .hits = 0, .copy_us = -1.0});
   EXPECT_NE(error.find("copy and stall times must be finite and >= 0"), std::string::npos) << error;
 }
 
 TEST(OffloadRecording, Case5_AHostileStoredRowIsRefusedWithOneLine) {
-  test::SyntheticSpec spec = deepseek_v3_spec();
-  spec.prompt_tokens = 2;
-  spec.decode_steps = 1;
-  const auto [db, sent] = record("offload-hostile", spec);
+  const auto [db, sent] = record("offload-hostile", short_v3_spec());
   const std::string key = " WHERE run_id = 1 AND step = 1 AND layer = 10";
   test::raw_exec(db, "UPDATE offload_steps SET hits = lookups + 1" + key);
   std::string error = reader_error(db, 1);
@@ -221,9 +229,7 @@ TEST(OffloadRecording, Case5_AHostileStoredRowIsRefusedWithOneLine) {
 }
 
 TEST(OffloadRecording, Case6_ExportsCarryTheRows) {
-  test::SyntheticSpec spec = deepseek_v3_spec();
-  spec.decode_steps = 2;
-  const auto [db, sent] = record("offload-export", spec);
+  const auto [db, sent] = record("offload-export", short_v3_spec());
   const fs::path out = test::scratch_dir("offload-export-out");
 
   sessions::export_session(db, sessions::ExportFormat::csv, out / "csv");
@@ -231,7 +237,8 @@ TEST(OffloadRecording, Case6_ExportsCarryTheRows) {
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header,
-            "run_id,step,layer,lookups,hits,misses,bytes_copied,copy_start_us,copy_us,stall_start_us,stall_us\r");
+            "run_id,step,layer,lookups,hits,misses,prefetched,prefetch_hits,bytes_copied,copy_start_us,copy_us,"
+            "stall_start_us,stall_us\r");
   size_t lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, sent.offload.size());

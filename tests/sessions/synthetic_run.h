@@ -130,8 +130,10 @@ inline void send_offload(ForwardObserver& observer, SentRun& sent, int64_t step,
     ++event.lookups;
     event.hits += sent.caches[slot].access(expert).hit;
   }
+  // As --offload-prefetch reports it: odd steps pretend one expert came in ahead and was used.
+  if (step % 2 == 1 && event.hits > 0) event.prefetched = event.prefetch_hits = 1;
   const int32_t misses = event.lookups - event.hits;
-  event.bytes_copied = misses * spec.expert_bytes;
+  event.bytes_copied = (misses + event.prefetched) * spec.expert_bytes;
   if (misses > 0) {
     event.copy_start_us = start_us;
     event.copy_us = 0.125 * misses;  // exact in binary: the file must give the same doubles back
