@@ -66,6 +66,11 @@ struct RunData {
   std::vector<uint8_t> generated;       // (n_tokens) 1 for generated tokens, 0 for the prompt
   std::vector<TimingZone> timings;      // sorted by (step, start_us)
   std::vector<TrafficMatrix> traffic;   // sorted by (step, layer)
+  // Runs with offloaded experts (CUDA --offload-experts): the expert cache per (step, MoE layer),
+  // sorted so, and the cache the run had (from its settings; 0 and "" when not recorded).
+  std::vector<OffloadEvent> offload;
+  int32_t offload_slots = 0;
+  std::string offload_policy;
   // Runs imported from another engine's capture (`moescope import`): the engine, and the fields
   // its capture lacked (scores, router_logits, steps, timings, text, ...), which views name
   // instead of drawing. Empty engine for runs moescope recorded.

@@ -15,13 +15,16 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
   info.tag = run.summary.tag;
   info.backend = "cpu";
   info.device = "synthetic";
-  info.settings_json = "{}";
+  // The settings `run` writes for a run with offloaded experts (app/engine_flags.cpp).
+  info.settings_json = run.offload_slots > 0 ? R"({"offload_policy":")" + run.offload_policy +
+                                                   R"(","expert_cache_slots":)" + std::to_string(run.offload_slots) + "}"
+                                             : "{}";
   info.moe_layers = r.layer_ids;
   info.n_experts = r.n_experts;
   info.top_k = r.top_k;
   writer.begin_run(info);
   ForwardObserver& obs = writer.observer();
-  size_t next_timing = 0, next_traffic = 0;  // both sorted by step
+  size_t next_timing = 0, next_traffic = 0, next_offload = 0;  // all sorted by step
   int32_t t0 = 0;
   while (t0 < r.n_tokens) {
     const int64_t step = r.step_of_token[static_cast<size_t>(t0)];
@@ -54,6 +57,8 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
       AllToAllEvent e{m.step, m.layer, m.n_ranks, m.tokens, m.bytes, m.measured_us, m.modeled_us};
       obs.on_all_to_all(e);
     }
+    for (; next_offload < run.offload.size() && run.offload[next_offload].step == step; ++next_offload)
+      obs.on_offload(run.offload[next_offload]);
     obs.on_step_end(si, {});
     t0 = t1;
   }
