@@ -110,16 +110,27 @@ void add_offload_flags(CLI::App& cmd, OffloadFlags& flags) {
       ->check(CLI::Range(0, 1 << 20));
   cmd.add_option("--offload-policy", flags.policy, "With --offload-experts: the cache's eviction policy, lru or lfu")
       ->capture_default_str();
+  cmd.add_flag("--offload-prefetch", flags.prefetch,
+               "With --offload-experts, decode: start copying the next MoE layer's likely experts (its router on the "
+               "current hidden state) during this layer (not yet measured on a GPU)");
 }
 
 void apply_offload_flags(const OffloadFlags& flags, EngineOptions& options) {
-  if (!flags.offload && (flags.slots > 0 || flags.policy != "lru"))
-    fail_input("--expert-cache-slots and --offload-policy need --offload-experts");
+  if (!flags.offload && (flags.slots > 0 || flags.policy != "lru" || flags.prefetch))
+    fail_input("--expert-cache-slots, --offload-policy and --offload-prefetch need --offload-experts");
   if (flags.offload && options.backend != Backend::cuda)
     fail_input("--offload-experts keeps experts in host memory for the cuda backend; the cpu backend holds them there already");
   options.offload_experts = flags.offload;
   options.expert_cache_slots = flags.slots;
   options.offload_policy = flags.policy;
+  options.offload_prefetch = flags.prefetch;
+}
+
+void add_offload_settings(const Engine& engine, const EngineOptions& options, nlohmann::json& settings) {
+  if (engine.info().expert_cache_slots <= 0) return;
+  settings["offload_policy"] = options.offload_policy;
+  settings["expert_cache_slots"] = engine.info().expert_cache_slots;
+  if (options.offload_prefetch) settings["offload_prefetch"] = true;
 }
 
 bool apply_weights_flag(const std::string& format, Model& model) {

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/engine.h"
@@ -47,15 +48,19 @@ void apply_prefill_flags(const PrefillFlags& flags, EngineOptions& options);
 // --weights stored|fp8 into `format`: fp8 quantises the linear weights at load, 128x128 blocks of
 // e4m3 with f32 scales (core/model_fp8.h); the CUDA engine keeps them so (EngineOptions::fp8_weights).
 void add_weights_flag(CLI::App& cmd, std::string& format);
-// --offload-experts, --expert-cache-slots N, --offload-policy lru|lfu (EngineOptions says what each
+// --offload-experts, --expert-cache-slots N, --offload-policy lru|lfu, --offload-prefetch (EngineOptions says what each
 // does): a model over the GPU memory keeps its routed experts in host memory behind a GPU cache.
 struct OffloadFlags {
   bool offload = false;
   int32_t slots = 0;
   std::string policy = "lru";
+  bool prefetch = false;  // --offload-prefetch
 };
 void add_offload_flags(CLI::App& cmd, OffloadFlags& flags);
 void apply_offload_flags(const OffloadFlags& flags, EngineOptions& options);
+// The expert cache a run had, for its settings_json ({"offload_policy", "expert_cache_slots"}):
+// nothing when its experts stayed on the GPU.
+void add_offload_settings(const Engine& engine, const EngineOptions& options, nlohmann::json& settings);
 // Applies --weights to a loaded model: an InputError for an unknown format; true for fp8, which the
 // caller passes on as EngineOptions::fp8_weights.
 bool apply_weights_flag(const std::string& format, Model& model);

@@ -208,7 +208,7 @@ double measure_pinned_h2d_bandwidth() {
 struct OffloadTotals : ForwardObserver {
   int64_t first_step = 1;
   int64_t last_step = -1;
-  int64_t lookups = 0, hits = 0, bytes = 0;
+  int64_t lookups = 0, hits = 0, prefetched = 0, prefetch_hits = 0, bytes = 0;
   double copy_us = 0, stall_us = 0;
   int64_t steps = 0;
   void on_offload(const OffloadEvent& e) override {
@@ -216,6 +216,8 @@ struct OffloadTotals : ForwardObserver {
     if (e.step != last_step) ++steps, last_step = e.step;
     lookups += e.lookups;
     hits += e.hits;
+    prefetched += e.prefetched;
+    prefetch_hits += e.prefetch_hits;
     bytes += e.bytes_copied;
     copy_us += e.copy_us;
     stall_us += e.stall_us;
@@ -303,6 +305,11 @@ void report_offload(Engine& engine, const BenchArgs& args, double decode_ms) {
   std::printf("offload copies: %.1f GB/s = %.0f%% of pinned H2D %.1f GB/s; per token copy %.1f ms, stall %.1f ms, "
               "not copying %.0f%% of the step\n",
               copy_gbs, 100 * copy_gbs / h2d, h2d, copy_ms, stall_ms, 100 * std::max(0.0, ms - copy_ms) / ms);
+  if (totals.prefetched > 0)
+    std::printf("offload prefetch: %lld experts copied ahead, %lld of them used (%.3f), %.3f of all lookups\n",
+                static_cast<long long>(totals.prefetched), static_cast<long long>(totals.prefetch_hits),
+                static_cast<double>(totals.prefetch_hits) / totals.prefetched,
+                static_cast<double>(totals.prefetch_hits) / totals.lookups);
 }
 
 void run_bench(const BenchArgs& args) {

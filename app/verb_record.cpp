@@ -40,6 +40,7 @@ struct RecordArgs {
   double enforce_capacity = 0.0;
   bool store_router_logits = false;
   int64_t gpu_memory_cap = 0;
+  OffloadFlags offload;
 };
 
 class ProgressBar {
@@ -83,6 +84,7 @@ void run_record(const RecordArgs& args) {
   EngineOptions options;
   options.backend = parse_backend(args.backend);
   options.memory_cap_bytes = args.gpu_memory_cap;
+  apply_offload_flags(args.offload, options);
   options.n_threads = args.threads;
   options.enforce_capacity_factor = args.enforce_capacity;
   auto engine = create_engine(*model, options);
@@ -94,13 +96,14 @@ void run_record(const RecordArgs& args) {
   recorder_options.store_router_logits = args.store_router_logits;
   sessions::SessionWriter writer(db, "record", recorder_options);
   const int64_t model_id = writer.add_model(sessions::describe_model(*model));
-  const std::string settings = nlohmann::json{
-      {"max_new_tokens", args.max_new_tokens},
-      {"temperature", args.temperature},
-      {"top_p", args.top_p},
-      {"seed", args.seed},
-      {"enforce_capacity_factor", args.enforce_capacity},
-      {"prompt_set", args.prompts}}.dump();
+  nlohmann::json settings_json{{"max_new_tokens", args.max_new_tokens},
+                               {"temperature", args.temperature},
+                               {"top_p", args.top_p},
+                               {"seed", args.seed},
+                               {"enforce_capacity_factor", args.enforce_capacity},
+                               {"prompt_set", args.prompts}};
+  add_offload_settings(*engine, options, settings_json);
+  const std::string settings = settings_json.dump();
 
   ProgressBar progress(prompts.size());
   auto start = std::chrono::steady_clock::now();
@@ -192,6 +195,7 @@ void add_record(CLI::App& app) {
       ->capture_default_str()
       ->check(integer_in(0, kMaxCpuThreads));
   add_gpu_memory_cap_flag(*cmd, args->gpu_memory_cap);
+  add_offload_flags(*cmd, args->offload);
   cmd->add_option("--enforce-capacity", args->enforce_capacity,
                   "Drop assignments beyond capacity factor C in the forward pass (0 = dropless)")
       ->check(finite_number_in(0.0, 1e6));

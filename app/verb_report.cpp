@@ -1,5 +1,6 @@
 // `moescope report`: the runs of a session file, or one run's routing metrics per MoE layer (load
-// balance, router losses, capacity overflow) as a table or JSON.
+// balance, router losses, capacity overflow, expert-parallel traffic, the offloaded expert cache)
+// as a table or JSON.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "core/analysis/capacity.h"
 #include "core/analysis/co_activation.h"
 #include "core/analysis/layer_metrics.h"
+#include "core/analysis/offload_profile.h"
 #include "core/terminal_text.h"
 #include "core/error.h"
 #include "sessions/default_path.h"
@@ -114,6 +116,55 @@ nlohmann::json co_activation_json(const analysis::RoutingArrays& arrays) {
   return layers;
 }
 
+nlohmann::json offload_totals_json(const analysis::OffloadTotals& t) {
+  nlohmann::json j = {{"steps", t.steps},
+                      {"lookups", t.lookups},
+                      {"hits", t.hits},
+                      {"misses", t.misses()},
+                      {"hit_rate", t.hit_rate()},
+                      {"prefetched", t.prefetched},
+                      {"prefetch_hits", t.prefetch_hits},
+                      {"bytes_copied", t.bytes_copied},
+                      {"copy_us", t.copy_us},
+                      {"stall_us", t.stall_us}};
+  if (t.layer >= 0) j["layer"] = t.layer;
+  return j;
+}
+
+// null for a run that kept its experts on the GPU.
+nlohmann::json offload_json(const analysis::OffloadProfile& profile) {
+  if (profile.empty()) return nullptr;
+  nlohmann::json layers = nlohmann::json::array();
+  for (const analysis::OffloadTotals& layer : profile.layers) layers.push_back(offload_totals_json(layer));
+  return {{"layers", std::move(layers)}, {"run", offload_totals_json(profile.run)}};
+}
+
+// The expert cache per MoE layer, summed over the run's steps (recorded by a CUDA run with
+// --offload-experts).
+void print_offload(const analysis::OffloadProfile& profile) {
+  if (profile.empty()) {
+    std::printf("\nexpert offloading: none recorded (record with --backend cuda --offload-experts)\n");
+    return;
+  }
+  // Prefetch columns only for runs that prefetched (--offload-prefetch).
+  const bool prefetch = profile.run.prefetched > 0;
+  const auto row = [prefetch](const char* label, const analysis::OffloadTotals& t) {
+    std::printf("%5s %9lld %9lld %8.3f %12.1f %11.1f %11.1f", label, static_cast<long long>(t.lookups),
+                static_cast<long long>(t.misses()), t.hit_rate(), static_cast<double>(t.bytes_copied) / 1e6,
+                t.copy_us / 1e3, t.stall_us / 1e3);
+    if (prefetch)
+      std::printf(" %10lld %13lld", static_cast<long long>(t.prefetched), static_cast<long long>(t.prefetch_hits));
+    std::printf("\n");
+  };
+  std::printf("\nexpert offloading per layer (summed over the run's steps; a lookup is one expert once per step):\n");
+  std::printf("%5s %9s %9s %8s %12s %11s %11s", "layer", "lookups", "misses", "hit rate", "MB copied", "copy ms",
+              "stall ms");
+  if (prefetch) std::printf(" %10s %13s", "prefetched", "prefetch hits");
+  std::printf("\n");
+  for (const analysis::OffloadTotals& layer : profile.layers) row(std::to_string(layer.layer).c_str(), layer);
+  row("all", profile.run);
+}
+
 nlohmann::json summary_json(const sessions::RunSummary& run) {
   return {{"id", run.id},
           {"status", run.status},
@@ -209,6 +260,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
   for (double factor : options.capacity_factors) simulated.push_back(analysis::simulate_capacity(arrays, factor));
 
   const std::vector<LayerTraffic> traffic = ep_traffic_per_layer(reader.all_to_all(run_id));
+  const analysis::OffloadProfile offload = analysis::summarise_offload(reader.offload(run_id));
 
   std::vector<int64_t> overflow_per_factor(overflow.capacity_factors.size(), 0);
   std::vector<int64_t> assigned_per_factor(overflow.capacity_factors.size(), 0);
@@ -253,6 +305,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
                     // The CPU engine emulates the exchange: nothing to measure.
                     {"measured_us", layer.measured_us > 0 ? nlohmann::json(layer.measured_us) : nlohmann::json()}});
     out["ep_traffic"] = std::move(ep);
+    out["offload"] = offload_json(offload);
     out["co_activation"] = co_activation_json(arrays);
     if (imported) {
       out["imported"] = {{"engine", imported->engine},          {"engine_version", imported->engine_version},
@@ -318,6 +371,7 @@ void report_run(sessions::SessionReader& reader, int64_t run_id, bool json, cons
                   static_cast<long long>(layer.bytes_on_rank), layer.modeled_us, measured);
     }
   }
+  print_offload(offload);
   std::printf("\ncapacity overflow recomputed from the routing (token order, per layer and step):\n");
   for (const auto& sim : simulated)
     std::printf("  C=%-5g %8lld of %lld assignments (%.2f%%)\n", sim.capacity_factor, static_cast<long long>(sim.n_dropped),

@@ -158,7 +158,7 @@ void run_run(const RunArgs& args) {
     sessions::RunInfo info = sessions::run_info_for(*engine, writer->add_model(sessions::describe_model(*model)));
     info.prompt_text = args.prompt;
     info.tag = args.tag;
-    info.settings_json = nlohmann::json{{"max_new_tokens", args.max_new_tokens},
+    nlohmann::json settings{{"max_new_tokens", args.max_new_tokens},
                                         {"temperature", args.temperature},
                                         {"top_p", args.top_p},
                                         {"seed", args.seed},
@@ -166,8 +166,9 @@ void run_run(const RunArgs& args) {
                                         {"ep_degree", args.ep_degree},
                                         {"placement", args.placement_file},
                                         {"interconnect", args.interconnect},
-                                        {"weights", args.weights}}
-                             .dump();
+                                        {"weights", args.weights}};
+    add_offload_settings(*engine, options, settings);
+    info.settings_json = settings.dump();
     writer->begin_run(info);
     fanout.targets.push_back(&writer->observer());
   }

@@ -61,6 +61,11 @@ struct EngineOptions {
   // the model would fit (0 = as many as fit; only offload when needed).
   int32_t expert_cache_slots = 0;
   std::string offload_policy = "lru";  // the cache's eviction policy: lru or lfu (core/expert_cache.h)
+  // With offload_experts, decode steps: after each MoE layer's router, the next MoE layer's router
+  // is applied to the same normed hidden state and its top-k experts start copying on the copy
+  // stream, overlapping this layer's expert kernels and the next attention (as Pre-gated MoE and
+  // MoE-Infinity predict). Off by default (--offload-prefetch) until a GPU has measured it.
+  bool offload_prefetch = false;
   // CUDA decode, issue 16's second round, the defaults since an H200 run measured them right and
   // faster (docs/perf.md; each false selects the first round's path, --no-<flag>):
   // fused_experts: a MoE layer's routed and shared experts in one gate/up and one down+combine
@@ -102,6 +107,7 @@ struct EngineInfo {
   std::string backend;  // "cpu" or "cuda"
   std::string device;   // "CPU (8 threads)", "NVIDIA H100 80GB HBM3", ...
   std::string weights;  // CUDA: how the weights are held when not plainly, e.g. "fp8; experts offloaded: 2 of 8 cached per MoE layer"
+  int32_t expert_cache_slots = 0;  // CUDA with routed experts offloaded: cached experts per MoE layer; 0 = not offloaded
 };
 
 class Engine {

@@ -70,8 +70,15 @@ struct OffloadEvent {
   int32_t layer = 0;  // the model's own layer index
   int32_t lookups = 0;
   int32_t hits = 0;
-  int64_t bytes_copied = 0;  // host -> device
+  // --offload-prefetch: experts of this layer whose copies began ahead, during the previous MoE
+  // layer, from the experts the next router predicted; and the lookups that hit one of them.
+  int32_t prefetched = 0;
+  int32_t prefetch_hits = 0;
+  int64_t bytes_copied = 0;  // host -> device, prefetched experts included
+  // Intervals from the start of the step (like PhaseTiming::start_us); zero when nothing was copied.
+  double copy_start_us = 0;  // the first copy's start on the copy stream
   double copy_us = 0;        // copy stream: the first copy's start to the last one's end
+  double stall_start_us = 0; // when the layer's expert kernels began waiting for those copies
   double stall_us = 0;       // how long the layer's expert kernels waited for those copies
 };
 

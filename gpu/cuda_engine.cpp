@@ -134,10 +134,17 @@ CudaEngine::CudaEngine(const ModelConfig& config, const Model* model, uint64_t s
     const size_t stride = (assignments * 5 + 255) / 256 * 256;  // slot ids and masks of one round
     offload_rounds_host_ = PinnedBuffer(assignments * stride);
     offload_rounds_ = DeviceBuffer(assignments * stride);
+    if (options.offload_prefetch) {
+      const size_t logits = static_cast<size_t>(kMaxDecodeTokens) * static_cast<size_t>(c.n_routed_experts) * sizeof(float);
+      prefetch_logits_ = DeviceBuffer(logits);
+      prefetch_logits_host_ = PinnedBuffer(logits);
+    }
+    info_.expert_cache_slots = offload->slots;
     info_.weights += std::string(info_.weights.empty() ? "" : "; ") + "experts offloaded to host memory: " +
                      std::to_string(offload->slots) + " of " + std::to_string(c.n_routed_experts) +
                      " cached per MoE layer (" + options.offload_policy + ", " + size_text(offload->cache_bytes) +
-                     " of cache, " + size_text(offload->host_bytes) + " pinned)";
+                     " of cache, " + size_text(offload->host_bytes) + " pinned" +
+                     (options.offload_prefetch ? ", next-layer prefetch)" : ")");
   }
 
   kv_.arena = DeviceBuffer(static_cast<size_t>(budget.kv_bytes));
@@ -317,6 +324,7 @@ void CudaEngine::forward(std::span<const int32_t> tokens, bool all_logits, std::
     nvtxRangePop();
     rec = &graph_rec_;
   } else {
+    if (offload_) offload_->begin_step(stream_);
     rec_.start(stream_, plan.full, true);
     run_step(plan, ws, host, rec_);
   }

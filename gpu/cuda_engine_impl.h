@@ -91,6 +91,9 @@ class CudaEngine final : public Engine {
   // rounds of cached experts; `off` the per-expert row offsets on the host (prefill only).
   void offloaded_experts(const StepPlan& plan, Workspace& ws, const RoutingSlots& slots, bool capped, int moe_index,
                          const int32_t* off);
+  // --offload-prefetch: the experts the next MoE layer's router picks for each of this step's T
+  // tokens from the router logits in prefetch_logits_host_ (distinct, in order of first pick).
+  std::vector<int32_t> predicted_experts(int next_moe_index, int T);
   bool fused_experts(const StepPlan& plan, Workspace& ws, const DeviceLayer& L, const RoutingSlots& slots,
                      bool capped);
   // grouped_experts.cpp (--grouped-prefill): out rows off[e].. (out_cols wide) = in rows off[e]..
@@ -143,6 +146,10 @@ class CudaEngine final : public Engine {
   PinnedBuffer offload_ids_host_;           // (T*k) int32 a layer's chosen experts, then (T*k) dropped flags
   PinnedBuffer offload_rounds_host_;        // (rounds, T*k) int32 slot ids then (rounds, T*k) uint8 masks
   DeviceBuffer offload_rounds_;             // the same on the device
+  // --offload-prefetch: the next MoE layer's router logits on this layer's normed hidden state.
+  DeviceBuffer prefetch_logits_;                  // (kMaxDecodeTokens, E) f32
+  PinnedBuffer prefetch_logits_host_;             // the same on the host
+  std::vector<std::vector<float>> prefetch_bias_; // (MoE layers, E) router biases on the host; empty: none
   KvCache kv_;
   DeviceBuffer rope_freq_;   // (rot_dim/2) fp32
   RopeParams rope_;

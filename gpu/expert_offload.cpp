@@ -50,12 +50,15 @@ ExpertOffload::ExpertOffload(const ModelConfig& config, const DeviceModel& model
   const size_t per_layer = static_cast<size_t>(slots) * static_cast<size_t>(gate_up_bytes_ + down_bytes_);
   arena_ = DeviceBuffer(per_layer * moe_layers_.size());
   CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaEventCreate(&step_start_));
   for (size_t m = 0; m < moe_layers_.size(); ++m) {
     Layer& L = layers_.emplace_back(ExpertCache(policy, slots, static_cast<int32_t>(config.n_routed_experts)));
     L.slot_of.assign(static_cast<size_t>(config.n_routed_experts), -1);
     for (int32_t s = slots - 1; s >= 0; --s) L.free_slots.push_back(s);
     L.slot_done.resize(static_cast<size_t>(slots));
     for (cudaEvent_t& e : L.slot_done) CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    L.prefetched_expert.assign(static_cast<size_t>(config.n_routed_experts), 0);
+    CUDA_CHECK(cudaEventCreateWithFlags(&L.prefetch_end, cudaEventDisableTiming));
     CUDA_CHECK(cudaEventCreate(&L.copy_start));
     CUDA_CHECK(cudaEventCreate(&L.copy_end));
     CUDA_CHECK(cudaEventCreate(&L.ready));
@@ -69,11 +72,13 @@ ExpertOffload::~ExpertOffload() {
     cudaStreamSynchronize(copy_stream_);
     cudaStreamDestroy(copy_stream_);
   }
+  if (step_start_) cudaEventDestroy(step_start_);
   for (Layer& L : layers_) {
     for (cudaEvent_t e : L.slot_done) cudaEventDestroy(e);
     cudaEventDestroy(L.copy_start);
     cudaEventDestroy(L.copy_end);
     cudaEventDestroy(L.ready);
+    cudaEventDestroy(L.prefetch_end);
   }
 }
 
@@ -98,14 +103,78 @@ ExpertBlocks ExpertOffload::blocks(int moe_index) const {
   return b;
 }
 
+void ExpertOffload::begin_step(cudaStream_t compute) {
+  CUDA_CHECK(cudaEventRecord(step_start_, compute));
+  step_started_ = true;
+}
+
 void ExpertOffload::begin_layer(int moe_index, std::span<const int32_t> experts) {
   current_ = moe_index;
   Layer& L = layers_.at(static_cast<size_t>(moe_index));
   pending_.assign(experts.begin(), experts.end());
   for (int32_t e : experts) {
     ++L.lookups;
-    L.hits += L.cache.lookup(e);
+    const bool hit = L.cache.lookup(e);
+    L.hits += hit;
+    L.prefetch_hits += hit && L.prefetched_expert[static_cast<size_t>(e)];
   }
+  // A prediction not used this step is an ordinary cached expert from now on.
+  std::fill(L.prefetched_expert.begin(), L.prefetched_expert.end(), 0);
+}
+
+bool ExpertOffload::copy_in(Layer& L, int moe_index, int32_t e, std::span<const int32_t> keep) {
+  int32_t slot = -1;
+  const int32_t victim = L.cache.victim(keep);
+  if (victim >= 0) {
+    L.cache.evict(victim);
+    slot = L.slot_of[static_cast<size_t>(victim)];
+    L.slot_of[static_cast<size_t>(victim)] = -1;
+    L.prefetched_expert[static_cast<size_t>(victim)] = 0;
+  } else if (!L.free_slots.empty()) {
+    slot = L.free_slots.back();
+    L.free_slots.pop_back();
+  } else {
+    return false;
+  }
+  // The host blocks: expert e's bytes start e strides in.
+  const DeviceLayer& d = model_.layers[static_cast<size_t>(moe_layers_[static_cast<size_t>(moe_index)])];
+  const char* host_gu = d.experts_gate_up_fp8 ? reinterpret_cast<const char*>(d.experts_gate_up_fp8.values)
+                                              : reinterpret_cast<const char*>(d.experts_gate_up);
+  const char* host_down = d.experts_down_fp8 ? reinterpret_cast<const char*>(d.experts_down_fp8.values)
+                                             : reinterpret_cast<const char*>(d.experts_down);
+  L.cache.insert(e);
+  L.slot_of[static_cast<size_t>(e)] = slot;
+  // The slot's previous kernels must be done before it is overwritten.
+  CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, L.slot_done[static_cast<size_t>(slot)], 0));
+  if (!L.copied) CUDA_CHECK(cudaEventRecord(L.copy_start, copy_stream_));
+  L.copied = true;
+  CUDA_CHECK(cudaMemcpyAsync(L.gate_up + slot * gate_up_bytes_, host_gu + e * gate_up_bytes_,
+                             static_cast<size_t>(gate_up_bytes_), cudaMemcpyHostToDevice, copy_stream_));
+  CUDA_CHECK(cudaMemcpyAsync(L.down + slot * down_bytes_, host_down + e * down_bytes_, static_cast<size_t>(down_bytes_),
+                             cudaMemcpyHostToDevice, copy_stream_));
+  L.bytes += gate_up_bytes_ + down_bytes_;
+  return true;
+}
+
+void ExpertOffload::prefetch(int moe_index, std::span<const int32_t> experts) {
+  Layer& L = layers_.at(static_cast<size_t>(moe_index));
+  std::vector<int32_t> keep;  // the predictions already resident: no prefetch evicts another
+  for (int32_t e : experts)
+    if (L.cache.contains(e)) keep.push_back(e);
+  bool copies = false;
+  for (int32_t e : experts) {
+    if (static_cast<int32_t>(keep.size()) >= slots_) break;
+    if (L.cache.contains(e)) continue;
+    if (!copy_in(L, moe_index, e, keep)) break;
+    keep.push_back(e);
+    L.prefetched_expert[static_cast<size_t>(e)] = 1;
+    ++L.prefetched;
+    copies = true;
+  }
+  if (!copies) return;
+  CUDA_CHECK(cudaEventRecord(L.copy_end, copy_stream_));
+  CUDA_CHECK(cudaEventRecord(L.prefetch_end, copy_stream_));
+  L.prefetch_pending = true;
 }
 
 std::vector<std::pair<int32_t, int32_t>> ExpertOffload::next_round(int max_experts, cudaStream_t compute) {
@@ -120,44 +189,22 @@ std::vector<std::pair<int32_t, int32_t>> ExpertOffload::next_round(int max_exper
   // Cached experts first: a copy may then evict only experts this step has finished with.
   for (int32_t e : pending_)
     if (static_cast<int>(round_.size()) < limit && L.cache.contains(e)) take(e);
-  // The host blocks: expert e's bytes start e strides in.
-  const DeviceLayer& d = model_.layers[static_cast<size_t>(moe_layers_[static_cast<size_t>(current_)])];
-  const char* host_gu = d.experts_gate_up_fp8 ? reinterpret_cast<const char*>(d.experts_gate_up_fp8.values)
-                                              : reinterpret_cast<const char*>(d.experts_gate_up);
-  const char* host_down = d.experts_down_fp8 ? reinterpret_cast<const char*>(d.experts_down_fp8.values)
-                                             : reinterpret_cast<const char*>(d.experts_down);
   bool copies = false;
   for (int32_t e : pending_) {
     if (static_cast<int>(round_.size()) >= limit) break;
     if (std::find(in_round.begin(), in_round.end(), e) != in_round.end()) continue;
-    int32_t slot = -1;
-    const int32_t victim = L.cache.victim(in_round);
-    if (victim >= 0) {
-      L.cache.evict(victim);
-      slot = L.slot_of[static_cast<size_t>(victim)];
-      L.slot_of[static_cast<size_t>(victim)] = -1;
-    } else {
-      slot = L.free_slots.back();
-      L.free_slots.pop_back();
-    }
-    L.cache.insert(e);
-    L.slot_of[static_cast<size_t>(e)] = slot;
-    // The slot's previous kernels must be done before it is overwritten.
-    CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, L.slot_done[static_cast<size_t>(slot)], 0));
-    if (!L.copied) CUDA_CHECK(cudaEventRecord(L.copy_start, copy_stream_));
-    L.copied = copies = true;
-    CUDA_CHECK(cudaMemcpyAsync(L.gate_up + slot * gate_up_bytes_, host_gu + e * gate_up_bytes_,
-                               static_cast<size_t>(gate_up_bytes_), cudaMemcpyHostToDevice, copy_stream_));
-    CUDA_CHECK(cudaMemcpyAsync(L.down + slot * down_bytes_, host_down + e * down_bytes_, static_cast<size_t>(down_bytes_),
-                               cudaMemcpyHostToDevice, copy_stream_));
-    L.bytes += gate_up_bytes_ + down_bytes_;
+    // A free slot or a victim outside the round always exists: the round holds at most `slots`.
+    copy_in(L, current_, e, in_round);
+    copies = true;
     take(e);
   }
-  if (copies) {
-    CUDA_CHECK(cudaEventRecord(L.copy_end, copy_stream_));
+  if (copies) CUDA_CHECK(cudaEventRecord(L.copy_end, copy_stream_));
+  // The prefetch's copies (which the round may read) or the round's own: the kernels wait for them.
+  if (copies || L.prefetch_pending) {
     if (!L.waited) CUDA_CHECK(cudaEventRecord(L.ready, compute));
     L.waited = true;
-    CUDA_CHECK(cudaStreamWaitEvent(compute, L.copy_end, 0));
+    CUDA_CHECK(cudaStreamWaitEvent(compute, copies ? L.copy_end : L.prefetch_end, 0));
+    L.prefetch_pending = false;
   }
   std::erase_if(pending_, [&](int32_t e) { return std::find(in_round.begin(), in_round.end(), e) != in_round.end(); });
   return round_;
@@ -179,6 +226,8 @@ std::vector<OffloadEvent> ExpertOffload::take_step(int64_t step) {
     e.layer = moe_layers_[m];
     e.lookups = L.lookups;
     e.hits = L.hits;
+    e.prefetched = L.prefetched;
+    e.prefetch_hits = L.prefetch_hits;
     e.bytes_copied = L.bytes;
     if (L.copied) {
       float ms = 0;
@@ -186,12 +235,20 @@ std::vector<OffloadEvent> ExpertOffload::take_step(int64_t step) {
       e.copy_us = ms * 1e3;
       CUDA_CHECK(cudaEventElapsedTime(&ms, L.ready, L.copy_end));
       e.stall_us = std::max(0.0f, ms) * 1e3;
+      if (step_started_) {
+        CUDA_CHECK(cudaEventElapsedTime(&ms, step_start_, L.copy_start));
+        e.copy_start_us = std::max(0.0f, ms) * 1e3;
+        CUDA_CHECK(cudaEventElapsedTime(&ms, step_start_, L.ready));
+        e.stall_start_us = std::max(0.0f, ms) * 1e3;
+      }
     }
     out.push_back(e);
     L.lookups = L.hits = 0;
+    L.prefetched = L.prefetch_hits = 0;
     L.bytes = 0;
     L.copied = L.waited = false;
   }
+  step_started_ = false;
   return out;
 }
 

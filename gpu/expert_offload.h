@@ -48,6 +48,9 @@ class ExpertOffload {
   // The layer's cache slots as an expert block: kernels index it by slot.
   ExpertBlocks blocks(int moe_index) const;
 
+  // At the start of a step, on the compute stream: the origin of the events' copy and stall
+  // intervals (the phase timings' origin is recorded right after it).
+  void begin_step(cudaStream_t compute);
   // A step's lookups of one layer: `experts` distinct, in order of first use; counts hits.
   void begin_layer(int moe_index, std::span<const int32_t> experts);
   // The next at most `max_experts` experts of the layer made resident (cached ones first, then
@@ -55,6 +58,11 @@ class ExpertOffload {
   std::vector<std::pair<int32_t, int32_t>> next_round(int max_experts, cudaStream_t compute);
   // After the round's kernels are enqueued on `compute`: their slots may be refilled after them.
   void end_round(cudaStream_t compute);
+  // --offload-prefetch, before the layer's lookups: starts copying the missing ones of `experts`
+  // (predicted) on the copy stream, at most `slots` of them, evicting by the policy as a miss would.
+  // The layer's first round then waits for these copies; its lookups of them count as hits and
+  // as prefetch hits. Counts no lookup.
+  void prefetch(int moe_index, std::span<const int32_t> experts);
 
   // After the step's work has finished: one event per MoE layer that looked experts up, and the
   // counters reset for the next step.
@@ -71,6 +79,10 @@ class ExpertOffload {
     char* gate_up = nullptr;             // (slots) device copies, stride gate_up_bytes
     char* down = nullptr;                // (slots) stride down_bytes
     int32_t lookups = 0, hits = 0;
+    int32_t prefetched = 0, prefetch_hits = 0;
+    std::vector<uint8_t> prefetched_expert;  // (E) 1 while a prefetched expert awaits its lookup
+    cudaEvent_t prefetch_end = nullptr;      // after the layer's prefetch copies
+    bool prefetch_pending = false;           // the next round must wait for prefetch_end
     int64_t bytes = 0;
     bool copied = false, waited = false;
   };
@@ -82,10 +94,15 @@ class ExpertOffload {
   int64_t gate_up_bytes_ = 0, down_bytes_ = 0;  // one expert's share of each block
   DeviceBuffer arena_;
   cudaStream_t copy_stream_ = nullptr;
+  cudaEvent_t step_start_ = nullptr;
+  bool step_started_ = false;
   std::vector<Layer> layers_;
   int current_ = -1;                                  // the layer between begin_layer and its last round
   std::vector<int32_t> pending_;                      // its experts still to run
   std::vector<std::pair<int32_t, int32_t>> round_;    // (expert, slot) of the round in flight
+  // Copies expert `e` of layer `L` into a slot (a free one, else the policy's victim outside
+  // `keep`); false when every cached expert is kept.
+  bool copy_in(Layer& L, int moe_index, int32_t e, std::span<const int32_t> keep);
 };
 
 }  // namespace moescope::gpu

@@ -20,7 +20,8 @@ struct ExportOptions {
 };
 
 // csv: `out` is a directory (created when missing) receiving runs.csv, tokens.csv, steps.csv,
-//      routing.csv (top-k columns), expert_hits.csv, capacity_overflow.csv, timings.csv, all_to_all.csv and
+//      routing.csv (top-k columns), expert_hits.csv, capacity_overflow.csv, timings.csv, all_to_all.csv,
+//      offload.csv (the expert cache per step and MoE layer of offloaded runs) and
 //      scores_run_<id>.csv (position, layer, step, one column per expert).
 // json, chrome-trace: `out` is the file written.
 // sqlite: `out` must not exist yet.

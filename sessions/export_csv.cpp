@@ -138,6 +138,12 @@ void export_csv(SessionReader& reader, const std::filesystem::path& out_dir, con
                   where_run(options, "a.run_id") +
                   " ORDER BY a.run_id, a.step, a.layer, a.src_rank, a.dst_rank",
               options, out_dir / "all_to_all.csv");
+  write_query(db,
+              "SELECT run_id, step, layer, lookups, hits, lookups - hits AS misses, prefetched, prefetch_hits,"
+              " bytes_copied, copy_start_us,"
+              " copy_us, stall_start_us, stall_us FROM offload_steps" +
+                  where_run(options) + " ORDER BY run_id, step, layer",
+              options, out_dir / "offload.csv");
 
   // Score vectors: decoded from their float16 BLOBs, one column per expert.
   std::vector<RunSummary> runs =

@@ -1,5 +1,5 @@
 // One JSON document with every run: its summary, tokens, steps, dense routing (flat arrays with
-// their shapes), hits, overflow, timings and all-to-all traffic.
+// their shapes), hits, overflow, timings, all-to-all traffic and the expert cache's counters.
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -111,6 +111,21 @@ nlohmann::json run_json(SessionReader& reader, const RunSummary& run) {
                          {"modeled_us", exchange.modeled_us}});
   }
   j["all_to_all"] = std::move(exchanges);
+  nlohmann::json offload = nlohmann::json::array();  // empty: the run kept its experts on the GPU
+  for (const OffloadEvent& row : reader.offload(run.id)) {
+    offload.push_back({{"step", row.step},
+                       {"layer", row.layer},
+                       {"lookups", row.lookups},
+                       {"hits", row.hits},
+                       {"prefetched", row.prefetched},
+                       {"prefetch_hits", row.prefetch_hits},
+                       {"bytes_copied", row.bytes_copied},
+                       {"copy_start_us", row.copy_start_us},
+                       {"copy_us", row.copy_us},
+                       {"stall_start_us", row.stall_start_us},
+                       {"stall_us", row.stall_us}});
+  }
+  j["offload"] = std::move(offload);
   return j;
 }
 

@@ -28,7 +28,7 @@ void export_sqlite(SessionReader& reader, const std::filesystem::path& out_file,
   {
     Transaction transaction(copy);
     for (const char* table : {"tokens", "steps", "routing", "expert_hits", "capacity_overflow", "timings",
-                              "all_to_all", "all_to_all_steps", "imported_runs"}) {
+                              "all_to_all", "all_to_all_steps", "imported_runs", "offload_steps"}) {
       Statement remove = copy.prepare(std::string("DELETE FROM ") + table + " WHERE run_id <> ?");
       remove.bind(1, *options.run_id).run();
     }

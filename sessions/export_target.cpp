@@ -66,7 +66,7 @@ bool starts_with_file(const fs::path& file, std::string_view start) {
 // The names export_csv writes.
 bool is_csv_export_name(const std::string& name) {
   for (const char* table : {"runs.csv", "tokens.csv", "steps.csv", "routing.csv", "expert_hits.csv",
-                            "capacity_overflow.csv", "timings.csv", "all_to_all.csv"}) {
+                            "capacity_overflow.csv", "timings.csv", "all_to_all.csv", "offload.csv"}) {
     if (name == table) return true;
   }
   const std::string prefix = "scores_run_";

@@ -1,7 +1,8 @@
 // Chrome Trace Event Format (the JSON object form), which Perfetto and chrome://tracing open. Each
 // run is a process (pid = run id); thread 0 holds the forward steps, thread L+1 holds layer L's
 // phases, thread 1000 the phases outside layers (embedding, LM head). Timestamps are microseconds
-// from the run's start. All-to-all traffic per layer becomes a counter track.
+// from the run's start. All-to-all traffic per layer becomes a counter track; offloaded experts'
+// copies and the stalls waiting for them get a thread each.
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -16,6 +17,9 @@ namespace {
 
 constexpr int kStepThread = 0;
 constexpr int kOutsideLayersThread = 1000;
+// Offloaded runs: expert copies on the copy stream, and the compute stream's waits for them.
+constexpr int kCopyThread = 1001;
+constexpr int kStallThread = 1002;
 
 int thread_of_layer(int32_t layer) { return layer < 0 ? kOutsideLayersThread : layer + 1; }
 
@@ -79,6 +83,34 @@ void export_chrome_trace(SessionReader& reader, const std::filesystem::path& out
                         {"ts", start_of(timing.step) + timing.start_us},
                         {"dur", std::max(0.0, timing.duration_us)},
                         {"args", {{"step", timing.step}, {"layer", timing.layer}}}});
+    }
+    const std::vector<OffloadEvent> offload = reader.offload(run.id);
+    if (!offload.empty()) {
+      events.push_back(metadata("thread_name", pid, kCopyThread, "expert copies"));
+      events.push_back(metadata("thread_name", pid, kStallThread, "stalls on expert copies"));
+    }
+    for (const OffloadEvent& row : offload) {
+      const nlohmann::json args = {{"step", row.step},          {"layer", row.layer},
+                                   {"lookups", row.lookups},    {"hits", row.hits},
+                                   {"bytes_copied", row.bytes_copied}};
+      if (row.copy_us > 0)
+        events.push_back({{"name", "copy experts, layer " + std::to_string(row.layer)},
+                          {"cat", "offload"},
+                          {"ph", "X"},
+                          {"pid", pid},
+                          {"tid", kCopyThread},
+                          {"ts", start_of(row.step) + row.copy_start_us},
+                          {"dur", row.copy_us},
+                          {"args", args}});
+      if (row.stall_us > 0)
+        events.push_back({{"name", "stall, layer " + std::to_string(row.layer)},
+                          {"cat", "offload"},
+                          {"ph", "X"},
+                          {"pid", pid},
+                          {"tid", kStallThread},
+                          {"ts", start_of(row.step) + row.stall_start_us},
+                          {"dur", row.stall_us},
+                          {"args", args}});
     }
     for (const AllToAllStep& exchange : reader.all_to_all(run.id)) {
       int64_t remote = 0;  // tokens that leave their rank

@@ -424,6 +424,37 @@ std::vector<AllToAllStep> SessionReader::all_to_all(int64_t run_id) {
   return exchanges;
 }
 
+std::vector<OffloadEvent> SessionReader::offload(int64_t run_id) {
+  check_run(run_id);  // types, ranges and layers of every row (run_check.cpp)
+  std::vector<OffloadEvent> rows;
+  Statement query = connection_.prepare(
+      "SELECT step, layer, lookups, hits, prefetched, prefetch_hits, bytes_copied, copy_start_us, copy_us,"
+      " stall_start_us, stall_us FROM offload_steps WHERE run_id = ? ORDER BY step, layer");
+  query.bind(1, run_id);
+  while (query.step()) {
+    OffloadEvent& row = rows.emplace_back();
+    row.step = query.column_int(0);
+    row.layer = static_cast<int32_t>(query.column_int(1));
+    row.lookups = static_cast<int32_t>(query.column_int(2));
+    row.hits = static_cast<int32_t>(query.column_int(3));
+    row.prefetched = static_cast<int32_t>(query.column_int(4));
+    row.prefetch_hits = static_cast<int32_t>(query.column_int(5));
+    row.bytes_copied = query.column_int(6);
+    row.copy_start_us = query.column_double(7);
+    row.copy_us = query.column_double(8);
+    row.stall_start_us = query.column_double(9);
+    row.stall_us = query.column_double(10);
+    if (row.hits > row.lookups || row.prefetch_hits > row.hits || row.prefetch_hits > row.prefetched) {
+      bad_run(path(), run_id,
+              "has an offload_steps row at step " + std::to_string(row.step) + ", layer " + std::to_string(row.layer) +
+                  " with more hits than lookups or more prefetch hits than hits or prefetched experts (lookups " +
+                  std::to_string(row.lookups) + ", hits " + std::to_string(row.hits) + ", prefetched " +
+                  std::to_string(row.prefetched) + ", prefetch_hits " + std::to_string(row.prefetch_hits) + ")");
+    }
+  }
+  return rows;
+}
+
 bool ImportInfo::has(const std::string& field) const {
   return std::find(captured.begin(), captured.end(), field) != captured.end();
 }

@@ -132,6 +132,9 @@ class SessionReader {
   std::vector<StepRow> steps(int64_t run_id);
   std::vector<TimingRow> timings(int64_t run_id);
   std::vector<AllToAllStep> all_to_all(int64_t run_id);
+  // The expert cache's counters per step and MoE layer (table offload_steps), in (step, layer)
+  // order; empty for a run that did not offload experts.
+  std::vector<OffloadEvent> offload(int64_t run_id);
   std::optional<ImportInfo> import_info(int64_t run_id);
   // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
   // dimensions: the first run's layers and experts; rows outside them are refused).

@@ -296,6 +296,11 @@ struct SessionWriter::State : ForwardObserver {
     exchange.modeled_us = event.modeled_us;
   }
 
+  void on_offload(const OffloadEvent& event) override {
+    require_open_run();
+    step.offload.push_back(event);
+  }
+
   void on_step_end(const StepInfo& info, std::span<const float>) override {
     require_open_run();
     if (!step_open) on_step_begin(info);

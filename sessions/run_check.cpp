@@ -305,6 +305,16 @@ void check_run_rows(Connection& connection, const RunSummary& run) {
        {integer("step", "step", 0, max_position), one_of("layer", "layer", layers, layers_note),
         integer("src_rank", "src_rank", 0, kMaxRanks - 1), integer("dst_rank", "dst_rank", 0, kMaxRanks - 1),
         integer("tokens", "tokens", 0, kMaxCount), integer("bytes", "bytes", 0, kMaxCount)}},
+      // A layer looks up each expert at most once per step (core/observer.h OffloadEvent).
+      {"offload_steps",
+       "run_id = ?1",
+       {"step", "layer"},
+       {integer("step", "step", 0, max_position), one_of("layer", "layer", layers, layers_note),
+        integer("lookups", "lookups", 0, E, experts_note), integer("hits", "hits", 0, E, experts_note),
+        integer("prefetched", "prefetched", 0, E, experts_note),
+        integer("prefetch_hits", "prefetch_hits", 0, E, experts_note),
+        integer("bytes_copied", "bytes_copied", 0, kMaxCount), real("copy_start_us"), real("copy_us"),
+        real("stall_start_us"), real("stall_us")}},
   };
   for (const TableCheck& check : checks) check_table(connection, run.id, check);
 }

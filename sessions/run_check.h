@@ -23,7 +23,7 @@ void check_run_row(Connection& connection, int64_t run_id);
 std::optional<int64_t> first_run_with_bad_row(Connection& connection);
 
 // Every row of the run in tokens, steps, routing, expert_hits, capacity_overflow, timings,
-// all_to_all and all_to_all_steps, against the dimensions of `run` (already checked) and the
+// all_to_all, all_to_all_steps and offload_steps, against the dimensions of `run` (already checked) and the
 // vocabulary size of its model's config.json (where it gives one).
 void check_run_rows(Connection& connection, const RunSummary& run);
 

@@ -1,6 +1,7 @@
 #include "sessions/run_writer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,9 @@ RunStatements::RunStatements(Connection& connection)
       insert_exchange_cell(connection.prepare(
           "INSERT INTO all_to_all(run_id, step, layer, src_rank, dst_rank, tokens, bytes) VALUES(?, ?, ?, ?, ?, "
           "?, ?)")),
+      insert_offload(connection.prepare(
+          "INSERT INTO offload_steps(run_id, step, layer, lookups, hits, prefetched, prefetch_hits, bytes_copied,"
+          " copy_start_us, copy_us, stall_start_us, stall_us) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
       // A run's tokens, hits and overflow in one statement each, from the writer's arrays (the
       // array-rows table, registered on this connection with the routing-rows one).
       insert_tokens(connection.prepare(
@@ -278,6 +282,36 @@ void RunWriter::write_step(const StepRecord& step) {
         sql_.insert_exchange_cell.bind(5, dst).bind(6, exchange.tokens[i]).bind(7, exchange.bytes[i]).run();
       }
     }
+  }
+  write_offload(step);
+}
+
+// The engine's counters are checked here as the reader will check them (run_check.cpp), so a
+// faulty event fails the recording with its values named instead of leaving a run no one can open.
+void RunWriter::write_offload(const StepRecord& step) {
+  std::vector<int32_t> seen;
+  for (const OffloadEvent& e : step.offload) {
+    const auto fail = [&](const std::string& what) {
+      fail_input("offload event of step " + std::to_string(step.info.step) + ", layer " + std::to_string(e.layer) +
+                 ": " + what);
+    };
+    if (!slot_of_layer_.contains(e.layer)) fail("not one of the model's MoE layers");
+    if (std::find(seen.begin(), seen.end(), e.layer) != seen.end()) fail("reported twice in one step");
+    seen.push_back(e.layer);
+    if (e.lookups < 0 || e.lookups > info_.n_experts || e.hits < 0 || e.hits > e.lookups)
+      fail("needs 0 <= hits <= lookups <= n_experts " + std::to_string(info_.n_experts) + ", got " +
+           std::to_string(e.hits) + " hits of " + std::to_string(e.lookups) + " lookups");
+    if (e.prefetched < 0 || e.prefetched > info_.n_experts || e.prefetch_hits < 0 || e.prefetch_hits > e.hits ||
+        e.prefetch_hits > e.prefetched)
+      fail("needs 0 <= prefetch_hits <= hits and prefetched, prefetched <= n_experts, got " +
+           std::to_string(e.prefetch_hits) + " prefetch hits, " + std::to_string(e.prefetched) + " prefetched");
+    if (e.bytes_copied < 0) fail("negative bytes_copied " + std::to_string(e.bytes_copied));
+    for (double us : {e.copy_start_us, e.copy_us, e.stall_start_us, e.stall_us}) {
+      if (!std::isfinite(us) || us < 0) fail("copy and stall times must be finite and >= 0");
+    }
+    sql_.insert_offload.bind(1, run_id_).bind(2, step.info.step).bind(3, e.layer).bind(4, e.lookups).bind(5, e.hits);
+    sql_.insert_offload.bind(6, e.prefetched).bind(7, e.prefetch_hits).bind(8, e.bytes_copied);
+    sql_.insert_offload.bind(9, e.copy_start_us).bind(10, e.copy_us).bind(11, e.stall_start_us).bind(12, e.stall_us).run();
   }
 }
 

@@ -30,6 +30,7 @@ struct RunStatements {
   Statement insert_timing;
   Statement insert_exchange;
   Statement insert_exchange_cell;
+  Statement insert_offload;
   Statement insert_tokens;
   Statement insert_hits;
   Statement insert_overflow;
@@ -70,6 +71,7 @@ class RunWriter {
 
  private:
   void check_layer(const LayerRouting& layer, const StepRecord& step) const;
+  void write_offload(const StepRecord& step);
   void accumulate(const LayerRouting& layer, int32_t slot);
 
   RunStatements& sql_;

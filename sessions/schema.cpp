@@ -183,7 +183,30 @@ CREATE TABLE imported_runs(
 );
 )sql";
 
-constexpr std::array kMigrations{Migration{1, kSchemaV1}, Migration{2, kMigrationV2}, Migration{3, kMigrationV3}};
+// Version 4: the offload profile. A CUDA run with routed experts offloaded to host memory
+// (--offload-experts) reports, per forward step and MoE layer, how its expert cache did
+// (core/observer.h OffloadEvent); a run without offloading has no rows. Misses are lookups - hits.
+// Like version 3, one new table, so an upgraded file's sqlite_schema equals a fresh file's.
+constexpr std::string_view kMigrationV4 = R"sql(
+CREATE TABLE offload_steps(
+  run_id INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  layer INTEGER NOT NULL,
+  lookups INTEGER NOT NULL,
+  hits INTEGER NOT NULL,
+  prefetched INTEGER NOT NULL,
+  prefetch_hits INTEGER NOT NULL,
+  bytes_copied INTEGER NOT NULL,
+  copy_start_us REAL NOT NULL,
+  copy_us REAL NOT NULL,
+  stall_start_us REAL NOT NULL,
+  stall_us REAL NOT NULL,
+  PRIMARY KEY(run_id, step, layer)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array kMigrations{Migration{1, kSchemaV1}, Migration{2, kMigrationV2}, Migration{3, kMigrationV3},
+                                 Migration{4, kMigrationV4}};
 
 constexpr std::array<std::string_view, 4> kSessions{"id", "started_at", "command", "host"};
 constexpr std::array<std::string_view, 11> kModels{
@@ -231,6 +254,10 @@ constexpr std::array<std::string_view, 6> kAllToAllSteps{"run_id",  "step",     
 constexpr std::array<std::string_view, 7> kImportedRuns{"run_id",     "engine",   "engine_version", "source_file",
                                                         "request_id", "captured", "not_captured"};
 
+constexpr std::array<std::string_view, 12> kOffloadSteps{
+    "run_id",        "step",          "layer",        "lookups",       "hits",    "prefetched",
+    "prefetch_hits", "bytes_copied", "copy_start_us", "copy_us", "stall_start_us", "stall_us"};
+
 constexpr std::array kTables{
     ExpectedTable{"sessions", kSessions},
     ExpectedTable{"models", kModels},
@@ -245,6 +272,7 @@ constexpr std::array kTables{
     ExpectedTable{"all_to_all", kAllToAll},
     ExpectedTable{"all_to_all_steps", kAllToAllSteps},
     ExpectedTable{"imported_runs", kImportedRuns},
+    ExpectedTable{"offload_steps", kOffloadSteps},
 };
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace moescope::sessions {
 // 'MoES' in PRAGMA application_id marks a moescope session among SQLite files.
 inline constexpr int32_t kApplicationId = 0x4D6F4553;
 // PRAGMA user_version of the files this build writes; newer files are refused.
-inline constexpr int32_t kSchemaVersion = 3;
+inline constexpr int32_t kSchemaVersion = 4;
 // Top-k ids and weights are columns of the routing row (expert_0.., weight_0..), so a routing row
 // is one (token, MoE layer); every supported family routes to at most 8 experts.
 inline constexpr int32_t kMaxTopK = 8;

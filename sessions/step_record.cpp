@@ -3,7 +3,8 @@
 namespace moescope::sessions {
 
 int64_t StepRecord::size_bytes() const {
-  int64_t bytes = sizeof(StepRecord) + static_cast<int64_t>(timings.size() * sizeof(PhaseTiming));
+  int64_t bytes = sizeof(StepRecord) + static_cast<int64_t>(timings.size() * sizeof(PhaseTiming) +
+                                                             offload.size() * sizeof(OffloadEvent));
   for (const LayerRouting& layer : routing) {
     bytes +=
         sizeof(LayerRouting) +

@@ -38,6 +38,7 @@ struct StepRecord {
   std::vector<LayerRouting> routing;
   std::vector<PhaseTiming> timings;
   std::vector<AllToAllRecord> all_to_all;
+  std::vector<OffloadEvent> offload;  // one per MoE layer that looked experts up (offloaded CUDA runs)
 
   int64_t size_bytes() const;
 };

@@ -193,11 +193,13 @@ fi
 
 # Issue 17: fp8 weights kept as fp8 (DeepSeek-V3 shape, fp8 bandwidth floor) and experts offloaded
 # to pinned host memory (Mixtral-8x7B, 16 layers, under a 12 GB cap: hit rate, bytes/token, tokens/s,
-# copy bandwidth against the measured pinned H2D bandwidth).
+# copy bandwidth against the measured pinned H2D bandwidth), then the same with next-layer prefetch
+# (--offload-prefetch, written without a GPU: tokens/s and stall beside the plain line).
 if [ "$what" = all ] || [ "$what" = bench ]; then
   : > "$out/bench17.log"
   for case in "deepseek-v3 --layers 8 --weights fp8 --prefill 512" \
-              "mixtral-8x7b --layers 16 --gpu-memory-cap 12GB --offload-experts --prefill 64 --decode-steps 8 --repeats 1 --warmup 1"; do
+              "mixtral-8x7b --layers 16 --gpu-memory-cap 12GB --offload-experts --prefill 64 --decode-steps 8 --repeats 1 --warmup 1" \
+              "mixtral-8x7b --layers 16 --gpu-memory-cap 12GB --offload-experts --offload-prefetch --prefill 64 --decode-steps 8 --repeats 1 --warmup 1"; do
     echo "== moescope bench --synthetic $case" | tee -a "$out/bench17.log"
     # shellcheck disable=SC2086
     timeout "${BENCH_SECONDS:-200}" ./build-gpu/app/moescope bench --synthetic $case 2>&1 | tee -a "$out/bench17.log"

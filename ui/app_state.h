@@ -87,6 +87,8 @@ struct PlacedZone {
 struct TimelineState {
   uint64_t key = 0;  // run_data_key of the run the tracks were prepared for
   std::vector<PlacedZone> steps, layers, phases;  // three tracks, each sorted and non-overlapping
+  // Offloaded runs: expert copies and stalls, the transfer track (ui/timeline_transfer_track.h).
+  std::vector<PlacedZone> copies, stalls;
   double total_us = 0;
   double view_begin_us = 0, view_end_us = 0;  // visible range; equal = fit all
   double select_begin_us = -1, select_end_us = -1;  // -2: select the second step (tour)

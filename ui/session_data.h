@@ -72,6 +72,11 @@ struct RunData {
   double enforce_capacity_factor = 0;
   std::vector<int32_t> dropped_per_token;  // (n_tokens) empty when not enforced
   std::vector<double> kl_to_dropless;      // (n_tokens) empty when no token has one
+  // Runs with offloaded experts (CUDA --offload-experts): the expert cache per (step, MoE layer),
+  // sorted so, and the cache the run had (from its settings; 0 and "" when not recorded).
+  std::vector<OffloadEvent> offload;
+  int32_t offload_slots = 0;
+  std::string offload_policy;
   // Runs imported from another engine's capture (`moescope import`): the engine, and the fields
   // its capture lacked (scores, router_logits, steps, timings, text, ...), which views name
   // instead of drawing. Empty engine for runs moescope recorded.

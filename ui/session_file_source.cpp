@@ -78,6 +78,16 @@ class FileSource final : public SessionSource {
     for (auto& a : reader_.all_to_all(run_id)) {
       run->traffic.push_back({a.step, a.layer, a.n_ranks, std::move(a.tokens), std::move(a.bytes), a.modeled_us, a.measured_us});
     }
+    run->offload = reader_.offload(run_id);
+    if (!run->offload.empty()) {
+      // Written by `run`/`record` (app/engine_flags.cpp add_offload_settings); absent in files from
+      // other writers, which then show no cache size.
+      const auto settings = nlohmann::json::parse(reader_.run(run_id).settings_json, nullptr, false);
+      if (settings.is_object() && settings.contains("expert_cache_slots") && settings["expert_cache_slots"].is_number_integer())
+        run->offload_slots = std::clamp(settings["expert_cache_slots"].get<int32_t>(), 0, run->routing.n_experts);
+      if (settings.is_object() && settings.contains("offload_policy") && settings["offload_policy"].is_string())
+        run->offload_policy = settings["offload_policy"].get<std::string>();
+    }
     return run;
   }
 

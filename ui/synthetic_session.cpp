@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string_view>
 
 #include "core/error.h"
+#include "core/expert_cache.h"
 
 namespace moescope::ui {
 namespace {
@@ -110,6 +112,54 @@ void add_timings(RunData& run, int32_t n_layers, int32_t ep_degree, std::mt19937
     }
     zone(-1, Phase::lm_head, 30);
   }
+}
+
+// The CUDA engine's offload counters (core/observer.h OffloadEvent) for the synthetic routing: an
+// LRU cache of `slots` per layer, each step's distinct experts looked up once; a miss copies one
+// Mixtral-sized expert during the layer's experts phase, which waits for part of the copy.
+void add_offload(RunData& run, int32_t slots) {
+  constexpr int64_t kExpertBytes = int64_t{3} * 4096 * 14336 * 2;
+  const auto& r = run.routing;
+  std::vector<ExpertCache> caches;
+  for (int32_t l = 0; l < r.n_layers; ++l) caches.emplace_back(CachePolicy::lru, std::min(slots, r.n_experts), r.n_experts);
+  std::map<std::pair<int64_t, int32_t>, const TimingZone*> experts_zone;
+  for (const TimingZone& z : run.timings)
+    if (z.phase == Phase::experts) experts_zone.try_emplace({z.step, z.layer}, &z);
+  std::vector<int32_t> distinct;
+  for (int32_t t0 = 0; t0 < r.n_tokens;) {
+    const int64_t step = r.step_of_token[static_cast<size_t>(t0)];
+    int32_t t1 = t0;
+    while (t1 < r.n_tokens && r.step_of_token[static_cast<size_t>(t1)] == step) ++t1;
+    for (int32_t l = 0; l < r.n_layers; ++l) {
+      distinct.clear();
+      for (int32_t t = t0; t < t1; ++t)
+        for (int32_t k = 0; k < r.top_k; ++k) {
+          const int32_t e = r.topk_ids[r.topk_offset(l, t) + static_cast<size_t>(k)];
+          if (std::find(distinct.begin(), distinct.end(), e) == distinct.end()) distinct.push_back(e);
+        }
+      OffloadEvent ev;
+      ev.step = step;
+      ev.layer = r.layer_ids[static_cast<size_t>(l)];
+      for (int32_t e : distinct) {
+        ++ev.lookups;
+        ev.hits += caches[static_cast<size_t>(l)].access(e).hit;
+      }
+      const int32_t misses = ev.lookups - ev.hits;
+      ev.bytes_copied = misses * kExpertBytes;
+      const auto zone = experts_zone.find({step, ev.layer});
+      if (misses > 0 && zone != experts_zone.end()) {
+        const TimingZone& z = *zone->second;
+        ev.copy_start_us = z.start_us;
+        ev.copy_us = z.duration_us * std::min(0.9, 0.25 + 0.1 * misses);
+        ev.stall_start_us = z.start_us + 0.1 * z.duration_us;
+        ev.stall_us = std::max(0.0, ev.copy_start_us + ev.copy_us - ev.stall_start_us) * 0.5;
+      }
+      run.offload.push_back(ev);
+    }
+    t0 = t1;
+  }
+  run.offload_slots = slots;
+  run.offload_policy = "lru";
 }
 
 void add_traffic(RunData& run, int32_t ep_degree) {
@@ -238,6 +288,7 @@ std::shared_ptr<RunData> make_synthetic_run(const SyntheticSpec& spec, int64_t r
   std::mt19937_64 timing_rng(spec.seed + 99);
   add_timings(*run, L, spec.ep_degree, timing_rng);
   add_traffic(*run, spec.ep_degree);
+  if (spec.offload_slots > 0) add_offload(*run, spec.offload_slots);
   return run;
 }
 

@@ -1,5 +1,5 @@
 // A generated session with realistic structure (tag-specific expert preferences, routing that
-// persists across neighbouring tokens, phase timings, EP traffic), for demos, screenshots and
+// persists across neighbouring tokens, phase timings, EP traffic, optionally offloaded experts), for demos, screenshots and
 // the frame-time benchmark at sizes no small checkpoint produces.
 #pragma once
 
@@ -19,6 +19,9 @@ struct SyntheticSpec {
   int32_t n_runs = 4;     // tags cycle through code, poetry, math, prose
   int32_t ep_degree = 4;  // ranks of the emulated expert parallelism
   uint64_t seed = 7;
+  // > 0: runs offload their experts behind an LRU cache of this many slots per layer, with the
+  // expert cache's counters and copy/stall intervals per step and layer (RunData::offload).
+  int32_t offload_slots = 0;
 };
 
 // Parses "TOKENSxEXPERTS" or "TOKENSxEXPERTSxLAYERS" (e.g. 10000x256x8); InputError otherwise.

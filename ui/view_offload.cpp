@@ -1,13 +1,18 @@
 // Offload what-if (issue #17) as a curve: per policy (LRU, LFU, and Belady's optimum), the hit
 // rate of a per-layer expert cache against its size, from the selected run's routing replayed
 // through core/analysis/offload_whatif (the same definition as `moescope offload`). The sweep runs
-// off the UI thread. [SECTION] index: work, plot, view.
+// off the UI thread. A run recorded with offloaded experts (CUDA --offload-experts) also shows what
+// its cache did: its point on the curve and its hit rate per MoE layer over the run.
+// [SECTION] index: work, plot, recorded, view.
 #include <imgui.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <string>
 
+#include "core/analysis/offload_profile.h"
 #include "ui/colormap.h"
 #include "ui/views.h"
 
@@ -19,6 +24,8 @@ namespace {
 // core): every size for small models, at least 5 points (1, 4, 16, 64, 256) for a DeepSeek-V3-sized run.
 constexpr int32_t kMaxCurvePoints = 33, kMinCurvePoints = 5;
 constexpr double kLookupBudget = 6e7;
+// Columns of the recorded hit-rate grid: spans of the run's steps.
+constexpr int32_t kRecordedSpans = 48;
 
 //-----------------------------------------------------------------------------
 // [SECTION] work (off the UI thread)
@@ -58,7 +65,13 @@ OffloadCurves sweep(const std::shared_ptr<RunData>& run) {
 // [SECTION] plot
 //-----------------------------------------------------------------------------
 
-void draw_curves(const OffloadCurves& c, ImVec2 size) {
+// The recorded cache on the curve: its size and the run's hit rate (0 slots: not recorded).
+struct RecordedPoint {
+  int32_t slots = 0;
+  double hit_rate = 0;
+};
+
+void draw_curves(const OffloadCurves& c, ImVec2 size, RecordedPoint recorded = {}) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p = ImGui::GetCursorScreenPos();
   ImGui::Dummy(size);
@@ -118,6 +131,12 @@ void draw_curves(const OffloadCurves& c, ImVec2 size) {
                 3.0f);
     dl->AddText(ImVec2(x1 - font * 5.2f, ly), ImGui::GetColorU32(ImGuiCol_Text), name.c_str());
   }
+  if (recorded.slots > 0) {
+    // A ring in the text colour, so it stands out from every policy's colour.
+    const ImVec2 q(px(recorded.slots), py(recorded.hit_rate));
+    dl->AddCircle(q, 6.0f, ImGui::GetColorU32(ImGuiCol_Text), 0, 2.5f);
+    dl->AddText(ImVec2(q.x + 8, q.y - font), ImGui::GetColorU32(ImGuiCol_Text), "recorded");
+  }
   if (hovered >= 0 && ImGui::IsWindowHovered()) {
     ImGui::BeginTooltip();
     ImGui::Text("%d slots per layer", c.curves.front().capacities[static_cast<size_t>(hovered)]);
@@ -127,6 +146,84 @@ void draw_curves(const OffloadCurves& c, ImVec2 size) {
     }
     ImGui::EndTooltip();
   }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] recorded (runs with offloaded experts)
+//-----------------------------------------------------------------------------
+
+// What the engine's cache did: per MoE layer (rows) over the run (columns: spans of steps), the
+// hit rate coloured from dark (0) to bright (1), and each layer's rate over the whole run as a bar
+// at the right.
+void draw_recorded_grid(const analysis::OffloadHitGrid& g, const analysis::OffloadProfile& p,
+                        ImVec2 size) {
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  ImGui::Dummy(size);
+  if (g.layers.empty() || g.n_bins == 0) return;
+  const float font = ImGui::GetFontSize();
+  const float x0 = o.x + font * 3.0f, bars_w = font * 5.0f, x1 = o.x + size.x - bars_w - font * 0.5f;
+  const float y0 = o.y, y1 = o.y + size.y - font * 1.5f;
+  const float cell_w = (x1 - x0) / static_cast<float>(g.n_bins), cell_h = (y1 - y0) / static_cast<float>(g.layers.size());
+  const ColorLut& lut = colormap_lut(Colormap::viridis);
+  const ImU32 empty = ImGui::GetColorU32(ImGuiCol_FrameBg), axis = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+  const ImVec2 m = ImGui::GetIO().MousePos;
+  int hovered_layer = -1, hovered_bin = -1;
+  for (size_t l = 0; l < g.layers.size(); ++l) {
+    const float ya = y0 + cell_h * static_cast<float>(l), yb = ya + std::max(1.0f, cell_h);
+    for (int32_t b = 0; b < g.n_bins; ++b) {
+      const double rate = g.hit_rate(l, b);
+      const float xa = x0 + cell_w * static_cast<float>(b), xb = xa + std::max(1.0f, cell_w);
+      dl->AddRectFilled(ImVec2(xa, ya), ImVec2(xb, yb), rate < 0 ? empty : lut[static_cast<size_t>(std::lround(rate * 255))]);
+      if (m.x >= xa && m.x < xb && m.y >= ya && m.y < yb) hovered_layer = static_cast<int>(l), hovered_bin = b;
+    }
+    const double total = p.layers[l].hit_rate();
+    dl->AddRectFilled(ImVec2(x1 + font * 0.5f, ya), ImVec2(x1 + font * 0.5f + static_cast<float>(total) * bars_w, yb - 1),
+                      categorical_color(0));
+    if (cell_h >= font) {  // the rate itself where a row has room for it
+      char rate[16];
+      std::snprintf(rate, sizeof rate, "%.0f%%", 100.0 * total);
+      dl->AddText(ImVec2(x1 + font * 0.7f, ya + (cell_h - font) * 0.5f), IM_COL32_WHITE, rate);
+    }
+  }
+  char buf[48];
+  // Layer labels where they fit: every n-th row.
+  const int every = std::max(1, static_cast<int>(std::ceil(font / std::max(1.0f, cell_h))));
+  for (size_t l = 0; l < g.layers.size(); l += static_cast<size_t>(every)) {
+    std::snprintf(buf, sizeof buf, "L%d", g.layers[l]);
+    dl->AddText(ImVec2(o.x, y0 + cell_h * static_cast<float>(l) + (cell_h - font) * 0.5f), axis, buf);
+  }
+  std::snprintf(buf, sizeof buf, "step %lld", static_cast<long long>(g.first_step));
+  dl->AddText(ImVec2(x0, y1 + 2), axis, buf);
+  std::snprintf(buf, sizeof buf, "step %lld", static_cast<long long>(g.last_step));
+  dl->AddText(ImVec2(x1 - ImGui::CalcTextSize(buf).x, y1 + 2), axis, buf);
+  dl->AddText(ImVec2(x1 + font * 0.5f, y1 + 2), axis, "whole run");
+  if (hovered_layer >= 0 && ImGui::IsWindowHovered()) {
+    const auto l = static_cast<size_t>(hovered_layer);
+    const size_t i = l * static_cast<size_t>(g.n_bins) + static_cast<size_t>(hovered_bin);
+    const int64_t span = g.last_step - g.first_step + 1;
+    const int64_t first = g.first_step + (hovered_bin * span + g.n_bins - 1) / g.n_bins;
+    const int64_t last = g.first_step + ((hovered_bin + 1) * span + g.n_bins - 1) / g.n_bins - 1;
+    ImGui::BeginTooltip();
+    ImGui::Text("layer %d, steps %lld-%lld", g.layers[l], static_cast<long long>(first), static_cast<long long>(last));
+    if (g.lookups[i] > 0)
+      ImGui::Text("%.1f%% hits (%lld of %lld lookups)", 100.0 * g.hit_rate(l, hovered_bin),
+                  static_cast<long long>(g.hits[i]), static_cast<long long>(g.lookups[i]));
+    else
+      ImGui::TextDisabled("no lookups");
+    ImGui::TextDisabled("whole run: %.1f%% hits", 100.0 * p.layers[l].hit_rate());
+    ImGui::EndTooltip();
+  }
+}
+
+// The what-if's rate for the recorded cache's policy and size, where the curve has that point.
+std::optional<double> whatif_rate_at(const OffloadCurves& c, const std::string& policy, int32_t slots) {
+  for (const auto& curve : c.curves) {
+    if (cache_policy_name(curve.policy) != policy) continue;
+    for (size_t i = 0; i < curve.capacities.size(); ++i)
+      if (curve.capacities[i] == slots) return curve.hit_rates[i];
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -166,7 +263,39 @@ void draw_offload_view(AppState& app) {
   ImGui::Text("run %lld: %lld expert lookups over %d MoE layers, %d experts each",
               static_cast<long long>(run->summary.id), static_cast<long long>(c->lookups), c->n_layers,
               c->n_experts);
-  draw_curves(*c, ImGui::GetContentRegionAvail());
+  if (run->offload.empty()) {
+    draw_curves(*c, ImGui::GetContentRegionAvail());
+    return;
+  }
+  // A run recorded with offloaded experts: the engine's own cache beside the what-if.
+  if (s.recorded_key != run_data_key(*run)) {
+    s.recorded = analysis::summarise_offload(run->offload);
+    s.grid = analysis::offload_hit_grid(run->offload, kRecordedSpans);
+    s.recorded_key = run_data_key(*run);
+  }
+  const analysis::OffloadProfile& profile = s.recorded;
+  const double rate = profile.run.hit_rate();
+  std::string line = "recorded";
+  if (run->offload_slots > 0) line += " (" + run->offload_policy + ", " + std::to_string(run->offload_slots) + " slots per layer)";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, ": %.1f%% hits, %.2f GB copied, copy %.1f ms, stall %.1f ms", 100.0 * rate,
+                static_cast<double>(profile.run.bytes_copied) / 1e9, profile.run.copy_us / 1e3, profile.run.stall_us / 1e3);
+  line += buf;
+  if (const auto whatif = whatif_rate_at(*c, run->offload_policy, run->offload_slots)) {
+    std::snprintf(buf, sizeof buf, "; the what-if gives %.1f%%", 100.0 * *whatif);
+    line += buf;
+  }
+  ImGui::TextUnformatted(line.c_str());
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const float curve_w = avail.x * 0.55f;
+  ImGui::BeginChild("##whatif", ImVec2(curve_w, avail.y), false);
+  draw_curves(*c, ImGui::GetContentRegionAvail(), {run->offload_slots, rate});
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("##recorded", ImVec2(0, avail.y), false);
+  ImGui::TextUnformatted("recorded hit rate per MoE layer over the run");
+  draw_recorded_grid(s.grid, profile, ImGui::GetContentRegionAvail());
+  ImGui::EndChild();
 }
 
 }  // namespace moescope::ui

@@ -18,6 +18,7 @@
 #include "ui/timeline_counter_tracks.h"
 #include "ui/timeline_link.h"
 #include "ui/timeline_tracks.h"
+#include "ui/timeline_transfer_track.h"
 #include "ui/views.h"
 
 namespace moescope::ui {
@@ -205,7 +206,8 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double tick = (raw / mag < 2 ? 2 : raw / mag < 5 ? 5 : 10) * mag;
   const ImU32 text = ImGui::GetColorU32(ImGuiCol_TextDisabled), grid = ImGui::GetColorU32(ImGuiCol_Border, 0.5f);
-  const float zones_bottom = p.y + ruler_h + 3 * (track_h + gap);
+  // The three zone tracks, the transfer track of offloaded runs, then the counter rows.
+  const float zones_bottom = p.y + ruler_h + static_cast<float>(3 + transfer_track_count(s)) * (track_h + gap);
   const float tracks_bottom = zones_bottom + counter_tracks_height(run, font);
   dl->PushClipRect(ImVec2(ax.x0, p.y), ImVec2(ax.x1, p.y + size.y), true);
   for (double t = std::ceil(ax.t0 / tick) * tick; t < ax.t1; t += tick) {
@@ -224,6 +226,8 @@ void draw_tracks(AppState& app, const RunData& run, ImVec2 size) {
       hovered_kind = k;
     }
   }
+  draw_transfer_track(dl, run, s, TransferAxis{ax.x0, ax.x1, ax.t0, ax.t1}, p.x, p.y + ruler_h + 3 * (track_h + gap),
+                      track_h, hovered_area && !hovered);
   // The measured range.
   if (s.select_begin_us >= 0 && s.select_end_us != s.select_begin_us) {
     const float xa = ax.x(std::min(s.select_begin_us, s.select_end_us)), xb = ax.x(std::max(s.select_begin_us, s.select_end_us));
@@ -408,6 +412,7 @@ void draw_timeline_view(AppState& app) {
   const uint64_t key = run_data_key(*run);
   if (s.key != key) {
     prepare_tracks(*run, s);
+    prepare_transfer_track(*run, s);
     s.key = key;
     s.traffic_step = -1;
   }
@@ -434,7 +439,8 @@ void draw_timeline_view(AppState& app) {
   if (ImGui::SmallButton("Fit")) fit_whole_run(app);
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float font = ImGui::GetFontSize();
-  const float tracks_h = font * 1.6f + 3 * (font * 1.5f + 4) + counter_tracks_height(*run, font) + font * 1.5f;
+  const float tracks_h = font * 1.6f + static_cast<float>(3 + transfer_track_count(s)) * (font * 1.5f + 4) +
+                        counter_tracks_height(*run, font) + font * 1.5f;
   ImGui::BeginChild("##tracks", ImVec2(0, tracks_h + ImGui::GetStyle().WindowPadding.y * 2), true);
   draw_tracks(app, *run, ImGui::GetContentRegionAvail());
   ImGui::EndChild();

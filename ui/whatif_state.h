@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/analysis/offload_profile.h"
 #include "core/analysis/offload_whatif.h"
 #include "core/routing_policies/policy_runner.h"
 #include "core/routing_policies/replay.h"
@@ -52,6 +53,10 @@ struct OffloadCurves {
 
 struct OffloadState {
   BackgroundJob<OffloadCurves> job;
+  // A run with offloaded experts: what its cache did, computed once per run (key: run_data_key).
+  uint64_t recorded_key = 0;
+  analysis::OffloadProfile recorded;  // per-layer and run totals
+  analysis::OffloadHitGrid grid;      // hit rate per (layer, span of steps)
 };
 
 struct PlacementState {

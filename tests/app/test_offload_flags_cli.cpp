@@ -1,5 +1,5 @@
 // Focus: the expert-offloading flags as a user gives them (`--offload-experts`, `--expert-cache-slots`,
-// `--offload-policy`): outside their one meaning they are refused in one clear line before anything
+// `--offload-policy`, `--offload-prefetch`): outside their one meaning they are refused in one clear line before anything
 // runs. What offloading computes is checked on a GPU (tests/gpu/test_cuda_offload.cpp).
 #include <gtest/gtest.h>
 
@@ -21,12 +21,12 @@ TEST(OffloadFlagsCli, OffloadOnTheCpuBackendIsRefused) {
                               "--offload-experts keeps experts in host memory for the cuda backend");
 }
 
-// 2. A cache size or policy without --offload-experts would be silently ignored: refused instead.
+// 2. A cache size, policy or prefetch without --offload-experts would be silently ignored: refused instead.
 TEST(OffloadFlagsCli, CacheFlagsNeedOffloadExperts) {
-  test::expect_one_clear_line(test::run_command(offload_forward("--expert-cache-slots 2")),
-                              "--expert-cache-slots and --offload-policy need --offload-experts");
-  test::expect_one_clear_line(test::run_command(offload_forward("--offload-policy lfu")),
-                              "--expert-cache-slots and --offload-policy need --offload-experts");
+  const std::string need = "--expert-cache-slots, --offload-policy and --offload-prefetch need --offload-experts";
+  test::expect_one_clear_line(test::run_command(offload_forward("--expert-cache-slots 2")), need);
+  test::expect_one_clear_line(test::run_command(offload_forward("--offload-policy lfu")), need);
+  test::expect_one_clear_line(test::run_command(offload_forward("--offload-prefetch")), need);
 }
 
 }  // namespace

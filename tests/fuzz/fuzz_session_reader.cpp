@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)reader.steps(run.id);
         (void)reader.timings(run.id);
         (void)reader.all_to_all(run.id);
+        (void)reader.offload(run.id);
       }
       MOESCOPE_FUZZ_EXPECTED_ERRORS
     }

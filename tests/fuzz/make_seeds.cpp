@@ -92,7 +92,7 @@ void session_seed(const fs::path& out) {
   {
     sessions::SessionWriter writer(out, "fuzz-seed");
     const int64_t model_id = writer.add_model(test::synthetic_model());
-    test::record_synthetic_run(writer, model_id, {.prompt_tokens = 3, .decode_steps = 2, .ep_ranks = 2, .seed = 1}, "code");
+    test::record_synthetic_run(writer, model_id, {.prompt_tokens = 3, .decode_steps = 2, .ep_ranks = 2, .seed = 1, .offload_slots = 2}, "code");
     test::record_synthetic_run(writer, model_id, {.prompt_tokens = 2, .decode_steps = 1, .ep_ranks = 0, .seed = 2}, "verse");
     writer.flush();
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/expert_cache.h"
 #include "core/observer.h"
 #include "sessions/recorder.h"
 
@@ -24,6 +25,10 @@ struct SyntheticSpec {
   int32_t decode_steps = 5;
   int32_t ep_ranks = 2;  // 0: no all-to-all events
   uint64_t seed = 1;
+  // > 0: the run offloads its experts behind an LRU cache of this many slots per layer and reports
+  // OffloadEvents as the CUDA engine does (lookups: the step's distinct experts of the layer).
+  int32_t offload_slots = 0;
+  int64_t expert_bytes = 3 << 20;  // one expert's copy
 };
 
 // One step of one layer, as sent.
@@ -44,6 +49,8 @@ struct SentRun {
   std::vector<sessions::TokenRecord> tokens;
   int64_t n_timings = 0;
   int64_t a2a_tokens_total = 0;
+  std::vector<OffloadEvent> offload;   // as sent, in (step, layer) order
+  std::vector<ExpertCache> caches;     // (n_moe_layers) the emulated expert caches
 };
 
 inline sessions::RunInfo synthetic_run_info(const SyntheticSpec& spec, int64_t model_id,
@@ -102,6 +109,41 @@ inline SentRouting make_routing(const SyntheticSpec& spec, std::mt19937_64& rng,
   return r;
 }
 
+// One layer's expert cache in one step, as the CUDA engine's offload path counts it: each distinct
+// expert of the step looked up once, in order of first use; misses copied in from `start_us`.
+inline void send_offload(ForwardObserver& observer, SentRun& sent, int64_t step, int32_t layer,
+                         const std::vector<int32_t>& ids, double start_us) {
+  const SyntheticSpec& spec = sent.spec;
+  if (sent.caches.empty()) {
+    for (size_t m = 0; m < spec.moe_layers.size(); ++m)
+      sent.caches.emplace_back(CachePolicy::lru, spec.offload_slots, spec.n_experts);
+  }
+  const size_t slot = static_cast<size_t>(
+      std::find(spec.moe_layers.begin(), spec.moe_layers.end(), layer) - spec.moe_layers.begin());
+  std::vector<int32_t> experts;
+  for (int32_t id : ids)
+    if (std::find(experts.begin(), experts.end(), id) == experts.end()) experts.push_back(id);
+  OffloadEvent event;
+  event.step = step;
+  event.layer = layer;
+  for (int32_t expert : experts) {
+    ++event.lookups;
+    event.hits += sent.caches[slot].access(expert).hit;
+  }
+  // As --offload-prefetch reports it: odd steps pretend one expert came in ahead and was used.
+  if (step % 2 == 1 && event.hits > 0) event.prefetched = event.prefetch_hits = 1;
+  const int32_t misses = event.lookups - event.hits;
+  event.bytes_copied = (misses + event.prefetched) * spec.expert_bytes;
+  if (misses > 0) {
+    event.copy_start_us = start_us;
+    event.copy_us = 0.125 * misses;  // exact in binary: the file must give the same doubles back
+    event.stall_start_us = start_us + 0.5;
+    event.stall_us = event.copy_us / 2;
+  }
+  observer.on_offload(event);
+  sent.offload.push_back(event);
+}
+
 // Sends one routing step of every layer through `observer`, with timings and all-to-all.
 inline void send_step(ForwardObserver& observer, SentRun& sent, std::mt19937_64& rng, int64_t step,
                       int64_t first_position, int32_t n_tokens) {
@@ -123,6 +165,7 @@ inline void send_step(ForwardObserver& observer, SentRun& sent, std::mt19937_64&
     event.topk_ids = r.ids;
     event.topk_weights = r.weights;
     observer.on_routing(event);
+    if (spec.offload_slots > 0) send_offload(observer, sent, step, layer, r.ids, clock_us + 10.0);
     observer.on_timing(PhaseTiming{step, layer, Phase::attention, clock_us, 10.0});
     observer.on_timing(PhaseTiming{step, layer, Phase::experts, clock_us + 10.0, 5.0 + layer});
     sent.n_timings += 2;

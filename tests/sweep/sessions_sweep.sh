@@ -182,6 +182,8 @@ value_variant timings "UPDATE timings SET layer = -2 WHERE rowid = $(first timin
 value_variant expert_hits "UPDATE expert_hits SET hits = -7 WHERE run_id = 1 AND expert = (SELECT min(expert) FROM expert_hits WHERE run_id = 1)"
 value_variant capacity_overflow "UPDATE capacity_overflow SET capacity = 'many' WHERE run_id = 1 AND expert = 0"
 value_variant runs "UPDATE runs SET n_generated_tokens = -1 WHERE id = 1"
+# A CPU run has no offload rows (schema 4); a planted one with more lookups than experts is refused too.
+value_variant offload_steps "INSERT INTO offload_steps(run_id, step, layer, lookups, hits, prefetched, prefetch_hits, bytes_copied, copy_start_us, copy_us, stall_start_us, stall_us) VALUES(1, 0, $(first routing layer), 999, 0, 0, 0, 0, 0, 0, 0, 0)"
 value_variant runs "UPDATE runs SET decode_us = 1e999 WHERE id = 1"
 value_variant runs "UPDATE runs SET prompt_id = 999 WHERE id = 1"
 value_variant runs "DELETE FROM models"

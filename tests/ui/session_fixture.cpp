@@ -18,15 +18,21 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
   info.tag = run.summary.tag;
   info.backend = "cpu";
   info.device = "synthetic";
-  info.settings_json = enforce_capacity_factor > 0
-                           ? nlohmann::json{{"enforce_capacity_factor", enforce_capacity_factor}}.dump()
-                           : std::string("{}");
+  // The settings `run` writes for an enforced run and for a run with offloaded experts
+  // (app/engine_flags.cpp).
+  nlohmann::json settings = nlohmann::json::object();
+  if (enforce_capacity_factor > 0) settings["enforce_capacity_factor"] = enforce_capacity_factor;
+  if (run.offload_slots > 0) {
+    settings["offload_policy"] = run.offload_policy;
+    settings["expert_cache_slots"] = run.offload_slots;
+  }
+  info.settings_json = settings.dump();
   info.moe_layers = r.layer_ids;
   info.n_experts = r.n_experts;
   info.top_k = r.top_k;
   writer.begin_run(info);
   ForwardObserver& obs = writer.observer();
-  size_t next_timing = 0, next_traffic = 0;  // both sorted by step
+  size_t next_timing = 0, next_traffic = 0, next_offload = 0;  // all sorted by step
   std::vector<uint8_t> dropped;
   int32_t t0 = 0;
   while (t0 < r.n_tokens) {
@@ -66,6 +72,8 @@ void write_run(sessions::SessionWriter& writer, int64_t model_id, const ui::RunD
       AllToAllEvent e{m.step, m.layer, m.n_ranks, m.tokens, m.bytes, m.measured_us, m.modeled_us};
       obs.on_all_to_all(e);
     }
+    for (; next_offload < run.offload.size() && run.offload[next_offload].step == step; ++next_offload)
+      obs.on_offload(run.offload[next_offload]);
     obs.on_step_end(si, {});
     t0 = t1;
   }

@@ -1,5 +1,6 @@
 // Test sessions written through the sessions writer API (SessionWriter and its observer), from
-// the GUI's synthetic runs, exactly as an engine would report them step by step.
+// the GUI's synthetic runs, exactly as an engine would report them step by step (offload counters
+// included when the spec asks for them).
 #pragma once
 
 #include <filesystem>
