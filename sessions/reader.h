@@ -159,7 +159,9 @@ class SessionReader {
   // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
   // dimensions: the first run's layers and experts; rows outside them are refused).
   TagExpertLoad tag_expert_load(const std::string& tag);
-  // Per run, in run id order, the hits tag_expert_load summed (`shape` is its result); runs
+  // tag_expert_load's layers, experts and run count, hits left zero (nothing summed).
+  TagExpertLoad tag_expert_shape(const std::string& tag);
+  // Per run, in run id order, the hits tag_expert_load sums (`shape`: tag_expert_shape's); runs
   // without any hits row (no routing) are left out.
   std::vector<RunExpertLoad> run_expert_loads(const std::string& tag, const TagExpertLoad& shape);
   // Every row of the run against run_check.h (once per run and reader); the accessors above call

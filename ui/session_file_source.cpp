@@ -99,20 +99,26 @@ class FileSource final : public SessionSource {
     return run;
   }
 
-  // Summed by SQLite over expert_hits (sessions::SessionReader::tag_expert_load), the per-run
-  // loads in one more query: no run's routing is read.
+  // From expert_hits (sessions::SessionReader), one query per tag: per run when they fit, summed
+  // here; otherwise only the sums. No run's routing is read.
   std::optional<TagLoads> tag_loads(const std::string& tag, size_t max_per_run_cells) override {
-    const sessions::TagExpertLoad load = reader_.tag_expert_load(tag);
+    const sessions::TagExpertLoad shape = reader_.tag_expert_shape(tag);
     TagLoads out;
-    out.layer_ids = load.layer_ids;
-    out.n_experts = load.n_experts;
-    out.counts.assign(load.hits.begin(), load.hits.end());
-    const size_t cells = load.hits.size();
-    if (cells > 0 && static_cast<size_t>(load.n_runs) > max_per_run_cells / cells) {
+    out.layer_ids = shape.layer_ids;
+    out.n_experts = shape.n_experts;
+    const size_t cells = shape.hits.size();
+    if (cells > 0 && static_cast<size_t>(shape.n_runs) > max_per_run_cells / cells) {
+      const sessions::TagExpertLoad load = reader_.tag_expert_load(tag);
+      out.counts.assign(load.hits.begin(), load.hits.end());
       out.per_run_left_out = true;
       return out;
     }
-    for (const auto& run : reader_.run_expert_loads(tag, load)) out.per_run.emplace_back(run.hits.begin(), run.hits.end());
+    const auto runs = reader_.run_expert_loads(tag, shape);
+    if (!runs.empty()) out.counts.assign(cells, 0.0);
+    for (const auto& run : runs) {
+      for (size_t i = 0; i < cells; ++i) out.counts[i] += static_cast<double>(run.hits[i]);
+      out.per_run.emplace_back(run.hits.begin(), run.hits.end());
+    }
     return out;
   }
 
