@@ -48,6 +48,20 @@ struct RunSummary {
   bool empty_slots = false;
 };
 
+// What a list of runs shows, read for every run in one query without checking or parsing any
+// run (a session of 100,000 imported requests lists in well under a second); the run's rows are
+// checked, with the same one-line error, when it is read (run(), routing(), ...).
+struct RunListing {
+  int64_t id = 0;
+  std::string status;
+  std::string tag;
+  std::string prompt_text;
+  std::string backend;
+  std::string device;
+  int64_t n_prompt_tokens = 0;
+  int64_t n_generated_tokens = 0;
+};
+
 struct StepRow {
   int64_t step = 0;
   int64_t first_position = 0;
@@ -110,6 +124,14 @@ struct TagExpertLoad {
   std::vector<int64_t> hits;  // (n_layers, n_experts)
 };
 
+// One completed run's expert hits, (n_layers, n_experts) in the layers and experts of its tag's
+// TagExpertLoad: the per-run loads a permutation test over a tag's runs needs, read from
+// expert_hits without the run's routing.
+struct RunExpertLoad {
+  int64_t run_id = 0;
+  std::vector<int64_t> hits;
+};
+
 struct RoutingLoad {
   bool scores = true;
   bool router_logits = false;
@@ -122,6 +144,7 @@ class SessionReader {
   const std::filesystem::path& path() const { return connection_.path(); }
   std::vector<RunSummary> runs();  // every run, oldest first
   RunSummary run(int64_t run_id);  // InputError when the file has no such run
+  std::vector<RunListing> run_listing();  // every run, oldest first, unchecked (see RunListing)
   // Completed runs whose prompt carries `tag`, oldest first.
   std::vector<int64_t> runs_with_tag(const std::string& tag);
   std::vector<TokenRecord> tokens(int64_t run_id);
@@ -139,6 +162,11 @@ class SessionReader {
   // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
   // dimensions: the first run's layers and experts; rows outside them are refused).
   TagExpertLoad tag_expert_load(const std::string& tag);
+  // tag_expert_load's layers, experts and run count, hits left zero (nothing summed).
+  TagExpertLoad tag_expert_shape(const std::string& tag);
+  // Per run, in run id order, the hits tag_expert_load sums (`shape`: tag_expert_shape's); runs
+  // without any hits row (no routing) are left out.
+  std::vector<RunExpertLoad> run_expert_loads(const std::string& tag, const TagExpertLoad& shape);
   // Every row of the run against run_check.h (once per run and reader); the accessors above call
   // it, consumers reading tables with their own SQL (the CSV export) call it first.
   void check_run(int64_t run_id);

@@ -17,6 +17,7 @@
 #include "ui/expert_order.h"
 #include "ui/heatmap_widget.h"
 #include "ui/model_card.h"
+#include "ui/run_list.h"
 #include "ui/routing_views.h"
 #include "ui/selection.h"
 #include "ui/session_data.h"
@@ -68,7 +69,6 @@ struct CompareState {
   std::vector<float> diff;               // (n_layers, n_experts) share_a - share_b
   std::vector<double> js;                // (n_layers) Jensen-Shannon divergence, bits
   std::vector<double> counts_a, counts_b;  // (n_layers, n_experts) assignments of each group
-  int64_t tokens_a = 0, tokens_b = 0;
   int32_t min_support = 20;  // assignments (both groups) before an expert is listed as specific
   // Permutation test of the mean JSD over layers (by tag, at least 2 runs a side).
   bool has_test = false;
@@ -162,6 +162,7 @@ struct AppState {
   Selection selection;  // token range, pinned token, highlighted expert: shared by every view
   std::string run_filter;  // the sidebar's filter over the run list
   bool focus_run_filter = false;  // Ctrl+F: put the keyboard in the filter next frame
+  RunListFilter run_list;         // the runs passing run_filter, kept between frames
   float capacity_factor = 1.25f;
   bool mark_dropped = true;  // token view: outline tokens whose assignment overflows capacity
 

@@ -31,6 +31,7 @@ SessionDoc::SessionDoc(std::unique_ptr<SessionSource> source) : source_(std::mov
   label_ = source_->label();
   model_ = source_->model();
   runs_ = source_->runs();
+  update_tags();
   version_ = next_serial();
 }
 
@@ -38,15 +39,36 @@ std::shared_ptr<RunData> SessionDoc::run(int64_t run_id) {
   if (auto it = loaded_.find(run_id); it != loaded_.end()) return it->second;
   const bool known = std::any_of(runs_.begin(), runs_.end(), [&](const RunSummary& r) { return r.id == run_id; });
   if (!known) return nullptr;
-  auto data = source_->load_run(run_id);
+  if (load_errors_.count(run_id)) return nullptr;
+  std::shared_ptr<RunData> data;
+  try {
+    data = source_->load_run(run_id);
+  } catch (const std::exception& e) {
+    load_errors_[run_id] = e.what();
+    return nullptr;
+  }
   if (data) data->copy_serial = next_serial();
   loaded_[run_id] = data;
   return data;
 }
 
+std::string SessionDoc::load_error(int64_t run_id) const {
+  auto it = load_errors_.find(run_id);
+  return it == load_errors_.end() ? std::string() : it->second;
+}
+
+void SessionDoc::update_tags() {
+  std::set<std::string> tags;
+  for (const RunSummary& r : runs_) tags.insert(r.tag);
+  tags_.assign(tags.begin(), tags.end());
+}
+
 void SessionDoc::refresh() {
   std::vector<RunSummary> fresh = source_->runs();
+  load_errors_.clear();  // the file may have changed: try damaged runs again
+  std::set<int64_t> fresh_ids;
   for (const RunSummary& summary : fresh) {
+    fresh_ids.insert(summary.id);
     auto it = loaded_.find(summary.id);
     if (it != loaded_.end() && (it->second->summary.status != summary.status ||
                                 it->second->summary.n_tokens != summary.n_tokens)) {
@@ -55,10 +77,10 @@ void SessionDoc::refresh() {
   }
   // Live runs not yet in the session stay listed.
   for (const RunSummary& old : runs_) {
-    const bool in_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const RunSummary& r) { return r.id == old.id; });
-    if (!in_fresh && loaded_.count(old.id)) fresh.push_back(old);
+    if (!fresh_ids.count(old.id) && loaded_.count(old.id)) fresh.push_back(old);
   }
   runs_ = std::move(fresh);
+  update_tags();
   version_ = next_serial();
 }
 
@@ -72,13 +94,8 @@ void SessionDoc::put_live_run(std::shared_ptr<RunData> run) {
   } else {
     *it = run->summary;
   }
+  update_tags();
   version_ = next_serial();
-}
-
-std::vector<std::string> SessionDoc::tags() const {
-  std::set<std::string> tags;
-  for (const RunSummary& r : runs_) tags.insert(r.tag);
-  return {tags.begin(), tags.end()};
 }
 
 }  // namespace moescope::ui

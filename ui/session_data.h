@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,16 @@ uint64_t run_data_key(const RunData& run);
 // Mixes `value` into `hash` (boost's hash_combine), for caches keyed on several things.
 uint64_t mix_key(uint64_t hash, uint64_t value);
 
+// Expert loads of one tag's completed runs, summed (and per run) by the source without loading
+// any run: what the Compare view pools for 100,000 imported requests.
+struct TagLoads {
+  std::vector<int32_t> layer_ids;  // (n_layers) the model's layer indexes
+  int32_t n_experts = 0;
+  std::vector<double> counts;                // (n_layers, n_experts) top-k selections summed
+  std::vector<std::vector<double>> per_run;  // each routed run's (n_layers, n_experts) selections
+  bool per_run_left_out = false;             // more runs x cells than max_per_run_cells
+};
+
 // Where runs come from. Loading a run may be slow (reads the whole routing), so the document
 // calls it once per run and caches the result.
 class SessionSource {
@@ -107,6 +118,13 @@ class SessionSource {
   virtual ModelCard model() const = 0;
   virtual std::vector<RunSummary> runs() = 0;
   virtual std::shared_ptr<RunData> load_run(int64_t run_id) = 0;
+  // The tag's loads without loading its runs, per run only up to max_per_run_cells values in all;
+  // nullopt when this source cannot (synthetic and live sessions: callers pool loaded runs).
+  virtual std::optional<TagLoads> tag_loads(const std::string& tag, size_t max_per_run_cells) {
+    (void)tag;
+    (void)max_per_run_cells;
+    return std::nullopt;
+  }
 };
 
 // An open session: its source, the run list and the runs loaded so far.
@@ -116,24 +134,34 @@ class SessionDoc {
   const std::string& label() const { return label_; }
   const ModelCard& model() const { return model_; }
   const std::vector<RunSummary>& runs() const { return runs_; }
-  // The run with this id, loading it on first use; null when there is no such run.
+  // The run with this id, loading it on first use; null when there is no such run or it failed
+  // to load (a damaged run: load_error says why, in one line, and it is not retried).
   std::shared_ptr<RunData> run(int64_t run_id);
+  std::string load_error(int64_t run_id) const;  // "" when the run loaded or was never opened
+  // The source's tag_loads; InputError (one line) when the file's rows are refused.
+  std::optional<TagLoads> tag_loads(const std::string& tag, size_t max_per_run_cells) {
+    return source_->tag_loads(tag, max_per_run_cells);
+  }
   // Re-reads the run list (after a live run was recorded) and forgets cached runs whose
   // summaries changed.
   void refresh();
   // A run produced in this process (live), shown before the session has it.
   void put_live_run(std::shared_ptr<RunData> run);
-  std::vector<std::string> tags() const;  // distinct tags, sorted
+  const std::vector<std::string>& tags() const { return tags_; }  // distinct tags, sorted
   // Unique in the process, new on every open and on every change of the run list (refresh, a
   // live run), for caches that span runs (the compare view's pooled loads).
   uint64_t version() const { return version_; }
 
  private:
+  void update_tags();
+
   std::unique_ptr<SessionSource> source_;
   std::string label_;
   ModelCard model_;
   std::vector<RunSummary> runs_;
   std::map<int64_t, std::shared_ptr<RunData>> loaded_;
+  std::map<int64_t, std::string> load_errors_;
+  std::vector<std::string> tags_;  // of runs_, kept with it: views ask every frame
   uint64_t version_ = 0;
 };
 

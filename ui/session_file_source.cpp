@@ -24,19 +24,37 @@ RunSummary to_summary(const sessions::RunSummary& s) {
   return out;
 }
 
+RunSummary to_summary(const sessions::RunListing& s) {
+  RunSummary out;
+  out.id = s.id;
+  out.tag = s.tag;
+  out.prompt = s.prompt_text;
+  out.status = s.status;
+  out.backend = s.backend;
+  out.device = s.device;
+  out.n_prompt_tokens = static_cast<int32_t>(s.n_prompt_tokens);
+  out.n_tokens = static_cast<int32_t>(s.n_prompt_tokens + s.n_generated_tokens);
+  return out;
+}
+
 class FileSource final : public SessionSource {
  public:
-  explicit FileSource(const std::filesystem::path& file) : reader_(file) {}
+  // The model card from the newest run, read (and checked) on its own: opening a session of
+  // 100,000 runs reads one run, not all of them.
+  explicit FileSource(const std::filesystem::path& file) : reader_(file) {
+    auto newest = reader_.connection().prepare("SELECT max(id) FROM runs");
+    if (newest.step() && !newest.column_is_null(0)) card_ = card_for(reader_.run(newest.column_int(0)));
+  }
 
   std::string label() const override { return reader_.path().string(); }
 
   ModelCard model() const override { return card_; }
 
+  // The listing only: each run is checked when it is loaded (load_run), so a damaged run gives
+  // its one-line error when it is opened, and the other runs stay usable.
   std::vector<RunSummary> runs() override {
     std::vector<RunSummary> out;
-    const auto runs = reader_.runs();
-    for (const auto& r : runs) out.push_back(to_summary(r));
-    if (!runs.empty()) card_ = card_for(runs.back());
+    for (const auto& r : reader_.run_listing()) out.push_back(to_summary(r));
     return out;
   }
 
@@ -89,6 +107,29 @@ class FileSource final : public SessionSource {
         run->offload_policy = settings["offload_policy"].get<std::string>();
     }
     return run;
+  }
+
+  // From expert_hits (sessions::SessionReader), one query per tag: per run when they fit, summed
+  // here; otherwise only the sums. No run's routing is read.
+  std::optional<TagLoads> tag_loads(const std::string& tag, size_t max_per_run_cells) override {
+    const sessions::TagExpertLoad shape = reader_.tag_expert_shape(tag);
+    TagLoads out;
+    out.layer_ids = shape.layer_ids;
+    out.n_experts = shape.n_experts;
+    const size_t cells = shape.hits.size();
+    if (cells > 0 && static_cast<size_t>(shape.n_runs) > max_per_run_cells / cells) {
+      const sessions::TagExpertLoad load = reader_.tag_expert_load(tag);
+      out.counts.assign(load.hits.begin(), load.hits.end());
+      out.per_run_left_out = true;
+      return out;
+    }
+    const auto runs = reader_.run_expert_loads(tag, shape);
+    if (!runs.empty()) out.counts.assign(cells, 0.0);
+    for (const auto& run : runs) {
+      for (size_t i = 0; i < cells; ++i) out.counts[i] += static_cast<double>(run.hits[i]);
+      out.per_run.emplace_back(run.hits.begin(), run.hits.end());
+    }
+    return out;
   }
 
  private:
@@ -153,9 +194,7 @@ bool phase_from_name(std::string_view name, Phase& phase) {
 }
 
 std::unique_ptr<SessionSource> open_session_source(const std::filesystem::path& file) {
-  auto source = std::make_unique<FileSource>(file);
-  source->runs();  // fills the model card from the newest run
-  return source;
+  return std::make_unique<FileSource>(file);
 }
 
 }  // namespace moescope::ui
