@@ -69,17 +69,22 @@ int64_t ExpertCache::next_use(int32_t expert) const {
   return occurrences_[e][next_occurrence_[e]];
 }
 
-ExpertCache::Key ExpertCache::key_of(int32_t expert) const {
-  const auto e = static_cast<size_t>(expert);
-  switch (policy_) {
+EvictionKey eviction_key(CachePolicy policy, const ExpertUse& use, int32_t expert) {
+  switch (policy) {
     case CachePolicy::lru:
-      return {last_use_[e], 0, expert};
+      return {use.last_use, 0, expert};
     case CachePolicy::lfu:
-      return {lookups_[e], last_use_[e], expert};
+      return {use.lookups, use.last_use, expert};
     case CachePolicy::belady:
-      return {-next_use(expert), 0, expert};  // farthest (or never) first
+      return {-use.next_use, 0, expert};  // farthest (or never) first
   }
   return {0, 0, expert};
+}
+
+ExpertCache::Key ExpertCache::key_of(int32_t expert) const {
+  const auto e = static_cast<size_t>(expert);
+  const ExpertUse use{last_use_[e], lookups_[e], policy_ == CachePolicy::belady ? next_use(expert) : 0};
+  return eviction_key(policy_, use, expert);
 }
 
 bool ExpertCache::lookup(int32_t expert) {

@@ -35,6 +35,18 @@ inline constexpr CachePolicy kAllCachePolicies[] = {CachePolicy::lru, CachePolic
 std::string_view cache_policy_name(CachePolicy policy);
 std::optional<CachePolicy> parse_cache_policy(std::string_view name);
 
+// What a policy knows of one expert when it orders evictions.
+struct ExpertUse {
+  int64_t last_use = -1;  // tick of the last lookup or insert, -1 never
+  int64_t lookups = 0;    // lookups so far
+  int64_t next_use = 0;   // belady: index of the next lookup in the recorded future (max: never)
+};
+
+// The order a policy evicts in: of two cached experts, the one with the smaller key goes first. The
+// one definition ExpertCache and the what-if's all-sizes pass (analysis/cache_stack.h) share.
+using EvictionKey = std::tuple<int64_t, int64_t, int32_t>;
+EvictionKey eviction_key(CachePolicy policy, const ExpertUse& use, int32_t expert);
+
 struct CacheAccess {
   bool hit = false;
   int32_t evicted = -1;  // the expert that made room on a miss, -1 when a slot was free (or on a hit)
@@ -70,7 +82,7 @@ class ExpertCache {
 
  private:
   // The cached experts ordered so that begin() is the victim: (primary, secondary, expert).
-  using Key = std::tuple<int64_t, int64_t, int32_t>;
+  using Key = EvictionKey;
   Key key_of(int32_t expert) const;
   int64_t next_use(int32_t expert) const;  // belady: index of the next lookup of expert >= cursor_
   void check_expert(int32_t expert, const char* what) const;

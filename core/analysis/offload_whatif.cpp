@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/analysis/cache_stack.h"
 #include "core/error.h"
 
 namespace moescope::analysis {
@@ -77,13 +78,28 @@ std::vector<int32_t> all_cache_sizes(const ExpertLookupTrace& trace) {
 std::vector<HitRateCurve> hit_rate_curves(const ExpertLookupTrace& trace,
                                           std::span<const CachePolicy> policies,
                                           std::span<const int32_t> capacities) {
+  for (int32_t capacity : capacities) {
+    if (capacity < 1 || capacity > trace.n_experts) {
+      fail_input("cache size " + std::to_string(capacity) + " is outside 1.." +
+                 std::to_string(trace.n_experts) + " (the run's experts per layer)");
+    }
+  }
+  int64_t lookups = 0;
+  for (const auto& layer : trace.lookups) lookups += static_cast<int64_t>(layer.size());
   std::vector<HitRateCurve> curves;
   for (CachePolicy policy : policies) {
+    // Hits at every size, summed over the layers: one pass a layer (analysis/cache_stack.h).
+    std::vector<int64_t> hits(static_cast<size_t>(trace.n_experts), 0);
+    for (const auto& layer : trace.lookups) {
+      const std::vector<int64_t> layer_hits = cache_hits_at_every_size(policy, trace.n_experts, layer);
+      for (size_t c = 0; c < hits.size(); ++c) hits[c] += layer_hits[c];
+    }
     HitRateCurve curve;
     curve.policy = policy;
     for (int32_t capacity : capacities) {
       curve.capacities.push_back(capacity);
-      curve.hit_rates.push_back(simulate_expert_cache(trace, policy, capacity).hit_rate());
+      const int64_t h = hits[static_cast<size_t>(capacity - 1)];
+      curve.hit_rates.push_back(lookups ? static_cast<double>(h) / static_cast<double>(lookups) : 0.0);
     }
     curves.push_back(std::move(curve));
   }

@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "core/analysis/cache_stack.h"
 #include "core/analysis/offload_whatif.h"
 #include "core/error.h"
 #include "core/expert_cache.h"
@@ -166,6 +167,32 @@ TEST(ExpertCache, MatchesReferenceAndBeladyIsBestOnRandomTraces) {
       }
     }
   }
+}
+
+// The one-pass stack (analysis/cache_stack.h) gives, at every size, the hits of a cache of that
+// size (which the test above holds to the independent reference), for every policy, on uniform and skewed traces and on
+// cycles (which defeat LRU), including a cache as large as the layer.
+TEST(CacheStack, HitsAtEverySizeEqualOneSimulationPerSize) {
+  std::mt19937 rng(29);
+  std::vector<std::vector<int32_t>> sequences;
+  for (double skew : {0.0, 0.8, 1.5}) {
+    for (int32_t n_experts : {4, 16, 64}) sequences.push_back(random_sequence(rng, n_experts, 300, skew));
+  }
+  std::vector<int32_t> cycle;
+  for (int32_t i = 0; i < 200; ++i) cycle.push_back(i % 9);
+  sequences.push_back(cycle);
+  for (const auto& seq : sequences) {
+    const int32_t n_experts = *std::max_element(seq.begin(), seq.end()) + 1;
+    for (CachePolicy policy : kAllCachePolicies) {
+      const std::vector<int64_t> hits = analysis::cache_hits_at_every_size(policy, n_experts, seq);
+      ASSERT_EQ(hits.size(), static_cast<size_t>(n_experts));
+      for (int32_t capacity = 1; capacity <= n_experts; ++capacity) {
+        EXPECT_EQ(hits[static_cast<size_t>(capacity - 1)], replay(policy, capacity, n_experts, seq).hits)
+            << cache_policy_name(policy) << " C=" << capacity << " E=" << n_experts;
+      }
+    }
+  }
+  EXPECT_THROW(analysis::cache_hits_at_every_size(CachePolicy::lru, 4, std::vector<int32_t>{1, 4}), InputError);
 }
 
 // 9. Lookup sequence: per layer, (step, position, rank) order, once per step. Two steps of two
