@@ -159,8 +159,9 @@ class SessionReader {
   // order; empty for a run that did not offload experts.
   std::vector<OffloadEvent> offload(int64_t run_id);
   std::optional<ImportInfo> import_info(int64_t run_id);
-  // Expert hits of every completed run tagged `tag`, summed by SQLite (runs of one model's
-  // dimensions: the first run's layers and experts; rows outside them are refused).
+  // Expert hits of every completed run tagged `tag`, summed as the rows stream from one query, no
+  // run loaded (runs of one model's dimensions: the first run's layers and experts; rows outside
+  // them are refused).
   TagExpertLoad tag_expert_load(const std::string& tag);
   // tag_expert_load's layers, experts and run count, hits left zero (nothing summed).
   TagExpertLoad tag_expert_shape(const std::string& tag);
