@@ -36,6 +36,28 @@ out=${OUT:-/tmp/moescope-gpu-check}
 mkdir -p "$out"
 cd "$root"
 
+# One Nsight Compute CSV (gpu__time_duration.sum per launch) as a table: kernels by total time,
+# with their share, launch count and mean.
+ncu_kernel_table() {
+  python3 - "$1" <<'PY'
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
+head = rows[0] if rows else []
+if "Kernel Name" not in head:
+    sys.exit(print(sys.argv[1] + ": no ncu table"))
+k, v = head.index("Kernel Name"), head.index("Metric Value")
+total, count = collections.Counter(), collections.Counter()
+for r in rows[1:]:
+    name = r[k].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
+    total[name] += float(r[v].replace(",", "")) / 1e3
+    count[name] += 1
+all_us = sum(total.values())
+print(f"{sys.argv[1]}: {sum(count.values())} kernels, {all_us:.1f} us in all (ncu, serialized)")
+for name, us in total.most_common(14):
+    print(f"{100 * us / all_us:5.1f}% {us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name[:90]}")
+PY
+}
+
 if [ "$mode" = stage ]; then
   dest=$(mkdir -p "${2:-.devshared}" && cd "${2:-.devshared}" && pwd)
   rm -rf "$dest/bin" "$dest/lib"
@@ -144,23 +166,7 @@ if [ "${NCU_SECONDS:-0}" -gt 0 ] && { [ "$what" = all ] || [ "$what" = bench ]; 
     timeout "$NCU_SECONDS" ncu --clock-control none --nvtx --nvtx-include "decode_step/" --metrics gpu__time_duration.sum \
       --print-units base --csv --launch-count 600 ./build-gpu/app/moescope bench --synthetic $shape --prefill 16 --decode-steps 3 \
       --warmup 1 --repeats 1 > "$out/ncu-$name.csv" 2> "$out/ncu-$name.err"
-    python3 - "$out/ncu-$name.csv" <<'PY' | tee "$out/ncu-$name.txt"
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
-head = rows[0] if rows else []
-if "Kernel Name" not in head:
-    sys.exit(print(sys.argv[1] + ": no ncu table"))
-k, v = head.index("Kernel Name"), head.index("Metric Value")
-total, count = collections.Counter(), collections.Counter()
-for r in rows[1:]:
-    name = r[k].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
-    total[name] += float(r[v].replace(",", "")) / 1e3
-    count[name] += 1
-all_us = sum(total.values())
-print(f"{sys.argv[1]}: {sum(count.values())} kernels, {all_us:.1f} us in all (ncu, serialized)")
-for name, us in total.most_common(14):
-    print(f"{100 * us / all_us:5.1f}% {us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name}")
-PY
+    ncu_kernel_table "$out/ncu-$name.csv" | tee "$out/ncu-$name.txt"
   done
 fi
 
@@ -173,21 +179,7 @@ if [ "${NCU_PREFILL_SECONDS:-0}" -gt 0 ] && { [ "$what" = all ] || [ "$what" = b
     --synthetic deepseek-v2-lite --prefill 2048 --decode-context 4 --decode-steps 1 --warmup 0 --repeats 1 \
     --grouped-prefill --flash-prefill > "$out/ncu-prefill-v2lite.csv" 2> "$out/ncu-prefill-v2lite.err"
   { grep -c 'gpu__time_duration.sum' "$out/ncu-prefill-v2lite.csv" | sed 's/^/ncu prefill rows: /'
-    python3 - "$out/ncu-prefill-v2lite.csv" <<'PY'
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 14]
-head = rows[0] if rows else []
-if "Kernel Name" not in head:
-    sys.exit(print(sys.argv[1] + ": no ncu table"))
-k, v = head.index("Kernel Name"), head.index("Metric Value")
-total, count = collections.Counter(), collections.Counter()
-for r in rows[1:]:
-    name = r[k].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("moescope::gpu::", "").replace("void ", "").split("(")[0]
-    total[name] += float(r[v].replace(",", "")) / 1e3
-    count[name] += 1
-for name, us in total.most_common(14):
-    print(f"{us:10.1f} us {count[name]:5d}x avg {us / count[name]:8.2f} us  {name[:90]}")
-PY
+    ncu_kernel_table "$out/ncu-prefill-v2lite.csv"
   } | tee "$out/ncu-prefill-v2lite.txt"
 fi
 
