@@ -19,6 +19,7 @@
 #include "sessions/schema.h"
 #include "sessions/session_file.h"
 #include "tests/support/golden.h"
+#include "tests/support/session_fixtures.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope {
@@ -39,18 +40,6 @@ fs::path import_into(const std::string& label, CaptureFormat format, const std::
   return db;
 }
 
-std::string schema_of(const fs::path& db) {
-  sessions::Connection connection(db, SQLITE_OPEN_READONLY);
-  sessions::Statement rows =
-      connection.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name");
-  std::string text;
-  while (rows.step()) {
-    for (int c = 0; c < 4; ++c) text += rows.column_text(c) + "|";
-    text += "\n";
-  }
-  return text;
-}
-
 TEST(Import, Case1_AVersion2FileMigratedToVersion3HasExactlyAFreshFilesSchema) {
   const fs::path dir = test::scratch_dir("import-schema");
   const fs::path fresh = dir / "fresh.db";
@@ -69,12 +58,12 @@ TEST(Import, Case1_AVersion2FileMigratedToVersion3HasExactlyAFreshFilesSchema) {
     sqlite3_close(db);
     ASSERT_EQ(rc, SQLITE_OK) << message;
   }
-  const std::string before = schema_of(old);
+  const std::string before = test::schema_of(old);
   EXPECT_EQ(before.find("imported_runs"), std::string::npos);
   sessions::SessionReader upgraded(old);  // opening upgrades in place
   EXPECT_EQ(upgraded.connection().query_int("PRAGMA user_version"), sessions::kSchemaVersion);
-  EXPECT_EQ(schema_of(old), schema_of(fresh));
-  EXPECT_NE(schema_of(old).find("imported_runs"), std::string::npos);
+  EXPECT_EQ(test::schema_of(old), test::schema_of(fresh));
+  EXPECT_NE(test::schema_of(old).find("imported_runs"), std::string::npos);
 }
 
 TEST(Import, Case2_GoldenRouterLogitsImportedWithTheModelsRuleGiveTheReferencesTopK) {

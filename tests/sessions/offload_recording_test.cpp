@@ -72,18 +72,6 @@ std::pair<fs::path, test::SentRun> record(const std::string& label, const test::
   return {path, std::move(sent)};
 }
 
-std::string schema_of(const fs::path& db) {
-  sessions::Connection connection(db, SQLITE_OPEN_READONLY);
-  sessions::Statement rows =
-      connection.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name");
-  std::string text;
-  while (rows.step()) {
-    for (int c = 0; c < 4; ++c) text += rows.column_text(c) + "|";
-    text += "\n";
-  }
-  return text;
-}
-
 std::string reader_error(const fs::path& db, int64_t run) {
   try {
     sessions::SessionReader reader(db);
@@ -155,11 +143,11 @@ TEST(OffloadRecording, Case3_AVersion3FileFromTheOldDdlUpgradesToAFreshFilesSche
     sql += "INSERT INTO main." + std::string(table.name) + " SELECT * FROM src." + std::string(table.name) + ";";
   }
   test::raw_exec(old, sql + "DETACH src;");
-  ASSERT_EQ(schema_of(old).find("offload_steps"), std::string::npos);
+  ASSERT_EQ(test::schema_of(old).find("offload_steps"), std::string::npos);
 
   sessions::SessionReader upgraded(old);  // opening upgrades in place
   EXPECT_EQ(upgraded.connection().query_int("PRAGMA user_version"), 4);
-  EXPECT_EQ(schema_of(old), schema_of(fresh));
+  EXPECT_EQ(test::schema_of(old), test::schema_of(fresh));
   sessions::SessionReader expected(current);
   EXPECT_EQ(upgraded.routing(1).topk_ids, expected.routing(1).topk_ids);
   EXPECT_TRUE(upgraded.offload(1).empty());

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "sessions/recorder.h"
+#include "sessions/sql.h"
 #include "tests/support/test_paths.h"
 
 namespace moescope::test {
@@ -59,6 +60,18 @@ std::string open_error(const std::filesystem::path& path, sessions::OpenMode mod
     return e.what();
   }
   return "";
+}
+
+std::string schema_of(const std::filesystem::path& path) {
+  sessions::Connection connection(path, SQLITE_OPEN_READONLY);
+  sessions::Statement rows =
+      connection.prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name");
+  std::string text;
+  while (rows.step()) {
+    for (int c = 0; c < 4; ++c) text += rows.column_text(c) + "|";
+    text += "\n";
+  }
+  return text;
 }
 
 }  // namespace moescope::test

@@ -27,6 +27,9 @@ void raw_exec(const std::filesystem::path& path, const std::string& sql);
 // The first column of the first row of `sql`, as text ("" when no row).
 std::string query_text(const std::filesystem::path& path, const std::string& sql);
 std::string bytes_of(const std::filesystem::path& path);
+// Every object of the file's schema (type, name, table, SQL), one line each in name order: two
+// files with equal text have the same tables, indexes and triggers.
+std::string schema_of(const std::filesystem::path& path);
 // The InputError open_session gives, or "" when it opens.
 std::string open_error(const std::filesystem::path& path, sessions::OpenMode mode);
 
