@@ -11,20 +11,9 @@
 namespace moescope::ui {
 namespace {
 
-RunSummary to_summary(const sessions::RunSummary& s) {
-  RunSummary out;
-  out.id = s.id;
-  out.tag = s.tag;
-  out.prompt = s.prompt_text;
-  out.status = s.status;
-  out.backend = s.backend;
-  out.device = s.device;
-  out.n_prompt_tokens = static_cast<int32_t>(s.n_prompt_tokens);
-  out.n_tokens = static_cast<int32_t>(s.n_prompt_tokens + s.n_generated_tokens);
-  return out;
-}
-
-RunSummary to_summary(const sessions::RunListing& s) {
+// The list's summary of a run, from a checked RunSummary or an unchecked RunListing (the same fields).
+template <typename Run>
+RunSummary to_summary(const Run& s) {
   RunSummary out;
   out.id = s.id;
   out.tag = s.tag;

@@ -16,18 +16,6 @@
 namespace moescope::ui {
 namespace {
 
-std::string counter_duration(double us) {
-  char buf[32];
-  if (std::fabs(us) >= 1e6) {
-    std::snprintf(buf, sizeof buf, "%.3f s", us / 1e6);
-  } else if (std::fabs(us) >= 1e3) {
-    std::snprintf(buf, sizeof buf, "%.2f ms", us / 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f us", us);
-  }
-  return buf;
-}
-
 float counter_row_height(float font) { return font * 2.4f; }
 float counter_row_gap() { return 4.0f; }
 
@@ -97,8 +85,8 @@ void counter_tooltip(const CounterTrack& track, double t, const char* what) {
   if (s == nullptr) return;
   ImGui::BeginTooltip();
   ImGui::Text("step %lld: %s %s", static_cast<long long>(s->step), format_count(s->value).c_str(), what);
-  ImGui::TextDisabled("%s long, starts at %s", counter_duration(s->end_us - s->begin_us).c_str(),
-                      counter_duration(s->begin_us).c_str());
+  ImGui::TextDisabled("%s long, starts at %s", format_us(s->end_us - s->begin_us).c_str(),
+                      format_us(s->begin_us).c_str());
   ImGui::TextDisabled("largest over the run: %s", format_count(track.max_value).c_str());
   ImGui::EndTooltip();
 }
@@ -125,7 +113,7 @@ const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<Mode
     const float xa = std::max(f.x0, x_of(i->begin_us)), xb = std::min(f.x1, x_of(i->end_us));
     if (xb - xa >= 3.0f) {
       dl->AddRectFilled(ImVec2(xa, y0), ImVec2(xb - 1, y1), colour, 2.0f);
-      const std::string label = counter_duration(i->modeled_us);
+      const std::string label = format_us(i->modeled_us);
       if (xb - xa > ImGui::CalcTextSize(label.c_str()).x + 6) {
         dl->AddText(ImVec2(xa + 3, y0 + (y1 - y0 - ImGui::GetFontSize()) * 0.5f), IM_COL32(20, 20, 25, 255),
                     label.c_str());
@@ -149,11 +137,11 @@ const ModelledExchange* draw_exchange_row(ImDrawList* dl, const std::vector<Mode
 void exchange_tooltip(const ModelledExchange& e) {
   ImGui::BeginTooltip();
   ImGui::Text("all-to-all, step %lld, layer %d", static_cast<long long>(e.step), e.layer);
-  ImGui::Text("modelled %s (dispatch + combine)", counter_duration(e.modeled_us).c_str());
-  if (e.measured_us > 0) ImGui::Text("measured %s", counter_duration(e.measured_us).c_str());
+  ImGui::Text("modelled %s (dispatch + combine)", format_us(e.modeled_us).c_str());
+  if (e.measured_us > 0) ImGui::Text("measured %s", format_us(e.measured_us).c_str());
   if (e.phase_us > 0)
-    ImGui::TextDisabled("all-to-all phases on the timeline: %s", counter_duration(e.phase_us).c_str());
-  ImGui::TextDisabled("starts at %s", counter_duration(e.begin_us).c_str());
+    ImGui::TextDisabled("all-to-all phases on the timeline: %s", format_us(e.phase_us).c_str());
+  ImGui::TextDisabled("starts at %s", format_us(e.begin_us).c_str());
   ImGui::EndTooltip();
 }
 

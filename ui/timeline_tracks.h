@@ -3,6 +3,7 @@
 // search for the visible range plus one pass. GL- and ImGui-free.
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,5 +23,8 @@ struct PhaseStats {
   double max_us = 0;
 };
 std::vector<PhaseStats> phase_stats(const TimelineState& state, double begin_us, double end_us);  // (kPhaseCount)
+
+// A duration as the timeline's labels and tooltips print it: "12.3 us", "4.56 ms", "1.234 s".
+std::string format_us(double us);
 
 }  // namespace moescope::ui

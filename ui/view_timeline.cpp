@@ -24,18 +24,6 @@
 namespace moescope::ui {
 namespace {
 
-std::string format_us(double us) {
-  char buf[32];
-  if (std::fabs(us) >= 1e6) {
-    std::snprintf(buf, sizeof buf, "%.3f s", us / 1e6);
-  } else if (std::fabs(us) >= 1e3) {
-    std::snprintf(buf, sizeof buf, "%.2f ms", us / 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f us", us);
-  }
-  return buf;
-}
-
 //-----------------------------------------------------------------------------
 // [SECTION] tracks
 //-----------------------------------------------------------------------------
