@@ -5,11 +5,11 @@
 // switches views; the run filter narrows the run list.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_checks.h"
 #include "tests/support/test_paths.h"
+#include "tests/ui/gui_script.h"
 #include "tests/ui/png_checks.h"
 
 namespace moescope::test {
@@ -17,22 +17,8 @@ namespace linked_selection_test {
 
 constexpr int kWidth = 1280, kHeight = 800;
 
-struct ScriptResult {
-  CommandResult command;
-  nlohmann::json report;
-};
-
-ScriptResult play(const std::filesystem::path& dir, const std::string& args, const nlohmann::json& script) {
-  std::ofstream(dir / "script.json") << script.dump();
-  const std::string cmd =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-      (dir / "xdg").string() + " " + moescope_binary().string() + " gui " + args + " --size " +
-      std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " + (dir / "script.json").string() +
-      " --report " + (dir / "report.json").string();
-  ScriptResult r{run_command(cmd), {}};
-  std::ifstream in(dir / "report.json");
-  if (in) r.report = nlohmann::json::parse(in, nullptr, false);
-  return r;
+PlayedScript play(const std::filesystem::path& dir, const std::string& args, const nlohmann::json& script) {
+  return play_gui_script(dir, args, script, kWidth, kHeight);
 }
 
 // The router-score map is the top-left panel of the heatmaps view.

@@ -5,11 +5,11 @@
 // placement views draw their curves and bars on the same run.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_checks.h"
 #include "tests/support/test_paths.h"
+#include "tests/ui/gui_script.h"
 #include "tests/ui/png_checks.h"
 #include "ui/colormap.h"
 
@@ -55,15 +55,10 @@ TEST(RoutingLab, ReplaysARunUnderSwitchAndAppliesItAsANewRun) {
       {{"click", "view:placement"}},
       {{"screenshot", shot + "placement.png"}},
   });
-  std::ofstream(dir / "script.json") << script.dump();
-  const auto r = run_command(
-      "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-      (dir / "xdg").string() + " " + moescope_binary().string() + " gui --session " + db.string() +
-      " --size " + std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " +
-      (dir / "script.json").string() + " --report " + (dir / "report.json").string());
-  std::ifstream in(dir / "report.json");
-  ASSERT_TRUE(in) << r.output;
-  const auto report = nlohmann::json::parse(in, nullptr, false);
+  const PlayedScript played = play_gui_script(dir, "--session " + db.string(), script, kWidth, kHeight);
+  const auto& r = played.command;
+  ASSERT_TRUE(played.report.is_object()) << r.output;  // the window wrote its report
+  const auto& report = played.report;
   ASSERT_TRUE(report["ok"].get<bool>()) << report.dump(2) << "\n" << r.output;
   int64_t applied = 0;
   for (const auto& run : report["runs"]) {

@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_checks.h"
 #include "tests/support/test_paths.h"
+#include "tests/ui/gui_script.h"
 #include "tests/ui/png_checks.h"
 #include "ui/colormap.h"
 
@@ -20,22 +20,8 @@ namespace timeline_rows_test {
 
 constexpr int kWidth = 1280, kHeight = 800;
 
-struct Played {
-  CommandResult command;
-  nlohmann::json report;
-};
-
-Played play_script(const std::filesystem::path& dir, const std::string& args, const nlohmann::json& script) {
-  std::ofstream(dir / "script.json") << script.dump();
-  const std::string cmd =
-      "xvfb-run -a -s '-screen 0 1600x1000x24' env LIBGL_ALWAYS_SOFTWARE=1 XDG_CONFIG_HOME=" +
-      (dir / "xdg").string() + " " + moescope_binary().string() + " gui " + args + " --size " +
-      std::to_string(kWidth) + "x" + std::to_string(kHeight) + " --script " + (dir / "script.json").string() +
-      " --report " + (dir / "report.json").string();
-  Played r{run_command(cmd), {}};
-  std::ifstream in(dir / "report.json");
-  if (in) r.report = nlohmann::json::parse(in, nullptr, false);
-  return r;
+PlayedScript play_script(const std::filesystem::path& dir, const std::string& args, const nlohmann::json& script) {
+  return play_gui_script(dir, args, script, kWidth, kHeight);
 }
 
 Region region_of(const nlohmann::json& report, const std::string& label) {
